@@ -1,0 +1,50 @@
+/* Gram: the natural-gradient linear algebra. Assembles G = sum_ranks J~^T J~ from each rank's
+   Jacobian rows and applies its damped pseudo-inverse,
+       d = sum_{i: lambda_i > rcond lambda_max} v_i v_i^T rhs / (lambda_i + damping),
+   returning d on every rank. Back-ends (-engd_gram):
+     replicated  local dsyrk, MPI_Allreduce of G, every rank solves the P x P problem (LAPACK);
+     scalapack   rows redistributed to a 2-D block-cyclic layout, pdsyrk, pdsyevd: ~P^2/R memory;
+     auto        replicated while its P^2 copy fits the memory budget, else scalapack. */
+#ifndef ENGD_GRAM_H
+#define ENGD_GRAM_H
+
+#include <engd/sys.h>
+
+typedef struct _p_Gram *Gram;
+
+/* -engd_solve: eigen = pseudo-inverse via eigendecomposition; cholesky = damped Cholesky that
+   falls back to eigen when the factorisation fails. */
+typedef enum { GRAM_SOLVE_EIGEN, GRAM_SOLVE_CHOLESKY } GramSolveType;
+extern const char *const GramSolveTypes[];
+
+typedef struct {
+  PetscInt  n_kept;       /* eigenvalues kept by the cut-off (eigen solves) */
+  PetscReal lambda_max, lambda_min_kept;
+  PetscBool used_fallback; /* Cholesky failed, eigen used */
+} GramSolveInfo;
+
+PetscErrorCode GramRegister(const char name[], PetscErrorCode (*create)(Gram));
+PetscErrorCode GramCreate(MPI_Comm, Gram *);
+PetscErrorCode GramSetType(Gram, const char type[]);
+/* Sizes: P parameters, at most n_rows_max local rows on any rank. */
+PetscErrorCode GramSetSizes(Gram, PetscInt n_params, PetscInt n_rows_max);
+/* Options: -engd_gram replicated|scalapack|auto -engd_rcond -engd_solve -gram_memory_mb
+   -gram_block_size -gram_memory_mb */
+PetscErrorCode GramSetFromOptions(Gram);
+PetscErrorCode GramSetUp(Gram);
+PetscErrorCode GramView(Gram, PetscViewer);
+PetscErrorCode GramDestroy(Gram *);
+PetscErrorCode GramGetType(Gram, const char **);
+
+/* G = sum over ranks of J~^T J~ for this rank's rows (jac_t: P x n_rows_local, ld P). jac_t
+   must have room for n_rows_max columns: a back-end may zero the columns past n_rows_local
+   to use them as padding. */
+PetscErrorCode GramAssemble(Gram, PetscReal *jac_t, PetscInt n_rows_local);
+/* dir = (G + damping I)^+ rhs with the relative cut-off; rhs and dir replicated. */
+PetscErrorCode GramSolve(Gram, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *);
+/* Copy of the assembled G (P x P, replicated on every rank) for tests and diagnostics. */
+PetscErrorCode GramGetMatrix(Gram, PetscReal *gram);
+/* Bytes per rank this back-end needs, from its memory model. */
+PetscErrorCode GramGetMemoryEstimate(Gram, PetscLogDouble *bytes_per_rank);
+
+#endif

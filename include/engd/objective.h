@@ -1,0 +1,49 @@
+/* Objective: the discrete loss of a Problem for a Model on this rank's points.
+
+   Every term's N_t global points are a pure function of (seed, term, index[, epoch]) and rank
+   r owns a contiguous slice of each term, so results do not depend on the number of ranks.
+   The rank's rows are its slices of all terms, stacked; rows are scaled by sqrt(w_t/N_t) so
+   that L = 1/2 |r~|^2, grad L = J~^T r~ and the Gram matrix is G = J~^T J~ summed over ranks. */
+#ifndef ENGD_OBJECTIVE_H
+#define ENGD_OBJECTIVE_H
+
+#include <engd/model.h>
+#include <engd/problem.h>
+#include <engd/sampler.h>
+
+typedef struct _p_Objective *Objective;
+
+PetscErrorCode ObjectiveCreate(Model, Problem, Objective *);
+/* Options: -sampler grid|uniform -resample_every k -n_eval n (uniform sets are keyed by -seed) */
+PetscErrorCode ObjectiveSetFromOptions(Objective);
+PetscErrorCode ObjectiveSetUp(Objective);
+PetscErrorCode ObjectiveView(Objective, PetscViewer);
+PetscErrorCode ObjectiveDestroy(Objective *);
+
+PetscErrorCode ObjectiveGetModel(Objective, Model *);
+PetscErrorCode ObjectiveGetComm(Objective, MPI_Comm *);
+/* Rows on this rank and the largest count on any rank. */
+PetscErrorCode ObjectiveGetLocalRows(Objective, PetscInt *n_rows_local, PetscInt *n_rows_max);
+PetscErrorCode ObjectiveGetGlobalRows(Objective, PetscInt *n_rows);
+/* Draw new points if the iteration starts a new resampling epoch (uniform sampler only). */
+PetscErrorCode ObjectiveResample(Objective, PetscInt iteration);
+/* Points of term t on this rank: coordinates (dim x n, column-major). */
+PetscErrorCode ObjectiveGetTermPoints(Objective, PetscInt term, PetscInt *n_local, const PetscReal **x);
+
+/* Global loss L(theta). */
+PetscErrorCode ObjectiveLoss(Objective, const PetscReal *theta, PetscReal *loss);
+/* Global losses L(theta - eta_k dir) for k < n_candidates, with one reduction. */
+PetscErrorCode ObjectiveLossCandidates(Objective, const PetscReal *theta, const PetscReal *dir, PetscInt n_candidates, const PetscReal *eta, PetscReal *loss);
+/* Local scaled residuals r~ (n_rows_local) and Jacobian rows J~ stored transposed (P x n_rows,
+   leading dimension P); returns the global loss. */
+PetscErrorCode ObjectiveResidualRows(Objective, const PetscReal *theta, PetscReal *res, PetscReal *jac_t, PetscReal *loss);
+/* Global gradient of the loss (replicated) and the loss. */
+PetscErrorCode ObjectiveGradient(Objective, const PetscReal *theta, PetscReal *grad, PetscReal *loss);
+
+typedef struct {
+  PetscReal rel_l2, rel_h1, rms;
+} ObjectiveErrors;
+/* Errors against the exact solution on the -n_eval evaluation points. */
+PetscErrorCode ObjectiveComputeErrors(Objective, const PetscReal *theta, ObjectiveErrors *);
+
+#endif

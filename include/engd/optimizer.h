@@ -1,0 +1,44 @@
+/* Optimizer: one iteration of a training method on an Objective. Types (-optimizer):
+     engd  energy natural gradient: Gram of the energy, damped pseudo-inverse, grid line search
+     gd    gradient descent with the same grid line search
+     adam  Adam (-adam_lr, -adam_beta1, -adam_beta2, -adam_epsilon)
+   A new method is one file with OptimizerCreate_<Name> and one OptimizerRegister line. */
+#ifndef ENGD_OPTIMIZER_H
+#define ENGD_OPTIMIZER_H
+
+#include <engd/objective.h>
+#include <engd/gram.h>
+
+typedef struct _p_Optimizer *Optimizer;
+
+/* What one iteration did. loss is L before the step, loss_new after it. */
+typedef struct {
+  PetscReal loss, loss_new;
+  PetscReal eta;        /* step size taken (0: step rejected) */
+  PetscReal damping;    /* damping used by curvature methods */
+  PetscBool accepted;
+  PetscBool nonfinite;  /* the direction or loss was not finite; the step was rejected */
+} OptimizerStepInfo;
+
+PetscErrorCode OptimizerRegister(const char name[], PetscErrorCode (*create)(Optimizer));
+PetscErrorCode OptimizerCreate(Objective, Optimizer *);
+PetscErrorCode OptimizerSetType(Optimizer, const char type[]);
+PetscErrorCode OptimizerSetFromOptions(Optimizer);
+PetscErrorCode OptimizerSetUp(Optimizer);
+/* Advance theta (the Model's parameters) by one iteration. */
+PetscErrorCode OptimizerStep(Optimizer, OptimizerStepInfo *);
+PetscErrorCode OptimizerView(Optimizer, PetscViewer);
+PetscErrorCode OptimizerDestroy(Optimizer *);
+PetscErrorCode OptimizerGetType(Optimizer, const char **);
+
+/* Grid line search: eta_k = 2^-k, k < n_steps; all candidates in one pass and one reduction.
+   Takes the best candidate only if it lowers the loss (eta = 0 otherwise). */
+typedef struct {
+  PetscInt   n_steps;
+  PetscReal *eta, *loss; /* n_steps each */
+} LineSearch;
+PetscErrorCode LineSearchCreate(PetscInt n_steps, LineSearch *);
+PetscErrorCode LineSearchDestroy(LineSearch *);
+PetscErrorCode LineSearchApply(LineSearch *, Objective, PetscReal *theta, const PetscReal *dir, PetscReal loss, PetscReal *eta, PetscReal *loss_new);
+
+#endif

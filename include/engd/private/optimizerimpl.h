@@ -1,0 +1,32 @@
+#ifndef ENGD_OPTIMIZERIMPL_H
+#define ENGD_OPTIMIZERIMPL_H
+
+#include <engd/optimizer.h>
+
+typedef struct {
+  PetscErrorCode (*setfromoptions)(Optimizer, PetscOptionItems *);
+  PetscErrorCode (*setup)(Optimizer);
+  PetscErrorCode (*step)(Optimizer, OptimizerStepInfo *);
+  PetscErrorCode (*view)(Optimizer, PetscViewer);
+  PetscErrorCode (*destroy)(Optimizer);
+} OptimizerOps;
+
+struct _p_Optimizer {
+  MPI_Comm     comm;
+  char         type[64];
+  OptimizerOps ops;
+  void        *data;
+  Objective    objective;
+  Model        model;
+  PetscInt     n_params;
+  PetscInt     iteration;
+  LineSearch   ls;        /* used by the methods with a grid line search */
+  PetscInt     ls_steps;
+  PetscBool    setup_called;
+};
+
+PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_GD(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_Adam(Optimizer);
+
+#endif

@@ -1,0 +1,32 @@
+#ifndef ENGD_PROBLEMIMPL_H
+#define ENGD_PROBLEMIMPL_H
+
+#include <engd/problem.h>
+
+typedef struct {
+  PetscErrorCode (*setfromoptions)(Problem, PetscOptionItems *);
+  PetscErrorCode (*view)(Problem, PetscViewer);
+  PetscErrorCode (*destroy)(Problem);
+  ProblemResidualFn residual;
+  PetscErrorCode (*exact)(Problem, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad);
+} ProblemOps;
+
+struct _p_Problem {
+  MPI_Comm    comm;
+  char        type[64];
+  ProblemOps  ops;
+  void       *data;
+  PetscInt    dim;
+  PetscReal  *lower, *upper;  /* box domain, dim entries each */
+  PetscReal  *trace_weights;  /* NULL: Laplacian */
+  PetscInt    n_terms;
+  ProblemTerm terms[8];
+};
+
+/* For implementations: size the box to [lo, hi]^dim (allocates lower/upper). */
+PetscErrorCode ProblemSetBox(Problem, PetscReal lo, PetscReal hi);
+/* Add a term: n_faces = 0 for the interior; otherwise faces of the given coordinates
+   (both sides if side < 0, else only that side). Returns the term's index. */
+PetscErrorCode ProblemAddTerm(Problem, const char name[], PetscInt order, PetscInt n_points, PetscReal weight, PetscInt n_coords, const PetscInt coords[], PetscInt side, PetscInt *term);
+
+#endif

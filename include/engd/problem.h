@@ -1,0 +1,48 @@
+/* Problem: a PDE posed as a sum of least-squares terms (interior residual, boundary data, ...),
+   each with its own point set and weight, on a box domain; plus the exact solution used to
+   measure errors. Implementations register by name (ProblemRegister) and are chosen with
+   -problem <name>. */
+#ifndef ENGD_PROBLEM_H
+#define ENGD_PROBLEM_H
+
+#include <engd/sys.h>
+
+typedef struct _p_Problem *Problem;
+
+/* One term of the loss  w/(2N) sum_{x in X} r(x)^2. Its points live in the interior of the box
+   (n_faces = 0) or on the listed faces: face k is {x : x_{face_coord[k]} = lower or upper},
+   face_side[k] = 0 (lower) or 1 (upper). The residual needs the channels of `order`
+   (see model.h) and its default point count and weight come from -n_<name>, -<name>_weight. */
+typedef struct {
+  char      name[32];
+  PetscInt  order;
+  PetscInt  n_points;
+  PetscReal weight;
+  PetscInt  n_faces;
+  PetscInt *face_coord, *face_side;
+} ProblemTerm;
+
+/* r[p] = residual of point p; if cot != NULL also the linearisation: cot[s*n + p] = dr_p/d out_s
+   (the Gauss-Newton linearisation for nonlinear operators). out holds the network channels. */
+typedef PetscErrorCode (*ProblemResidualFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *out, PetscReal *r, PetscReal *cot);
+
+PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem));
+PetscErrorCode ProblemCreate(MPI_Comm, Problem *);
+PetscErrorCode ProblemSetType(Problem, const char type[]);
+/* Options: -problem <type> -dim <d>, the type's own options, and -n_<term>, -<term>_weight. */
+PetscErrorCode ProblemSetFromOptions(Problem);
+PetscErrorCode ProblemView(Problem, PetscViewer);
+PetscErrorCode ProblemDestroy(Problem *);
+
+PetscErrorCode ProblemGetType(Problem, const char **type);
+PetscErrorCode ProblemGetDimension(Problem, PetscInt *dim);
+PetscErrorCode ProblemGetDomain(Problem, const PetscReal **lower, const PetscReal **upper);
+/* Weights c_i of the second-order channel sum_i c_i d_ii u (NULL: the Laplacian). */
+PetscErrorCode ProblemGetTraceWeights(Problem, const PetscReal **trace_weights);
+PetscErrorCode ProblemGetNumTerms(Problem, PetscInt *n_terms);
+PetscErrorCode ProblemGetTerm(Problem, PetscInt term, const ProblemTerm **);
+PetscErrorCode ProblemResidual(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *out, PetscReal *r, PetscReal *cot);
+/* Exact solution u*(x) and, if grad != NULL, its gradient grad[i*n + p]. */
+PetscErrorCode ProblemExactSolution(Problem, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad);
+
+#endif

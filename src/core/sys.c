@@ -1,0 +1,48 @@
+#include <engd/sys.h>
+#include <stdlib.h>
+#include <string.h>
+
+PetscLogEvent ENGD_Rows, ENGD_Gram, ENGD_Solve, ENGD_LineSearch, ENGD_Gradient, ENGD_Eval, ENGD_Output;
+
+static PetscBool engd_package_initialized = PETSC_FALSE;
+
+/* Registers the classid and log events once; called by every Create. */
+PetscErrorCode EngdInitializePackage(void)
+{
+  PetscClassId classid;
+
+  PetscFunctionBegin;
+  if (engd_package_initialized) PetscFunctionReturn(0);
+  engd_package_initialized = PETSC_TRUE;
+  PetscCall(PetscClassIdRegister("ENGD", &classid));
+  PetscCall(PetscLogEventRegister("EngdRows", classid, &ENGD_Rows));
+  PetscCall(PetscLogEventRegister("EngdGram", classid, &ENGD_Gram));
+  PetscCall(PetscLogEventRegister("EngdSolve", classid, &ENGD_Solve));
+  PetscCall(PetscLogEventRegister("EngdLineSearch", classid, &ENGD_LineSearch));
+  PetscCall(PetscLogEventRegister("EngdGradient", classid, &ENGD_Gradient));
+  PetscCall(PetscLogEventRegister("EngdEvalErrors", classid, &ENGD_Eval));
+  PetscCall(PetscLogEventRegister("EngdOutput", classid, &ENGD_Output));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode EngdParseIntList(MPI_Comm comm, const char *option, const char *text, PetscInt *n, PetscInt **values)
+{
+  PetscInt    count = 1, k = 0;
+  const char *c;
+  char       *end;
+
+  PetscFunctionBegin;
+  for (c = text; *c; c++)
+    if (*c == ',') count++;
+  PetscCall(PetscMalloc1(count, values));
+  c = text;
+  while (k < count) {
+    long v = strtol(c, &end, 10);
+    PetscCheck(end != c && (*end == ',' || *end == '\0'), comm, PETSC_ERR_ARG_WRONG, "%s: cannot read '%s' as a comma-separated list of integers", option, text);
+    PetscCheck(v > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "%s: every entry must be positive, got %ld", option, v);
+    (*values)[k++] = (PetscInt)v;
+    c = end + (*end == ',');
+  }
+  *n = count;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,229 @@
+/* Gram object: back-end registry, options, the automatic choice, and the spectral filter
+   shared by the eigen-based solves. */
+#include <engd/private/gramimpl.h>
+#include <unistd.h>
+
+const char *const GramSolveTypes[] = {"eigen", "cholesky", "GramSolveType", "GRAM_SOLVE_", NULL};
+
+static PetscFunctionList GramList = NULL;
+
+PetscErrorCode GramRegister(const char name[], PetscErrorCode (*create)(Gram))
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListAdd(&GramList, name, create));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GramRegisterAll(void)
+{
+  PetscFunctionBegin;
+  if (GramList) PetscFunctionReturn(0);
+  PetscCall(GramRegister("replicated", GramCreate_Replicated));
+  PetscCall(GramRegister("scalapack", GramCreate_ScaLAPACK));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramCreate(MPI_Comm comm, Gram *gram)
+{
+  Gram g;
+
+  PetscFunctionBegin;
+  PetscCall(EngdInitializePackage());
+  PetscCall(GramRegisterAll());
+  PetscCall(PetscNew(&g));
+  g->comm       = comm;
+  g->rcond      = 1e-13;
+  g->block_size = 64;
+  g->solve_type = GRAM_SOLVE_EIGEN;
+  PetscCall(PetscStrncpy(g->type, "auto", sizeof(g->type)));
+  PetscCallMPI(MPI_Comm_rank(comm, &g->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &g->size));
+  *gram = g;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramSetType(Gram g, const char type[])
+{
+  PetscBool is_auto;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrcmp(type, "auto", &is_auto));
+  if (!is_auto) {
+    PetscErrorCode (*create)(Gram);
+    PetscCall(PetscFunctionListFind(GramList, type, &create));
+    PetscCheck(create, g->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-engd_gram: unknown back-end '%s' (use replicated, scalapack or auto)", type);
+  }
+  PetscCheck(!g->setup_called, g->comm, PETSC_ERR_ORDER, "Set the Gram type before GramSetUp()");
+  PetscCall(PetscStrncpy(g->type, type, sizeof(g->type)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramSetSizes(Gram g, PetscInt n_params, PetscInt n_rows_max)
+{
+  PetscFunctionBegin;
+  g->n_params   = n_params;
+  g->n_rows_max = n_rows_max;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramSetFromOptions(Gram g)
+{
+  char     type[64];
+  PetscInt solve = (PetscInt)g->solve_type;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(type, g->type, sizeof(type)));
+  PetscOptionsBegin(g->comm, NULL, "Gram matrix options", "Gram");
+  PetscCall(PetscOptionsString("-engd_gram", "Gram back-end: replicated, scalapack or auto", "GramSetType", type, type, sizeof(type), NULL));
+  PetscCall(PetscOptionsReal("-engd_rcond", "Relative eigenvalue cut-off of the pseudo-inverse", "GramSolve", g->rcond, &g->rcond, NULL));
+  PetscCall(PetscOptionsEList("-engd_solve", "Solve: eigen (pseudo-inverse) or cholesky (damped, eigen fallback)", "GramSolve", GramSolveTypes, 2, GramSolveTypes[solve], &solve, NULL));
+  PetscCall(PetscOptionsInt("-gram_block_size", "ScaLAPACK block size", "GramSetUp", g->block_size, &g->block_size, NULL));
+  PetscCall(PetscOptionsReal("-gram_memory_mb", "Memory per rank the auto choice may give a replicated Gram (default: a quarter of the node's memory per rank)", "GramSetUp", g->memory_budget_mb, &g->memory_budget_mb, NULL));
+  PetscOptionsEnd();
+  g->solve_type = (GramSolveType)solve;
+  PetscCheck(g->rcond >= 0 && g->rcond < 1, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond must be in [0, 1), got %g", (double)g->rcond);
+  PetscCheck(g->block_size >= 1, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-gram_block_size must be positive, got %" PetscInt_FMT, g->block_size);
+  PetscCall(GramSetType(g, type));
+  PetscFunctionReturn(0);
+}
+
+/* Bytes of memory per rank on this node, a quarter of which the replicated Gram may use. */
+static PetscErrorCode DefaultMemoryBudget(Gram g, PetscReal *mb)
+{
+  MPI_Comm    node;
+  PetscMPIInt ranks_on_node;
+  double      bytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_split_type(g->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &ranks_on_node));
+  PetscCallMPI(MPI_Comm_free(&node));
+  *mb = 0.25 * bytes / ranks_on_node / 1048576.0;
+  PetscFunctionReturn(0);
+}
+
+/* Replicated needs G, its eigenvectors and the solve's workspace: about 3 P^2 doubles. */
+static PetscReal ReplicatedBytes(PetscInt P) { return 3.0 * 8.0 * (PetscReal)P * (PetscReal)P; }
+
+PetscErrorCode GramSetUp(Gram g)
+{
+  PetscBool is_auto;
+  PetscErrorCode (*create)(Gram);
+
+  PetscFunctionBegin;
+  if (g->setup_called) PetscFunctionReturn(0);
+  PetscCheck(g->n_params > 0 && g->n_rows_max > 0, g->comm, PETSC_ERR_ORDER, "Call GramSetSizes() first");
+  PetscCall(PetscStrcmp(g->type, "auto", &is_auto));
+  if (is_auto) {
+    PetscReal budget = g->memory_budget_mb;
+    if (budget <= 0) PetscCall(DefaultMemoryBudget(g, &budget));
+    g->auto_chosen = PETSC_TRUE;
+    PetscCall(PetscStrncpy(g->type, ReplicatedBytes(g->n_params) <= budget * 1048576.0 || g->size == 1 ? "replicated" : "scalapack", sizeof(g->type)));
+    g->memory_budget_mb = budget;
+  }
+  PetscCall(PetscFunctionListFind(GramList, g->type, &create));
+  PetscCall((*create)(g));
+  PetscCall((*g->ops.setup)(g));
+  g->setup_called = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramView(Gram g, PetscViewer viewer)
+{
+  PetscLogDouble bytes;
+
+  PetscFunctionBegin;
+  PetscCall(GramGetMemoryEstimate(g, &bytes));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Gram: %s%s, %s solve, rcond %g, model %.1f MB per rank", g->type, g->auto_chosen ? " (chosen by -engd_gram auto)" : "", GramSolveTypes[g->solve_type], (double)g->rcond, bytes / 1048576.0));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
+  if (g->auto_chosen) PetscCall(PetscViewerASCIIPrintf(viewer, " (replicated budget %.0f MB)", (double)g->memory_budget_mb));
+  if (g->ops.view) PetscCall((*g->ops.view)(g, viewer));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramDestroy(Gram *gram)
+{
+  Gram g = *gram;
+
+  PetscFunctionBegin;
+  if (!g) PetscFunctionReturn(0);
+  if (g->ops.destroy) PetscCall((*g->ops.destroy)(g));
+  PetscCall(PetscFree(g));
+  *gram = NULL;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramGetType(Gram g, const char **type)
+{
+  PetscFunctionBegin;
+  *type = g->type;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramAssemble(Gram g, PetscReal *jac_t, PetscInt n_rows_local)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->setup_called, g->comm, PETSC_ERR_ORDER, "Call GramSetUp() first");
+  PetscCheck(n_rows_local <= g->n_rows_max, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " local rows exceed the %" PetscInt_FMT " set with GramSetSizes()", n_rows_local, g->n_rows_max);
+  PetscCall(PetscLogEventBegin(ENGD_Gram, 0, 0, 0, 0));
+  PetscCall((*g->ops.assemble)(g, jac_t, n_rows_local));
+  PetscCall(PetscLogFlops((PetscLogDouble)n_rows_local * g->n_params * (g->n_params + 1)));
+  PetscCall(PetscLogEventEnd(ENGD_Gram, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramSolve(Gram g, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *info)
+{
+  GramSolveInfo local_info;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(&local_info, sizeof(local_info)));
+  PetscCall(PetscLogEventBegin(ENGD_Solve, 0, 0, 0, 0));
+  PetscCall((*g->ops.solve)(g, damping, rhs, dir, &local_info));
+  PetscCall(PetscLogEventEnd(ENGD_Solve, 0, 0, 0, 0));
+  if (info) *info = local_info;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramGetMatrix(Gram g, PetscReal *gram)
+{
+  PetscInt P = g->n_params;
+
+  PetscFunctionBegin;
+  PetscCall((*g->ops.getmatrix)(g, gram));
+  for (PetscInt j = 0; j < P; j++) /* back-ends hold the upper triangle */
+    for (PetscInt i = j + 1; i < P; i++) gram[i + j * P] = gram[j + i * P];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramGetMemoryEstimate(Gram g, PetscLogDouble *bytes)
+{
+  PetscFunctionBegin;
+  if (g->ops.memory) PetscCall((*g->ops.memory)(g, bytes));
+  else *bytes = ReplicatedBytes(g->n_params);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramSpectralFilter(PetscInt n, const PetscReal *lambda, PetscReal rcond, PetscReal damping, PetscReal *factor, GramSolveInfo *info)
+{
+  const PetscReal lambda_max = n > 0 ? lambda[n - 1] : 0.0, cut = rcond * lambda_max;
+
+  PetscFunctionBegin;
+  info->n_kept          = 0;
+  info->lambda_max      = lambda_max;
+  info->lambda_min_kept = lambda_max;
+  for (PetscInt i = 0; i < n; i++) {
+    if (lambda[i] > cut && lambda[i] > 0) {
+      factor[i] = 1.0 / (lambda[i] + damping);
+      info->n_kept++;
+      info->lambda_min_kept = PetscMin(info->lambda_min_kept, lambda[i]);
+    } else factor[i] = 0.0;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Effective shift of the Cholesky solve: the damping plus rcond times the largest diagonal
+   entry, the Tikhonov counterpart of the eigenvalue cut-off. */
+PetscReal GramCholeskyShift(Gram g, PetscReal damping, PetscReal max_diagonal) { return damping + g->rcond * max_diagonal; }

@@ -1,0 +1,249 @@
+/* ScaLAPACK Gram back-end: memory per rank ~ P^2/R.
+
+   Each rank's rows, padded with zero rows to the same count NB = n_rows_max, form one block
+   column of the global J~^T (P x R*NB) on a 1 x R BLACS grid. pdgemr2d moves them to a 2-D
+   block-cyclic layout on a pr x pc grid, pdsyrk forms the upper triangle of G there, and
+   pdsyevd (or a damped pdpotrf) solves. Zero rows change neither G nor the gradient. The
+   direction is assembled from local products and one P-vector MPI_Allreduce. */
+#include <engd/private/gramimpl.h>
+#include <engd/private/lapack.h>
+
+typedef struct {
+  int        blacs_handle, ctx_1d, ctx_2d;
+  int        nprow, npcol, myrow, mycol;
+  int        desc_j1[9], desc_j2[9], desc_g[9], desc_b[9];
+  int        n_cols_global;        /* R * NB */
+  int        g_rows, g_cols;       /* local size of G */
+  int        j2_rows, j2_cols;     /* local size of the 2-D J~^T */
+  PetscReal *j2, *gram, *work_matrix, *eigvec, *lambda, *filter, *vec_a, *vec_b, *work;
+  int       *iwork;
+  int        lwork, liwork;
+} Gram_ScaLAPACK;
+
+#define SCALAPACK_CHECK(call_name, info) PetscCheck((info) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "%s failed: info %d", call_name, (int)(info))
+
+/* Global index of local index l in a block-cyclic dimension. */
+static inline PetscInt LocalToGlobal(int l, int nb, int proc, int nprocs) { return (PetscInt)(l / nb) * nprocs * nb + (PetscInt)proc * nb + l % nb; }
+
+static PetscErrorCode SetUp_ScaLAPACK(Gram g)
+{
+  Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
+  int             P, NB, R = g->size, nb, zero = 0, one = 1, info, lld;
+  int             lwork_query_i, minus_one = -1;
+  PetscReal       lwork_query;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMPIIntCast(g->n_params, &P));
+  PetscCall(PetscMPIIntCast(g->n_rows_max, &NB));
+  PetscCall(PetscMPIIntCast(PetscMin(g->block_size, g->n_params), &nb));
+  /* the most nearly square grid with nprow <= npcol */
+  s->nprow = 1;
+  for (int p = 1; p * p <= R; p++)
+    if (R % p == 0) s->nprow = p;
+  s->npcol = R / s->nprow;
+
+  s->blacs_handle = Csys2blacs_handle(g->comm);
+  s->ctx_1d       = s->blacs_handle;
+  Cblacs_gridinit(&s->ctx_1d, "R", 1, R);
+  s->ctx_2d = s->blacs_handle;
+  Cblacs_gridinit(&s->ctx_2d, "R", s->nprow, s->npcol);
+  Cblacs_gridinfo(s->ctx_2d, &s->nprow, &s->npcol, &s->myrow, &s->mycol);
+
+  s->n_cols_global = R * NB;
+  descinit_(s->desc_j1, &P, &s->n_cols_global, &P, &NB, &zero, &zero, &s->ctx_1d, &P, &info);
+  SCALAPACK_CHECK("descinit (1-D rows)", info);
+
+  s->j2_rows = numroc_(&P, &nb, &s->myrow, &zero, &s->nprow);
+  s->j2_cols = numroc_(&s->n_cols_global, &nb, &s->mycol, &zero, &s->npcol);
+  lld        = PetscMax(1, s->j2_rows);
+  descinit_(s->desc_j2, &P, &s->n_cols_global, &nb, &nb, &zero, &zero, &s->ctx_2d, &lld, &info);
+  SCALAPACK_CHECK("descinit (2-D rows)", info);
+
+  s->g_rows = s->j2_rows;
+  s->g_cols = numroc_(&P, &nb, &s->mycol, &zero, &s->npcol);
+  descinit_(s->desc_g, &P, &P, &nb, &nb, &zero, &zero, &s->ctx_2d, &lld, &info);
+  SCALAPACK_CHECK("descinit (Gram)", info);
+  descinit_(s->desc_b, &P, &one, &nb, &nb, &zero, &zero, &s->ctx_2d, &lld, &info);
+  SCALAPACK_CHECK("descinit (right-hand side)", info);
+
+  PetscCall(PetscMalloc4((size_t)lld * PetscMax(1, s->j2_cols), &s->j2, (size_t)lld * PetscMax(1, s->g_cols), &s->gram, (size_t)lld * PetscMax(1, s->g_cols), &s->work_matrix, (size_t)lld * PetscMax(1, s->g_cols), &s->eigvec));
+  PetscCall(PetscMalloc4(P, &s->lambda, P, &s->filter, P, &s->vec_a, P, &s->vec_b));
+
+  pdsyevd_("V", "U", &P, s->work_matrix, &one, &one, s->desc_g, s->lambda, s->eigvec, &one, &one, s->desc_g, &lwork_query, &minus_one, &lwork_query_i, &minus_one, &info);
+  SCALAPACK_CHECK("pdsyevd workspace query", info);
+  s->lwork  = (int)lwork_query + 1;
+  s->liwork = PetscMax(lwork_query_i, 7 * P + 8 * s->npcol + 2);
+  PetscCall(PetscMalloc2(s->lwork, &s->work, s->liwork, &s->iwork));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Assemble_ScaLAPACK(Gram g, PetscReal *jac_t, PetscInt n_rows_local)
+{
+  Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
+  int             P = (int)g->n_params, one = 1;
+  const PetscReal alpha = 1.0, beta = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArrayzero(jac_t + n_rows_local * g->n_params, (g->n_rows_max - n_rows_local) * g->n_params));
+  pdgemr2d_(&P, &s->n_cols_global, jac_t, &one, &one, s->desc_j1, s->j2, &one, &one, s->desc_j2, &s->ctx_1d);
+  pdsyrk_("U", "N", &P, &s->n_cols_global, &alpha, s->j2, &one, &one, s->desc_j2, &beta, s->gram, &one, &one, s->desc_g);
+  PetscFunctionReturn(0);
+}
+
+/* vec_out = sum over ranks of the local part of op(A) vec_in, for a distributed P x P A. */
+static PetscErrorCode DistributedMatVec(Gram g, const PetscReal *A, PetscBool transpose, const PetscReal *vec_in, PetscReal *vec_out)
+{
+  Gram_ScaLAPACK *s  = (Gram_ScaLAPACK *)g->data;
+  const int       nb = s->desc_g[4], lld = s->desc_g[8];
+  PetscMPIInt     count;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArrayzero(vec_out, g->n_params));
+  for (int jl = 0; jl < s->g_cols; jl++) {
+    const PetscInt   j   = LocalToGlobal(jl, nb, s->mycol, s->npcol);
+    const PetscReal *col = A + (size_t)jl * lld;
+    if (transpose) {
+      PetscReal sum = 0.0;
+      for (int il = 0; il < s->g_rows; il++) sum += col[il] * vec_in[LocalToGlobal(il, nb, s->myrow, s->nprow)];
+      vec_out[j] = sum;
+    } else {
+      const PetscReal v = vec_in[j];
+      for (int il = 0; il < s->g_rows; il++) vec_out[LocalToGlobal(il, nb, s->myrow, s->nprow)] += col[il] * v;
+    }
+  }
+  PetscCall(PetscLogFlops(2.0 * s->g_rows * s->g_cols));
+  PetscCall(PetscMPIIntCast(g->n_params, &count));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, vec_out, count, MPIU_REAL, MPIU_SUM, g->comm));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SolveEigen(Gram g, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *info)
+{
+  Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
+  int             P = (int)g->n_params, one = 1, lapack_info;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArraycpy(s->work_matrix, s->gram, (size_t)s->desc_g[8] * PetscMax(1, s->g_cols)));
+  pdsyevd_("V", "U", &P, s->work_matrix, &one, &one, s->desc_g, s->lambda, s->eigvec, &one, &one, s->desc_g, s->work, &s->lwork, s->iwork, &s->liwork, &lapack_info);
+  SCALAPACK_CHECK("pdsyevd on the Gram matrix", lapack_info);
+  PetscCall(PetscLogFlops(9.0 * P * (PetscLogDouble)P * P / g->size));
+  PetscCall(GramSpectralFilter(P, s->lambda, g->rcond, damping, s->filter, info));
+  PetscCall(DistributedMatVec(g, s->eigvec, PETSC_TRUE, rhs, s->vec_a));
+  for (PetscInt i = 0; i < P; i++) s->vec_a[i] *= s->filter[i];
+  PetscCall(DistributedMatVec(g, s->eigvec, PETSC_FALSE, s->vec_a, dir));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Solve_ScaLAPACK(Gram g, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *info)
+{
+  Gram_ScaLAPACK *s  = (Gram_ScaLAPACK *)g->data;
+  const int       nb = s->desc_g[4], lld = s->desc_g[8];
+  int             P = (int)g->n_params, one = 1, lapack_info, failed;
+  PetscReal       max_diag = 0.0, shift;
+  PetscMPIInt     count;
+
+  PetscFunctionBegin;
+  if (g->solve_type == GRAM_SOLVE_EIGEN) {
+    PetscCall(SolveEigen(g, damping, rhs, dir, info));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscArraycpy(s->work_matrix, s->gram, (size_t)lld * PetscMax(1, s->g_cols)));
+  for (int jl = 0; jl < s->g_cols; jl++)
+    for (int il = 0; il < s->g_rows; il++)
+      if (LocalToGlobal(il, nb, s->myrow, s->nprow) == LocalToGlobal(jl, nb, s->mycol, s->npcol)) max_diag = PetscMax(max_diag, s->gram[il + (size_t)jl * lld]);
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &max_diag, 1, MPIU_REAL, MPIU_MAX, g->comm));
+  shift = GramCholeskyShift(g, damping, max_diag);
+  for (int jl = 0; jl < s->g_cols; jl++)
+    for (int il = 0; il < s->g_rows; il++)
+      if (LocalToGlobal(il, nb, s->myrow, s->nprow) == LocalToGlobal(jl, nb, s->mycol, s->npcol)) s->work_matrix[il + (size_t)jl * lld] += shift;
+  pdpotrf_("U", &P, s->work_matrix, &one, &one, s->desc_g, &lapack_info);
+  PetscCall(PetscLogFlops(P * (PetscLogDouble)P * P / 3.0 / g->size));
+  failed = lapack_info != 0;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, g->comm));
+  if (failed) {
+    PetscCall(SolveEigen(g, damping, rhs, dir, info));
+    info->used_fallback = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
+  /* right-hand side: column 0 of the grid holds the block rows of the P x 1 vector */
+  for (int il = 0; il < s->g_rows && s->mycol == 0; il++) s->vec_b[il] = rhs[LocalToGlobal(il, nb, s->myrow, s->nprow)];
+  pdpotrs_("U", &P, &one, s->work_matrix, &one, &one, s->desc_g, s->vec_b, &one, &one, s->desc_b, &lapack_info);
+  SCALAPACK_CHECK("pdpotrs", lapack_info);
+  PetscCall(PetscArrayzero(dir, P));
+  for (int il = 0; il < s->g_rows && s->mycol == 0; il++) dir[LocalToGlobal(il, nb, s->myrow, s->nprow)] = s->vec_b[il];
+  PetscCall(PetscMPIIntCast(P, &count));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, dir, count, MPIU_REAL, MPIU_SUM, g->comm));
+  info->n_kept     = P;
+  info->lambda_max = max_diag;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GetMatrix_ScaLAPACK(Gram g, PetscReal *gram)
+{
+  Gram_ScaLAPACK *s  = (Gram_ScaLAPACK *)g->data;
+  const int       nb = s->desc_g[4], lld = s->desc_g[8];
+  const PetscInt  P  = g->n_params;
+  PetscMPIInt     count;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArrayzero(gram, P * P));
+  for (int jl = 0; jl < s->g_cols; jl++)
+    for (int il = 0; il < s->g_rows; il++) gram[LocalToGlobal(il, nb, s->myrow, s->nprow) + LocalToGlobal(jl, nb, s->mycol, s->npcol) * P] = s->gram[il + (size_t)jl * lld];
+  PetscCall(PetscMPIIntCast(P * P, &count));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, gram, count, MPIU_REAL, MPIU_SUM, g->comm));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Memory_ScaLAPACK(Gram g, PetscLogDouble *bytes)
+{
+  Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
+  const PetscReal P = (PetscReal)g->n_params, R = (PetscReal)g->size;
+
+  PetscFunctionBegin;
+  if (s && s->lwork) *bytes = 8.0 * ((PetscReal)PetscMax(1, s->j2_rows) * (s->j2_cols + 3.0 * s->g_cols) + s->lwork + 4.0 * P) + 4.0 * s->liwork;
+  else *bytes = 8.0 * (P * g->n_rows_max + 4.0 * P * P / R); /* before set-up: rows, G, copy, eigenvectors, workspace */
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode View_ScaLAPACK(Gram g, PetscViewer viewer)
+{
+  Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, ", %d x %d process grid, block %d", s->nprow, s->npcol, s->desc_g[4]));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Destroy_ScaLAPACK(Gram g)
+{
+  Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
+
+  PetscFunctionBegin;
+  if (s->j2) {
+    PetscCall(PetscFree4(s->j2, s->gram, s->work_matrix, s->eigvec));
+    PetscCall(PetscFree4(s->lambda, s->filter, s->vec_a, s->vec_b));
+    PetscCall(PetscFree2(s->work, s->iwork));
+    Cblacs_gridexit(s->ctx_1d);
+    Cblacs_gridexit(s->ctx_2d);
+    Cfree_blacs_system_handle(s->blacs_handle);
+  }
+  PetscCall(PetscFree(g->data));
+  PetscFunctionReturn(0);
+}
+
+PETSC_EXTERN PetscErrorCode GramCreate_ScaLAPACK(Gram g)
+{
+  Gram_ScaLAPACK *s;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&s));
+  g->data          = s;
+  g->ops.setup     = SetUp_ScaLAPACK;
+  g->ops.assemble  = Assemble_ScaLAPACK;
+  g->ops.solve     = Solve_ScaLAPACK;
+  g->ops.getmatrix = GetMatrix_ScaLAPACK;
+  g->ops.memory    = Memory_ScaLAPACK;
+  g->ops.view      = View_ScaLAPACK;
+  g->ops.destroy   = Destroy_ScaLAPACK;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,210 @@
+/* Model object: network shape, parameter layout, initialisation, options. */
+#include <engd/private/modelimpl.h>
+#include <engd/rng.h>
+
+PetscErrorCode ModelCreate(MPI_Comm comm, Model *model)
+{
+  Model m;
+
+  PetscFunctionBegin;
+  PetscCall(EngdInitializePackage());
+  PetscCall(PetscNew(&m));
+  m->comm       = comm;
+  m->dim        = 2;
+  m->activation = MODEL_ACT_TANH;
+  m->block_size = 128;
+  m->n_layers   = 2;
+  PetscCall(PetscMalloc1(3, &m->widths));
+  m->widths[0] = 2;
+  m->widths[1] = 64;
+  m->widths[2] = 1;
+  *model       = m;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelSetDimension(Model m, PetscInt dim)
+{
+  PetscFunctionBegin;
+  PetscCheck(dim >= 1, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "The input dimension must be at least 1, got %" PetscInt_FMT, dim);
+  m->dim       = dim;
+  m->widths[0] = dim;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelSetHidden(Model m, PetscInt n_hidden, const PetscInt widths[])
+{
+  PetscFunctionBegin;
+  PetscCheck(n_hidden >= 1, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_hidden: the network needs at least one hidden layer");
+  PetscCall(PetscFree(m->widths));
+  m->n_layers = n_hidden + 1;
+  PetscCall(PetscMalloc1(m->n_layers + 1, &m->widths));
+  m->widths[0] = m->dim;
+  for (PetscInt l = 0; l < n_hidden; l++) {
+    PetscCheck(widths[l] >= 1, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_hidden: layer widths must be positive, got %" PetscInt_FMT, widths[l]);
+    m->widths[l + 1] = widths[l];
+  }
+  m->widths[m->n_layers] = 1;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelSetFromOptions(Model m)
+{
+  char      hidden[PETSC_MAX_PATH_LEN] = "64";
+  PetscInt  act = (PetscInt)m->activation;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(m->comm, NULL, "Network options", "Model");
+  PetscCall(PetscOptionsString("-net_hidden", "Hidden layer widths, comma-separated (64 or 64,64,48)", "ModelSetHidden", hidden, hidden, sizeof(hidden), NULL));
+  {
+    PetscInt  n;
+    PetscInt *widths;
+    PetscCall(EngdParseIntList(m->comm, "-net_hidden", hidden, &n, &widths));
+    PetscCall(ModelSetHidden(m, n, widths));
+    PetscCall(PetscFree(widths));
+  }
+  PetscCall(PetscOptionsEList("-net_activation", "Activation function", "ModelSetFromOptions", ModelActivations, 3, ModelActivations[act], &act, NULL));
+  m->activation = (ModelActivation)act;
+  PetscCall(PetscOptionsInt("-seed", "Seed of the initialisation (and of uniform point sets)", "ModelInitializeParameters", m->seed, &m->seed, NULL));
+  PetscCall(PetscOptionsInt("-net_block_size", "Points per block of the batched passes", "ModelForward", m->block_size, &m->block_size, NULL));
+  PetscOptionsEnd();
+  PetscCheck(m->seed >= 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed must be non-negative, got %" PetscInt_FMT, m->seed);
+  PetscCheck(m->block_size >= 1, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_block_size must be positive, got %" PetscInt_FMT, m->block_size);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelSetUp(Model m)
+{
+  PetscInt n_layers = m->n_layers, max_width = 1, S = ModelNumChannels(m->dim, 2), nb = m->block_size;
+
+  PetscFunctionBegin;
+  if (m->setup_called) PetscFunctionReturn(0);
+  m->widths[0] = m->dim;
+  PetscCall(PetscMalloc2(n_layers + 1, &m->w_offset, n_layers + 1, &m->b_offset));
+  m->n_params = 0;
+  for (PetscInt l = 1; l <= n_layers; l++) {
+    m->w_offset[l] = m->n_params;
+    m->n_params += m->widths[l] * m->widths[l - 1];
+    m->b_offset[l] = m->n_params;
+    m->n_params += m->widths[l];
+    max_width = PetscMax(max_width, m->widths[l]);
+  }
+  max_width = PetscMax(max_width, m->dim);
+  PetscCall(PetscMalloc1(m->n_params, &m->theta));
+  PetscCall(ModelInitializeParameters(m, m->seed, m->theta));
+
+  PetscCall(PetscCalloc5(n_layers + 1, &m->pre, n_layers + 1, &m->post, n_layers + 1, &m->d1, n_layers + 1, &m->d2, n_layers + 1, &m->d3));
+  for (PetscInt l = 1; l <= n_layers; l++) {
+    PetscCall(PetscMalloc1(m->widths[l] * nb * S, &m->pre[l]));
+    if (l < n_layers) {
+      PetscCall(PetscMalloc1(m->widths[l] * nb * S, &m->post[l]));
+      PetscCall(PetscMalloc3(m->widths[l] * nb, &m->d1[l], m->widths[l] * nb, &m->d2[l], m->widths[l] * nb, &m->d3[l]));
+    }
+  }
+  PetscCall(PetscMalloc5(m->dim * nb, &m->x_block, max_width * nb * S, &m->bar_a, max_width * nb * S, &m->bar_b, nb, &m->ones, m->dim, &m->tape_trace_weights));
+  for (PetscInt p = 0; p < nb; p++) m->ones[p] = 1.0;
+  m->setup_called = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelInitializeParameters(Model m, PetscInt seed, PetscReal *theta)
+{
+  PetscFunctionBegin;
+  for (PetscInt l = 1; l <= m->n_layers; l++) {
+    const PetscReal bound = 1.0 / PetscSqrtReal((PetscReal)m->widths[l - 1]);
+    for (PetscInt k = m->w_offset[l]; k < m->b_offset[l] + m->widths[l]; k++) theta[k] = bound * (2.0 * RngUniform((uint64_t)seed, 0xA11CE, (uint64_t)k) - 1.0);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelView(Model m, PetscViewer viewer)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Network: %" PetscInt_FMT, m->widths[0]));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
+  for (PetscInt l = 1; l <= m->n_layers; l++) PetscCall(PetscViewerASCIIPrintf(viewer, "-%" PetscInt_FMT, m->widths[l]));
+  PetscCall(PetscViewerASCIIPrintf(viewer, " %s, %" PetscInt_FMT " parameters, seed %" PetscInt_FMT "\n", ModelActivations[m->activation], m->n_params, m->seed));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelDestroy(Model *model)
+{
+  Model m = *model;
+
+  PetscFunctionBegin;
+  if (!m) PetscFunctionReturn(0);
+  if (m->setup_called) {
+    for (PetscInt l = 1; l <= m->n_layers; l++) {
+      PetscCall(PetscFree(m->pre[l]));
+      PetscCall(PetscFree(m->post[l]));
+      if (l < m->n_layers) PetscCall(PetscFree3(m->d1[l], m->d2[l], m->d3[l]));
+    }
+    PetscCall(PetscFree5(m->pre, m->post, m->d1, m->d2, m->d3));
+    PetscCall(PetscFree5(m->x_block, m->bar_a, m->bar_b, m->ones, m->tape_trace_weights));
+    PetscCall(PetscFree2(m->w_offset, m->b_offset));
+    PetscCall(PetscFree(m->theta));
+  }
+  PetscCall(PetscFree(m->widths));
+  PetscCall(PetscFree(m));
+  *model = NULL;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetNumParameters(Model m, PetscInt *n)
+{
+  PetscFunctionBegin;
+  PetscCheck(m->setup_called, m->comm, PETSC_ERR_ORDER, "Call ModelSetUp() first");
+  *n = m->n_params;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetDimension(Model m, PetscInt *dim)
+{
+  PetscFunctionBegin;
+  *dim = m->dim;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetBlockSize(Model m, PetscInt *block_size)
+{
+  PetscFunctionBegin;
+  *block_size = m->block_size;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetWidths(Model m, PetscInt *n_layers, const PetscInt **widths)
+{
+  PetscFunctionBegin;
+  *n_layers = m->n_layers;
+  *widths   = m->widths;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetActivation(Model m, ModelActivation *act)
+{
+  PetscFunctionBegin;
+  *act = m->activation;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetSeed(Model m, PetscInt *seed)
+{
+  PetscFunctionBegin;
+  *seed = m->seed;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetParameters(Model m, PetscReal **theta)
+{
+  PetscFunctionBegin;
+  PetscCheck(m->setup_called, m->comm, PETSC_ERR_ORDER, "Call ModelSetUp() first");
+  *theta = m->theta;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetComm(Model m, MPI_Comm *comm)
+{
+  PetscFunctionBegin;
+  *comm = m->comm;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,101 @@
+/* Adam (Kingma & Ba 2015) with bias correction: the usual PINN baseline. */
+#include <engd/private/optimizerimpl.h>
+
+typedef struct {
+  PetscReal  lr, beta1, beta2, epsilon;
+  PetscReal *grad, *moment1, *moment2;
+  PetscInt   t;
+} Optimizer_Adam;
+
+static PetscErrorCode SetFromOptions_Adam(Optimizer opt, PetscOptionItems *PetscOptionsObject)
+{
+  Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
+
+  PetscFunctionBegin;
+  PetscOptionsHeadBegin(PetscOptionsObject, "Adam options");
+  PetscCall(PetscOptionsReal("-adam_lr", "Learning rate", "OptimizerCreate_Adam", adam->lr, &adam->lr, NULL));
+  PetscCall(PetscOptionsReal("-adam_beta1", "Decay of the first moment", "OptimizerCreate_Adam", adam->beta1, &adam->beta1, NULL));
+  PetscCall(PetscOptionsReal("-adam_beta2", "Decay of the second moment", "OptimizerCreate_Adam", adam->beta2, &adam->beta2, NULL));
+  PetscCall(PetscOptionsReal("-adam_epsilon", "Denominator offset", "OptimizerCreate_Adam", adam->epsilon, &adam->epsilon, NULL));
+  PetscOptionsHeadEnd();
+  PetscCheck(adam->lr > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-adam_lr must be positive, got %g", (double)adam->lr);
+  PetscCheck(adam->beta1 >= 0 && adam->beta1 < 1 && adam->beta2 >= 0 && adam->beta2 < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-adam_beta1 and -adam_beta2 must be in [0, 1)");
+  PetscCheck(adam->epsilon > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-adam_epsilon must be positive, got %g", (double)adam->epsilon);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetUp_Adam(Optimizer opt)
+{
+  Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc3(opt->n_params, &adam->grad, opt->n_params, &adam->moment1, opt->n_params, &adam->moment2));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Step_Adam(Optimizer opt, OptimizerStepInfo *info)
+{
+  Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
+  PetscReal      *theta, correction1, correction2;
+
+  PetscFunctionBegin;
+  PetscCall(ModelGetParameters(opt->model, &theta));
+  PetscCall(ObjectiveGradient(opt->objective, theta, adam->grad, &info->loss));
+  info->loss_new = info->loss;
+  for (PetscInt i = 0; i < opt->n_params; i++)
+    if (PetscIsInfOrNanReal(adam->grad[i])) info->nonfinite = PETSC_TRUE;
+  if (info->nonfinite || PetscIsInfOrNanReal(info->loss)) {
+    info->nonfinite = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
+  adam->t++;
+  correction1 = 1.0 - PetscPowReal(adam->beta1, (PetscReal)adam->t);
+  correction2 = 1.0 - PetscPowReal(adam->beta2, (PetscReal)adam->t);
+  for (PetscInt i = 0; i < opt->n_params; i++) {
+    const PetscReal g = adam->grad[i];
+    adam->moment1[i]  = adam->beta1 * adam->moment1[i] + (1 - adam->beta1) * g;
+    adam->moment2[i]  = adam->beta2 * adam->moment2[i] + (1 - adam->beta2) * g * g;
+    theta[i] -= adam->lr * (adam->moment1[i] / correction1) / (PetscSqrtReal(adam->moment2[i] / correction2) + adam->epsilon);
+  }
+  info->eta      = adam->lr;
+  info->accepted = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode View_Adam(Optimizer opt, PetscViewer viewer)
+{
+  Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, ", lr %g, betas (%g, %g)", (double)adam->lr, (double)adam->beta1, (double)adam->beta2));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Destroy_Adam(Optimizer opt)
+{
+  Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
+
+  PetscFunctionBegin;
+  if (adam->grad) PetscCall(PetscFree3(adam->grad, adam->moment1, adam->moment2));
+  PetscCall(PetscFree(opt->data));
+  PetscFunctionReturn(0);
+}
+
+PETSC_EXTERN PetscErrorCode OptimizerCreate_Adam(Optimizer opt)
+{
+  Optimizer_Adam *adam;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&adam));
+  adam->lr                = 1e-3;
+  adam->beta1             = 0.9;
+  adam->beta2             = 0.999;
+  adam->epsilon           = 1e-8;
+  opt->data               = adam;
+  opt->ops.setfromoptions = SetFromOptions_Adam;
+  opt->ops.setup          = SetUp_Adam;
+  opt->ops.step           = Step_Adam;
+  opt->ops.view           = View_Adam;
+  opt->ops.destroy        = Destroy_Adam;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,124 @@
+/* Energy natural gradient descent (Mueller & Zeinhofer, ICML 2023): with the scaled residuals
+   r~ and rows J~ of the PINN loss, grad L = J~^T r~ and the energy Gram matrix is G = J~^T J~,
+   so the direction d = G^+ grad L is the Gauss-Newton step in function space. The step size
+   comes from the grid line search. */
+#include <engd/private/optimizerimpl.h>
+#include <petscblaslapack.h>
+
+typedef struct {
+  Gram       gram;
+  PetscReal  damping;
+  PetscReal *jac_t, *res, *grad, *dir;
+  PetscInt   n_rows_local, n_rows_max;
+  GramSolveInfo last_solve;
+} Optimizer_ENGD;
+
+static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *PetscOptionsObject)
+{
+  Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
+
+  PetscFunctionBegin;
+  PetscOptionsHeadBegin(PetscOptionsObject, "ENGD options");
+  PetscCall(PetscOptionsReal("-engd_damping", "Damping lambda added to the Gram matrix's kept eigenvalues", "OptimizerCreate_ENGD", engd->damping, &engd->damping, NULL));
+  PetscOptionsHeadEnd();
+  PetscCheck(engd->damping >= 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping must be non-negative, got %g", (double)engd->damping);
+  PetscCall(GramSetFromOptions(engd->gram));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetUp_ENGD(Optimizer opt)
+{
+  Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
+  const PetscInt  P    = opt->n_params;
+
+  PetscFunctionBegin;
+  PetscCall(ObjectiveGetLocalRows(opt->objective, &engd->n_rows_local, &engd->n_rows_max));
+  PetscCall(GramSetSizes(engd->gram, P, engd->n_rows_max));
+  PetscCall(GramSetUp(engd->gram));
+  PetscCall(PetscCalloc4((size_t)P * engd->n_rows_max, &engd->jac_t, engd->n_rows_max, &engd->res, P, &engd->grad, P, &engd->dir));
+  PetscFunctionReturn(0);
+}
+
+static PetscBool AllFinite(PetscInt n, const PetscReal *v)
+{
+  for (PetscInt i = 0; i < n; i++)
+    if (PetscIsInfOrNanReal(v[i])) return PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
+static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
+{
+  Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
+  const PetscInt  P    = opt->n_params;
+  PetscReal      *theta;
+  PetscBLASInt    n, k, one_i = 1;
+  const PetscReal one = 1.0, zero = 0.0;
+  PetscMPIInt     count;
+
+  PetscFunctionBegin;
+  PetscCall(ModelGetParameters(opt->model, &theta));
+  PetscCall(ObjectiveResidualRows(opt->objective, theta, engd->res, engd->jac_t, &info->loss));
+  info->loss_new = info->loss;
+  info->damping  = engd->damping;
+  if (PetscIsInfOrNanReal(info->loss)) {
+    info->nonfinite = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
+  /* grad L = sum over ranks of J~_r^T r~_r */
+  PetscCall(PetscLogEventBegin(ENGD_Gradient, 0, 0, 0, 0));
+  PetscCall(PetscBLASIntCast(P, &n));
+  PetscCall(PetscBLASIntCast(engd->n_rows_local, &k));
+  PetscCallBLAS("BLASgemv", BLASgemv_("N", &n, &k, &one, engd->jac_t, &n, engd->res, &one_i, &zero, engd->grad, &one_i));
+  PetscCall(PetscMPIIntCast(P, &count));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, engd->grad, count, MPIU_REAL, MPIU_SUM, opt->comm));
+  PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
+
+  PetscCall(GramAssemble(engd->gram, engd->jac_t, engd->n_rows_local));
+  PetscCall(GramSolve(engd->gram, engd->damping, engd->grad, engd->dir, &engd->last_solve));
+  if (!AllFinite(P, engd->dir)) {
+    info->nonfinite = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(LineSearchApply(&opt->ls, opt->objective, theta, engd->dir, info->loss, &info->eta, &info->loss_new));
+  info->accepted = info->eta > 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode View_ENGD(Optimizer opt, PetscViewer viewer)
+{
+  Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, ", damping %g, line search over %" PetscInt_FMT " steps\n", (double)engd->damping, opt->ls_steps));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
+  PetscCall(GramView(engd->gram, viewer));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Destroy_ENGD(Optimizer opt)
+{
+  Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
+
+  PetscFunctionBegin;
+  PetscCall(GramDestroy(&engd->gram));
+  if (engd->jac_t) PetscCall(PetscFree4(engd->jac_t, engd->res, engd->grad, engd->dir));
+  PetscCall(PetscFree(opt->data));
+  PetscFunctionReturn(0);
+}
+
+PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
+{
+  Optimizer_ENGD *engd;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&engd));
+  PetscCall(GramCreate(opt->comm, &engd->gram));
+  opt->data               = engd;
+  opt->ops.setfromoptions = SetFromOptions_ENGD;
+  opt->ops.setup          = SetUp_ENGD;
+  opt->ops.step           = Step_ENGD;
+  opt->ops.view           = View_ENGD;
+  opt->ops.destroy        = Destroy_ENGD;
+  PetscFunctionReturn(0);
+}

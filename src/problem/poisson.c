@@ -1,0 +1,132 @@
+/* Poisson's equation  -Laplace(u) = f  on [0,1]^d with Dirichlet data from the exact solution
+     sin_prod  u* = prod_i sin(pi x_i)   (the ENGD paper's 2-D case)
+     sin_sum   u* = sum_i sin(pi x_i)
+     cos_sum   u* = sum_i cos(pi x_i)    (the KFAC paper's 5-D case)
+   Terms: interior  r = -Laplace(u) - f,   boundary  r = u - g. */
+#include <engd/private/problemimpl.h>
+
+typedef enum { POISSON_SIN_PROD, POISSON_SIN_SUM, POISSON_COS_SUM } PoissonSolution;
+static const char *const PoissonSolutions[] = {"sin_prod", "sin_sum", "cos_sum", "PoissonSolution", "POISSON_", NULL};
+
+typedef struct {
+  PoissonSolution solution;
+} Poisson;
+
+/* u*, its gradient (grad[i*stride], may be NULL) and Laplacian at one point. */
+static void PoissonExactPoint(PoissonSolution sol, PetscInt d, const PetscReal *x, PetscReal *u, PetscReal *grad, PetscInt stride, PetscReal *lap)
+{
+  const PetscReal pi = PETSC_PI;
+  PetscReal       value = sol == POISSON_SIN_PROD ? 1.0 : 0.0;
+
+  for (PetscInt i = 0; i < d; i++) {
+    const PetscReal s = PetscSinReal(pi * x[i]), c = PetscCosReal(pi * x[i]);
+    if (sol == POISSON_SIN_PROD) value *= s;
+    else value += sol == POISSON_SIN_SUM ? s : c;
+  }
+  for (PetscInt i = 0; grad && i < d; i++) {
+    const PetscReal s = PetscSinReal(pi * x[i]), c = PetscCosReal(pi * x[i]);
+    if (sol == POISSON_SIN_PROD) {
+      PetscReal others = 1.0;
+      for (PetscInt j = 0; j < d; j++)
+        if (j != i) others *= PetscSinReal(pi * x[j]);
+      grad[i * stride] = pi * c * others;
+    } else grad[i * stride] = sol == POISSON_SIN_SUM ? pi * c : -pi * s;
+  }
+  *u = value;
+  /* every case is an eigenfunction: Laplace(u*) = -k pi^2 u* */
+  *lap = -(sol == POISSON_SIN_PROD ? (PetscReal)d : 1.0) * pi * pi * value;
+}
+
+static PetscErrorCode Residual_Poisson(Problem p, PetscInt t, PetscInt n, const PetscReal *x, const PetscReal *out, PetscReal *r, PetscReal *cot)
+{
+  Poisson       *ctx = (Poisson *)p->data;
+  const PetscInt d   = p->dim;
+
+  PetscFunctionBegin;
+  if (t == 0) { /* interior: channels u, grad u, Laplace u */
+    const PetscInt S = d + 2;
+    for (PetscInt q = 0; q < n; q++) {
+      PetscReal u, lap;
+      PoissonExactPoint(ctx->solution, d, x + q * d, &u, NULL, 0, &lap);
+      r[q] = -out[(S - 1) * n + q] + lap; /* -Laplace(u_theta) - f with f = -Laplace(u*) */
+    }
+    if (cot) {
+      PetscCall(PetscArrayzero(cot, S * n));
+      for (PetscInt q = 0; q < n; q++) cot[(S - 1) * n + q] = -1.0;
+    }
+  } else { /* boundary: channel u */
+    for (PetscInt q = 0; q < n; q++) {
+      PetscReal u, lap;
+      PoissonExactPoint(ctx->solution, d, x + q * d, &u, NULL, 0, &lap);
+      r[q] = out[q] - u;
+    }
+    if (cot)
+      for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Exact_Poisson(Problem p, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad)
+{
+  Poisson *ctx = (Poisson *)p->data;
+
+  PetscFunctionBegin;
+  for (PetscInt q = 0; q < n; q++) {
+    PetscReal lap;
+    PoissonExactPoint(ctx->solution, p->dim, x + q * p->dim, &u[q], grad ? grad + q : NULL, n, &lap);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetFromOptions_Poisson(Problem p, PetscOptionItems *PetscOptionsObject)
+{
+  Poisson  *ctx = (Poisson *)p->data;
+  PetscInt  sol = (PetscInt)ctx->solution, *coords;
+
+  PetscFunctionBegin;
+  PetscOptionsHeadBegin(PetscOptionsObject, "Poisson options");
+  PetscCall(PetscOptionsEList("-solution", "Exact solution", "ProblemCreate_Poisson", PoissonSolutions, 3, PoissonSolutions[sol], &sol, NULL));
+  PetscOptionsHeadEnd();
+  ctx->solution = (PoissonSolution)sol;
+  if (p->n_terms == 0) {
+    PetscCall(ProblemSetBox(p, 0.0, 1.0));
+    PetscCall(ProblemAddTerm(p, "interior", 2, 900, 1.0, 0, NULL, -1, NULL));
+    PetscCall(PetscMalloc1(p->dim, &coords));
+    for (PetscInt i = 0; i < p->dim; i++) coords[i] = i;
+    PetscCall(ProblemAddTerm(p, "boundary", 0, 120, 1.0, p->dim, coords, -1, NULL));
+    PetscCall(PetscFree(coords));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode View_Poisson(Problem p, PetscViewer viewer)
+{
+  Poisson *ctx = (Poisson *)p->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, ", exact solution %s", PoissonSolutions[ctx->solution]));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Destroy_Poisson(Problem p)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(p->data));
+  PetscFunctionReturn(0);
+}
+
+PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem p)
+{
+  Poisson *ctx;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&ctx));
+  ctx->solution          = POISSON_SIN_PROD;
+  p->data                = ctx;
+  p->ops.setfromoptions  = SetFromOptions_Poisson;
+  p->ops.view            = View_Poisson;
+  p->ops.destroy         = Destroy_Poisson;
+  p->ops.residual        = Residual_Poisson;
+  p->ops.exact           = Exact_Poisson;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,77 @@
+/* Grid and uniform point sets on the box domain and its faces. */
+#include <engd/sampler.h>
+#include <engd/rng.h>
+#include <math.h>
+
+const char *const SamplerTypes[] = {"grid", "uniform", "SamplerType", "SAMPLER_", NULL};
+
+void SamplerPartition(PetscInt N, PetscMPIInt rank, PetscMPIInt size, PetscInt *start, PetscInt *n)
+{
+  const PetscInt base = N / size, extra = N % size;
+
+  *n     = base + (rank < extra ? 1 : 0);
+  *start = rank * base + PetscMin((PetscInt)rank, extra);
+}
+
+/* m with m^k == n, or -1 if there is none. */
+static PetscInt IntegerRoot(PetscInt n, PetscInt k)
+{
+  PetscInt m, power = 1;
+
+  if (k == 0) return n == 1 ? 1 : -1;
+  m = (PetscInt)round(PetscPowReal((PetscReal)n, 1.0 / (PetscReal)k));
+  for (PetscInt i = 0; i < k; i++) power *= m;
+  return power == n ? m : -1;
+}
+
+PetscErrorCode SamplerCheckCount(MPI_Comm comm, SamplerType type, PetscInt dim, const ProblemTerm *term)
+{
+  PetscFunctionBegin;
+  if (type != SAMPLER_GRID) PetscFunctionReturn(0);
+  if (term->n_faces == 0) {
+    PetscCheck(IntegerRoot(term->n_points, dim) > 0, comm, PETSC_ERR_ARG_INCOMP, "-n_%s %" PetscInt_FMT " is not a perfect %" PetscInt_FMT "-th power, as -sampler grid needs (or use -sampler uniform)", term->name, term->n_points, dim);
+  } else {
+    const PetscInt per_face = term->n_points / term->n_faces;
+    PetscCheck(term->n_points % term->n_faces == 0 && IntegerRoot(per_face, dim - 1) > 0, comm, PETSC_ERR_ARG_INCOMP,
+               "-n_%s %" PetscInt_FMT " must be %" PetscInt_FMT " faces times a perfect %" PetscInt_FMT "-th power for -sampler grid (or use -sampler uniform)", term->name, term->n_points, term->n_faces, dim - 1);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Coordinates of cell-centre grid point `index` of m^k points in the listed coordinates. */
+static void GridPoint(PetscInt index, PetscInt m, PetscInt dim, PetscInt skip, const PetscReal *lower, const PetscReal *upper, PetscReal *x)
+{
+  for (PetscInt i = 0; i < dim; i++) {
+    if (i == skip) continue;
+    x[i] = lower[i] + (upper[i] - lower[i]) * ((PetscReal)(index % m) + 0.5) / (PetscReal)m;
+    index /= m;
+  }
+}
+
+PetscErrorCode SamplerGenerate(SamplerType type, PetscInt dim, const PetscReal *lower, const PetscReal *upper, const ProblemTerm *term, uint64_t seed, uint64_t stream, PetscInt start, PetscInt n, PetscReal *x)
+{
+  const PetscInt F = term->n_faces;
+
+  PetscFunctionBegin;
+  for (PetscInt q = 0; q < n; q++) {
+    const PetscInt g  = start + q;
+    PetscReal     *xq = x + q * dim;
+    PetscInt       face = -1;
+    if (F == 0) {
+      if (type == SAMPLER_GRID) GridPoint(g, IntegerRoot(term->n_points, dim), dim, -1, lower, upper, xq);
+      else
+        for (PetscInt i = 0; i < dim; i++) xq[i] = lower[i] + (upper[i] - lower[i]) * RngUniform(seed, stream, (uint64_t)(g * dim + i));
+      continue;
+    }
+    if (type == SAMPLER_GRID) {
+      const PetscInt per_face = term->n_points / F;
+      face                    = g / per_face;
+      GridPoint(g % per_face, IntegerRoot(per_face, dim - 1), dim, term->face_coord[face], lower, upper, xq);
+    } else {
+      face = g % F;
+      for (PetscInt i = 0; i < dim; i++) xq[i] = lower[i] + (upper[i] - lower[i]) * RngUniform(seed, stream, (uint64_t)(g * dim + i));
+    }
+    xq[term->face_coord[face]] = term->face_side[face] ? upper[term->face_coord[face]] : lower[term->face_coord[face]];
+  }
+  PetscFunctionReturn(0);
+}
