@@ -16,15 +16,19 @@ typedef struct _p_Problem *Problem;
 typedef struct {
   char      name[32];
   PetscInt  order;
+  PetscInt  n_data; /* values per point precomputed by ProblemPointData (source, boundary data) */
   PetscInt  n_points;
   PetscReal weight;
   PetscInt  n_faces;
   PetscInt *face_coord, *face_side;
 } ProblemTerm;
 
+/* Data of a term at its points that do not depend on the network (source f, boundary values g):
+   data[p*n_data + k], computed once per point set so the line search does not redo it. */
+typedef PetscErrorCode (*ProblemPointDataFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, PetscReal *data);
 /* r[p] = residual of point p; if cot != NULL also the linearisation: cot[s*n + p] = dr_p/d out_s
    (the Gauss-Newton linearisation for nonlinear operators). out holds the network channels. */
-typedef PetscErrorCode (*ProblemResidualFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *out, PetscReal *r, PetscReal *cot);
+typedef PetscErrorCode (*ProblemResidualFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot);
 
 PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem));
 PetscErrorCode ProblemCreate(MPI_Comm, Problem *);
@@ -41,7 +45,8 @@ PetscErrorCode ProblemGetDomain(Problem, const PetscReal **lower, const PetscRea
 PetscErrorCode ProblemGetTraceWeights(Problem, const PetscReal **trace_weights);
 PetscErrorCode ProblemGetNumTerms(Problem, PetscInt *n_terms);
 PetscErrorCode ProblemGetTerm(Problem, PetscInt term, const ProblemTerm **);
-PetscErrorCode ProblemResidual(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *out, PetscReal *r, PetscReal *cot);
+PetscErrorCode ProblemPointData(Problem, PetscInt term, PetscInt n, const PetscReal *x, PetscReal *data);
+PetscErrorCode ProblemResidual(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot);
 /* Exact solution u*(x) and, if grad != NULL, its gradient grad[i*n + p]. */
 PetscErrorCode ProblemExactSolution(Problem, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad);
 

@@ -12,6 +12,7 @@ typedef struct {
   PetscInt           start, n_local, row_offset;
   PetscReal          scale; /* sqrt(w_t / N_t) */
   PetscReal         *x;     /* dim x n_local */
+  PetscReal         *data;  /* n_data x n_local, from ProblemPointData */
 } TermPoints;
 
 struct _p_Objective {
@@ -75,6 +76,7 @@ static PetscErrorCode GeneratePoints(Objective o)
   for (PetscInt t = 0; t < o->n_terms; t++) {
     TermPoints *tp = &o->terms[t];
     PetscCall(SamplerGenerate(o->sampler, o->dim, lower, upper, tp->term, (uint64_t)o->seed, ((uint64_t)t << 32) | (uint64_t)o->epoch, tp->start, tp->n_local, tp->x));
+    PetscCall(ProblemPointData(o->problem, t, tp->n_local, tp->x, tp->data));
   }
   PetscFunctionReturn(0);
 }
@@ -106,6 +108,7 @@ PetscErrorCode ObjectiveSetUp(Objective o)
     o->n_rows_local += tp->n_local;
     o->n_rows_global += tp->term->n_points;
     PetscCall(PetscMalloc1(o->dim * tp->n_local, &tp->x));
+    PetscCall(PetscMalloc1(PetscMax(1, tp->term->n_data * tp->n_local), &tp->data));
   }
   PetscCall(MPIU_Allreduce(&o->n_rows_local, &o->n_rows_max, 1, MPIU_INT, MPI_MAX, o->comm));
   PetscCall(GeneratePoints(o));
@@ -161,7 +164,10 @@ PetscErrorCode ObjectiveDestroy(Objective *objective)
   PetscFunctionBegin;
   if (!o) PetscFunctionReturn(0);
   if (o->setup_called) {
-    for (PetscInt t = 0; t < o->n_terms; t++) PetscCall(PetscFree(o->terms[t].x));
+    for (PetscInt t = 0; t < o->n_terms; t++) {
+      PetscCall(PetscFree(o->terms[t].x));
+      PetscCall(PetscFree(o->terms[t].data));
+    }
     PetscCall(PetscFree(o->terms));
     PetscCall(PetscFree(o->x_eval));
     PetscCall(PetscFree6(o->out, o->res, o->cot, o->u_exact, o->grad_exact, o->theta_trial));
@@ -211,17 +217,18 @@ PetscErrorCode ObjectiveGetTermPoints(Objective o, PetscInt t, PetscInt *n_local
 }
 
 /* Scaled residuals of one block (and their cotangents if cot != NULL); returns 1/2 sum r~^2. */
-static PetscErrorCode BlockResidual(Objective o, PetscInt t, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscBool keep_tape, PetscReal *res, PetscReal *cot, PetscReal *half_sq)
+static PetscErrorCode BlockResidual(Objective o, PetscInt t, const PetscReal *theta, PetscInt b, PetscInt nb, PetscBool keep_tape, PetscReal *res, PetscReal *cot, PetscReal *half_sq)
 {
-  const ProblemTerm *term = o->terms[t].term;
+  const ProblemTerm *term  = o->terms[t].term;
   const PetscReal    scale = o->terms[t].scale;
+  const PetscReal   *x = o->terms[t].x + b * o->dim, *data = o->terms[t].data + b * term->n_data;
   const PetscReal   *trace_weights;
   PetscReal          sum = 0.0;
 
   PetscFunctionBegin;
   PetscCall(ProblemGetTraceWeights(o->problem, &trace_weights));
   PetscCall(ModelForward(o->model, theta, nb, x, term->order, trace_weights, keep_tape, o->out));
-  PetscCall(ProblemResidual(o->problem, t, nb, x, o->out, res, cot));
+  PetscCall(ProblemResidual(o->problem, t, nb, x, data, o->out, res, cot));
   for (PetscInt q = 0; q < nb; q++) {
     res[q] *= scale;
     sum += res[q] * res[q];
@@ -242,7 +249,7 @@ static PetscErrorCode LocalLoss(Objective o, const PetscReal *theta, PetscReal *
     for (PetscInt b = 0; b < tp->n_local; b += o->block_size) {
       const PetscInt nb = PetscMin(o->block_size, tp->n_local - b);
       PetscReal      part = 0.0;
-      PetscCall(BlockResidual(o, t, theta, nb, tp->x + b * o->dim, PETSC_FALSE, o->res, NULL, &part));
+      PetscCall(BlockResidual(o, t, theta, b, nb, PETSC_FALSE, o->res, NULL, &part));
       *loss += part;
     }
   }
@@ -285,7 +292,7 @@ PetscErrorCode ObjectiveResidualRows(Objective o, const PetscReal *theta, PetscR
     for (PetscInt b = 0; b < tp->n_local; b += o->block_size) {
       const PetscInt nb = PetscMin(o->block_size, tp->n_local - b), row = tp->row_offset + b;
       PetscReal      part = 0.0;
-      PetscCall(BlockResidual(o, t, theta, nb, tp->x + b * o->dim, PETSC_TRUE, res + row, o->cot, &part));
+      PetscCall(BlockResidual(o, t, theta, b, nb, PETSC_TRUE, res + row, o->cot, &part));
       PetscCall(ModelBackwardRows(o->model, theta, o->cot, jac_t + row * o->n_params, o->n_params));
       local += part;
     }
@@ -309,7 +316,7 @@ PetscErrorCode ObjectiveGradient(Objective o, const PetscReal *theta, PetscReal 
     for (PetscInt b = 0; b < tp->n_local; b += o->block_size) {
       const PetscInt nb = PetscMin(o->block_size, tp->n_local - b);
       PetscReal      part = 0.0;
-      PetscCall(BlockResidual(o, t, theta, nb, tp->x + b * o->dim, PETSC_TRUE, o->res, o->cot, &part));
+      PetscCall(BlockResidual(o, t, theta, b, nb, PETSC_TRUE, o->res, o->cot, &part));
       /* d(1/2 r~^2)/d theta = r~ dr~/d theta: weight each point's cotangents by its residual */
       for (PetscInt s = 0; s < S; s++)
         for (PetscInt q = 0; q < nb; q++) o->cot[s * nb + q] *= o->res[q];

@@ -37,29 +37,34 @@ static void PoissonExactPoint(PoissonSolution sol, PetscInt d, const PetscReal *
   *lap = -(sol == POISSON_SIN_PROD ? (PetscReal)d : 1.0) * pi * pi * value;
 }
 
-static PetscErrorCode Residual_Poisson(Problem p, PetscInt t, PetscInt n, const PetscReal *x, const PetscReal *out, PetscReal *r, PetscReal *cot)
+/* interior: f = -Laplace(u*); boundary: g = u* */
+static PetscErrorCode PointData_Poisson(Problem p, PetscInt t, PetscInt n, const PetscReal *x, PetscReal *data)
 {
-  Poisson       *ctx = (Poisson *)p->data;
-  const PetscInt d   = p->dim;
+  Poisson *ctx = (Poisson *)p->data;
 
   PetscFunctionBegin;
-  if (t == 0) { /* interior: channels u, grad u, Laplace u */
+  for (PetscInt q = 0; q < n; q++) {
+    PetscReal u, lap;
+    PoissonExactPoint(ctx->solution, p->dim, x + q * p->dim, &u, NULL, 0, &lap);
+    data[q] = t == 0 ? -lap : u;
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Residual_Poisson(Problem p, PetscInt t, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot)
+{
+  const PetscInt d = p->dim;
+
+  PetscFunctionBegin;
+  if (t == 0) { /* interior: channels u, grad u, Laplace u; r = -Laplace(u) - f */
     const PetscInt S = d + 2;
-    for (PetscInt q = 0; q < n; q++) {
-      PetscReal u, lap;
-      PoissonExactPoint(ctx->solution, d, x + q * d, &u, NULL, 0, &lap);
-      r[q] = -out[(S - 1) * n + q] + lap; /* -Laplace(u_theta) - f with f = -Laplace(u*) */
-    }
+    for (PetscInt q = 0; q < n; q++) r[q] = -out[(S - 1) * n + q] - data[q];
     if (cot) {
       PetscCall(PetscArrayzero(cot, S * n));
       for (PetscInt q = 0; q < n; q++) cot[(S - 1) * n + q] = -1.0;
     }
-  } else { /* boundary: channel u */
-    for (PetscInt q = 0; q < n; q++) {
-      PetscReal u, lap;
-      PoissonExactPoint(ctx->solution, d, x + q * d, &u, NULL, 0, &lap);
-      r[q] = out[q] - u;
-    }
+  } else { /* boundary: channel u; r = u - g */
+    for (PetscInt q = 0; q < n; q++) r[q] = out[q] - data[q];
     if (cot)
       for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
   }
@@ -90,10 +95,10 @@ static PetscErrorCode SetFromOptions_Poisson(Problem p, PetscOptionItems *PetscO
   ctx->solution = (PoissonSolution)sol;
   if (p->n_terms == 0) {
     PetscCall(ProblemSetBox(p, 0.0, 1.0));
-    PetscCall(ProblemAddTerm(p, "interior", 2, 900, 1.0, 0, NULL, -1, NULL));
+    PetscCall(ProblemAddTerm(p, "interior", 2, 1, 900, 1.0, 0, NULL, -1, NULL));
     PetscCall(PetscMalloc1(p->dim, &coords));
     for (PetscInt i = 0; i < p->dim; i++) coords[i] = i;
-    PetscCall(ProblemAddTerm(p, "boundary", 0, 120, 1.0, p->dim, coords, -1, NULL));
+    PetscCall(ProblemAddTerm(p, "boundary", 0, 1, 120, 1.0, p->dim, coords, -1, NULL));
     PetscCall(PetscFree(coords));
   }
   PetscFunctionReturn(0);
@@ -126,6 +131,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem p)
   p->ops.setfromoptions  = SetFromOptions_Poisson;
   p->ops.view            = View_Poisson;
   p->ops.destroy         = Destroy_Poisson;
+  p->ops.pointdata       = PointData_Poisson;
   p->ops.residual        = Residual_Poisson;
   p->ops.exact           = Exact_Poisson;
   PetscFunctionReturn(0);

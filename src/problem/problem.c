@@ -104,7 +104,7 @@ PetscErrorCode ProblemSetBox(Problem p, PetscReal lo, PetscReal hi)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ProblemAddTerm(Problem p, const char name[], PetscInt order, PetscInt n_points, PetscReal weight, PetscInt n_coords, const PetscInt coords[], PetscInt side, PetscInt *index)
+PetscErrorCode ProblemAddTerm(Problem p, const char name[], PetscInt order, PetscInt n_data, PetscInt n_points, PetscReal weight, PetscInt n_coords, const PetscInt coords[], PetscInt side, PetscInt *index)
 {
   ProblemTerm *term;
   PetscInt     n_faces = n_coords * (side < 0 ? 2 : 1), k = 0;
@@ -114,6 +114,7 @@ PetscErrorCode ProblemAddTerm(Problem p, const char name[], PetscInt order, Pets
   term = &p->terms[p->n_terms];
   PetscCall(PetscStrncpy(term->name, name, sizeof(term->name)));
   term->order    = order;
+  term->n_data   = n_data;
   term->n_points = n_points;
   term->weight   = weight;
   term->n_faces  = n_faces;
@@ -195,10 +196,17 @@ PetscErrorCode ProblemGetTerm(Problem p, PetscInt t, const ProblemTerm **term)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ProblemResidual(Problem p, PetscInt t, PetscInt n, const PetscReal *x, const PetscReal *out, PetscReal *r, PetscReal *cot)
+PetscErrorCode ProblemPointData(Problem p, PetscInt t, PetscInt n, const PetscReal *x, PetscReal *data)
 {
   PetscFunctionBegin;
-  PetscCall((*p->ops.residual)(p, t, n, x, out, r, cot));
+  if (p->terms[t].n_data > 0) PetscCall((*p->ops.pointdata)(p, t, n, x, data));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ProblemResidual(Problem p, PetscInt t, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot)
+{
+  PetscFunctionBegin;
+  PetscCall((*p->ops.residual)(p, t, n, x, data, out, r, cot));
   PetscFunctionReturn(0);
 }
 

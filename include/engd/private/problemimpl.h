@@ -7,7 +7,8 @@ typedef struct {
   PetscErrorCode (*setfromoptions)(Problem, PetscOptionItems *);
   PetscErrorCode (*view)(Problem, PetscViewer);
   PetscErrorCode (*destroy)(Problem);
-  ProblemResidualFn residual;
+  ProblemPointDataFn pointdata;
+  ProblemResidualFn  residual;
   PetscErrorCode (*exact)(Problem, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad);
 } ProblemOps;
 
@@ -27,6 +28,6 @@ struct _p_Problem {
 PetscErrorCode ProblemSetBox(Problem, PetscReal lo, PetscReal hi);
 /* Add a term: n_faces = 0 for the interior; otherwise faces of the given coordinates
    (both sides if side < 0, else only that side). Returns the term's index. */
-PetscErrorCode ProblemAddTerm(Problem, const char name[], PetscInt order, PetscInt n_points, PetscReal weight, PetscInt n_coords, const PetscInt coords[], PetscInt side, PetscInt *term);
+PetscErrorCode ProblemAddTerm(Problem, const char name[], PetscInt order, PetscInt n_data, PetscInt n_points, PetscReal weight, PetscInt n_coords, const PetscInt coords[], PetscInt side, PetscInt *term);
 
 #endif
