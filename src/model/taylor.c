@@ -23,30 +23,68 @@ static PetscErrorCode LinearForward(PetscInt n_out, PetscInt n_in, PetscInt nb, 
   PetscCall(PetscBLASIntCast(n_out, &m));
   PetscCall(PetscBLASIntCast(nb * S, &n));
   PetscCall(PetscBLASIntCast(n_in, &k));
-  PetscCallBLAS("BLASgemm", BLASgemm_("N", "N", &m, &n, &k, &one, W, &m, z, &k, &zero, y, &m));
-  for (PetscInt p = 0; p < nb; p++)
-    for (PetscInt i = 0; i < n_out; i++) y[p * n_out + i] += b[i];
+  if (n_out == 1) { /* the scalar output layer: a dgemv is much faster than a 1-row dgemm */
+    const PetscBLASInt one_i = 1;
+    PetscCallBLAS("BLASgemv", BLASgemv_("T", &k, &n, &one, z, &k, W, &one_i, &zero, y, &one_i));
+    for (PetscInt p = 0; p < nb; p++) y[p] += b[0];
+  } else {
+    PetscCallBLAS("BLASgemm", BLASgemm_("N", "N", &m, &n, &k, &one, W, &m, z, &k, &zero, y, &m));
+    for (PetscInt p = 0; p < nb; p++)
+      for (PetscInt i = 0; i < n_out; i++) y[p * n_out + i] += b[i];
+  }
   PetscCall(PetscLogFlops(2.0 * n_out * n_in * nb * S));
   PetscFunctionReturn(0);
 }
 
 /* First layer: the input channels are x, the unit vectors e_i and 0, so no dgemm is needed
    beyond the value channel. */
-static PetscErrorCode FirstLayerForward(Model m, const PetscReal *theta, PetscInt nb, PetscInt order, const PetscReal *x, PetscReal *y)
+static PetscErrorCode FirstLayerForward(Model m, const PetscReal *theta, PetscInt nb, PetscInt order, const PetscReal *x, PetscBool keep_tape, PetscReal *y)
 {
   const PetscInt   n1 = m->widths[1], d = m->dim, S = ModelNumChannels(d, order);
   const PetscReal *W = theta + m->w_offset[1], *b = theta + m->b_offset[1];
 
   PetscFunctionBegin;
   PetscCall(LinearForward(n1, d, nb, 1, W, b, x, y));
-  if (order >= 1)
-    for (PetscInt i = 0; i < d; i++)
-      for (PetscInt p = 0; p < nb; p++) PetscCall(PetscArraycpy(y + ((1 + i) * nb + p) * n1, W + i * n1, n1));
+  if (!keep_tape) PetscFunctionReturn(0); /* ActivationForward uses W directly; the reverse pass needs y */
+  for (PetscInt i = 0; order >= 1 && i < d; i++) {
+    const PetscReal *w_col = W + i * n1;
+    for (PetscInt p = 0; p < nb; p++) {
+      PetscReal *y_col = y + ((1 + i) * nb + p) * n1;
+      for (PetscInt k = 0; k < n1; k++) y_col[k] = w_col[k];
+    }
+  }
   if (order == 2) PetscCall(PetscArrayzero(y + (S - 1) * nb * n1, nb * n1));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ActivationForward(Model m, PetscInt l, PetscInt nb, PetscInt order, const PetscReal *c, PetscBool keep_tape)
+/* In the first layer the derivative channels of y are the columns w_i of W_1 for every point and
+   the trace channel is 0, so z_i = sigma' w_i and z_T = sigma'' sum_i c_i w_i^2 need no y. */
+static PetscErrorCode FirstActivationForward(Model m, const PetscReal *theta, PetscInt nb, PetscInt order, const PetscReal *c)
+{
+  const PetscInt   n = m->widths[1], d = m->dim, len = n * nb;
+  const PetscReal *W = theta + m->w_offset[1], *s1 = m->d1[1], *s2 = m->d2[1];
+  PetscReal       *z = m->post[1], *q = m->bar_a;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < d; i++) {
+    const PetscReal *w = W + i * n;
+    PetscReal       *zi = z + (1 + i) * len;
+    for (PetscInt p = 0; p < nb; p++)
+      for (PetscInt k = 0; k < n; k++) zi[p * n + k] = s1[p * n + k] * w[k];
+  }
+  if (order == 2) {
+    PetscReal *zT = z + (1 + d) * len;
+    for (PetscInt k = 0; k < n; k++) q[k] = 0.0;
+    for (PetscInt i = 0; i < d; i++)
+      for (PetscInt k = 0; k < n; k++) q[k] += TraceWeight(c, i) * W[i * n + k] * W[i * n + k];
+    for (PetscInt p = 0; p < nb; p++)
+      for (PetscInt k = 0; k < n; k++) zT[p * n + k] = s2[p * n + k] * q[k];
+  }
+  PetscCall(PetscLogFlops((order == 2 ? 2.0 + d : 1.0 * d) * len));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ActivationForward(Model m, const PetscReal *theta, PetscInt l, PetscInt nb, PetscInt order, const PetscReal *c, PetscBool keep_tape)
 {
   const PetscInt   n = m->widths[l], d = m->dim, len = n * nb;
   const PetscReal *y = m->pre[l];
@@ -55,6 +93,10 @@ static PetscErrorCode ActivationForward(Model m, PetscInt l, PetscInt nb, PetscI
   PetscFunctionBegin;
   PetscCall(ActivationEvaluate(m->activation, len, y, z, order >= 1 || keep_tape ? s1 : NULL, order == 2 || (keep_tape && order == 1) ? s2 : NULL, keep_tape && order == 2 ? s3 : NULL));
   if (order == 0) PetscFunctionReturn(0);
+  if (l == 1) {
+    PetscCall(FirstActivationForward(m, theta, nb, order, c));
+    PetscFunctionReturn(0);
+  }
   for (PetscInt i = 0; i < d; i++) {
     const PetscReal *yi = y + (1 + i) * len;
     PetscReal       *zi = z + (1 + i) * len;
@@ -83,9 +125,9 @@ PetscErrorCode ModelForward(Model m, const PetscReal *theta, PetscInt nb, const 
   PetscCheck(order >= 0 && order <= 2, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "Derivative order %" PetscInt_FMT " not in 0..2", order);
   m->tape_valid = PETSC_FALSE;
   if (nb == 0) PetscFunctionReturn(0);
-  PetscCall(FirstLayerForward(m, theta, nb, order, x, m->pre[1]));
+  PetscCall(FirstLayerForward(m, theta, nb, order, x, keep_tape, m->pre[1]));
   for (PetscInt l = 1; l < L; l++) {
-    PetscCall(ActivationForward(m, l, nb, order, trace_weights, keep_tape));
+    PetscCall(ActivationForward(m, theta, l, nb, order, trace_weights, keep_tape));
     PetscCall(LinearForward(m->widths[l + 1], m->widths[l], nb, S, theta + m->w_offset[l + 1], theta + m->b_offset[l + 1], m->post[l], m->pre[l + 1]));
   }
   PetscCall(PetscArraycpy(out, m->pre[L], nb * S));
@@ -147,7 +189,10 @@ static PetscErrorCode LinearBackward(PetscInt n_out, PetscInt n_in, PetscInt col
   PetscCall(PetscBLASIntCast(n_in, &m));
   PetscCall(PetscBLASIntCast(cols, &n));
   PetscCall(PetscBLASIntCast(n_out, &k));
-  PetscCallBLAS("BLASgemm", BLASgemm_("T", "N", &m, &n, &k, &one, W, &k, ybar, &k, &zero, zbar, &m));
+  if (n_out == 1) { /* zbar = w ybar^T: a rank-one update */
+    for (PetscInt c = 0; c < cols; c++)
+      for (PetscInt j = 0; j < n_in; j++) zbar[c * n_in + j] = W[j] * ybar[c];
+  } else PetscCallBLAS("BLASgemm", BLASgemm_("T", "N", &m, &n, &k, &one, W, &k, ybar, &k, &zero, zbar, &m));
   PetscCall(PetscLogFlops(2.0 * n_out * n_in * cols));
   PetscFunctionReturn(0);
 }
