@@ -35,6 +35,8 @@ PetscErrorCode GramSetUp(Gram);
 PetscErrorCode GramView(Gram, PetscViewer);
 PetscErrorCode GramDestroy(Gram *);
 PetscErrorCode GramGetType(Gram, const char **);
+PetscErrorCode GramSetRcond(Gram, PetscReal rcond);
+PetscErrorCode GramGetRcond(Gram, PetscReal *rcond);
 
 /* G = sum over ranks of J~^T J~ for this rank's rows (jac_t: P x n_rows_local, ld P). jac_t
    must have room for n_rows_max columns: a back-end may zero the columns past n_rows_local

@@ -162,6 +162,20 @@ PetscErrorCode GramGetType(Gram g, const char **type)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode GramSetRcond(Gram g, PetscReal rcond)
+{
+  PetscFunctionBegin;
+  g->rcond = rcond;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode GramGetRcond(Gram g, PetscReal *rcond)
+{
+  PetscFunctionBegin;
+  *rcond = g->rcond;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode GramAssemble(Gram g, PetscReal *jac_t, PetscInt n_rows_local)
 {
   PetscFunctionBegin;

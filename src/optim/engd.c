@@ -5,9 +5,20 @@
 #include <engd/private/optimizerimpl.h>
 #include <petscblaslapack.h>
 
+/* Cut-off continuation (the safeguard): the pseudo-inverse starts with the relative cut-off
+   -engd_rcond and lowers it tenfold, down to -engd_rcond_min, whenever the line search takes
+   a short step (eta <= 2^-5) or none. Short steps mean the direction lacks components the
+   cut-off removed; a lower cut-off resolves them. Starting high keeps the early, far-from-
+   solution steps well conditioned. */
+typedef struct {
+  PetscBool adaptive;
+  PetscReal rcond_min;
+} CutoffControl;
+
 typedef struct {
   Gram       gram;
   PetscReal  damping;
+  CutoffControl adapt;
   PetscReal *jac_t, *res, *grad, *dir;
   PetscInt   n_rows_local, n_rows_max;
   GramSolveInfo last_solve;
@@ -19,9 +30,12 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "ENGD options");
-  PetscCall(PetscOptionsReal("-engd_damping", "Damping lambda added to the Gram matrix's kept eigenvalues", "OptimizerCreate_ENGD", engd->damping, &engd->damping, NULL));
+  PetscCall(PetscOptionsReal("-engd_damping", "Fixed damping lambda added to the Gram matrix's kept eigenvalues", "OptimizerCreate_ENGD", engd->damping, &engd->damping, NULL));
+  PetscCall(PetscOptionsBool("-engd_adaptive_rcond", "Lower the cut-off tenfold after each short or rejected step", "OptimizerCreate_ENGD", engd->adapt.adaptive, &engd->adapt.adaptive, NULL));
+  PetscCall(PetscOptionsReal("-engd_rcond_min", "Smallest cut-off the adaptive rule goes to", "OptimizerCreate_ENGD", engd->adapt.rcond_min, &engd->adapt.rcond_min, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(engd->damping >= 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping must be non-negative, got %g", (double)engd->damping);
+  PetscCheck(engd->adapt.rcond_min >= 0 && engd->adapt.rcond_min < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond_min must be in [0, 1), got %g", (double)engd->adapt.rcond_min);
   PetscCall(GramSetFromOptions(engd->gram));
   PetscFunctionReturn(0);
 }
@@ -44,6 +58,17 @@ static PetscBool AllFinite(PetscInt n, const PetscReal *v)
   for (PetscInt i = 0; i < n; i++)
     if (PetscIsInfOrNanReal(v[i])) return PETSC_FALSE;
   return PETSC_TRUE;
+}
+
+static PetscErrorCode CutoffUpdate(Gram gram, const CutoffControl *c, PetscReal eta)
+{
+  PetscReal rcond;
+
+  PetscFunctionBegin;
+  if (eta > 1.0 / 32.0) PetscFunctionReturn(0);
+  PetscCall(GramGetRcond(gram, &rcond));
+  PetscCall(GramSetRcond(gram, PetscMax(c->rcond_min, 0.1 * rcond)));
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
@@ -74,13 +99,14 @@ static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
   PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
 
   PetscCall(GramAssemble(engd->gram, engd->jac_t, engd->n_rows_local));
-  PetscCall(GramSolve(engd->gram, engd->damping, engd->grad, engd->dir, &engd->last_solve));
+  PetscCall(GramSolve(engd->gram, info->damping, engd->grad, engd->dir, &engd->last_solve));
   if (!AllFinite(P, engd->dir)) {
     info->nonfinite = PETSC_TRUE;
     PetscFunctionReturn(0);
   }
   PetscCall(LineSearchApply(&opt->ls, opt->objective, theta, engd->dir, info->loss, &info->eta, &info->loss_new));
   info->accepted = info->eta > 0 ? PETSC_TRUE : PETSC_FALSE;
+  if (engd->adapt.adaptive) PetscCall(CutoffUpdate(engd->gram, &engd->adapt, info->eta));
   PetscFunctionReturn(0);
 }
 
@@ -89,7 +115,9 @@ static PetscErrorCode View_ENGD(Optimizer opt, PetscViewer viewer)
   Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, ", damping %g, line search over %" PetscInt_FMT " steps\n", (double)engd->damping, opt->ls_steps));
+  PetscCall(PetscViewerASCIIPrintf(viewer, ", damping %g", (double)engd->damping));
+  if (engd->adapt.adaptive) PetscCall(PetscViewerASCIIPrintf(viewer, ", cut-off lowered after short steps down to %g", (double)engd->adapt.rcond_min));
+  PetscCall(PetscViewerASCIIPrintf(viewer, ", line search over %" PetscInt_FMT " steps\n", opt->ls_steps));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
   PetscCall(GramView(engd->gram, viewer));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
@@ -114,6 +142,8 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
   PetscFunctionBegin;
   PetscCall(PetscNew(&engd));
   PetscCall(GramCreate(opt->comm, &engd->gram));
+  engd->adapt.adaptive  = PETSC_TRUE;
+  engd->adapt.rcond_min = 1e-15;
   opt->data               = engd;
   opt->ops.setfromoptions = SetFromOptions_ENGD;
   opt->ops.setup          = SetUp_ENGD;
