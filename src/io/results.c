@@ -199,6 +199,8 @@ PetscErrorCode ResultsWrite(MPI_Comm comm, const char path[], Model model, const
     PetscCall(ModelGetActivation(model, &c.activation));
     PetscCall(ModelGetSeed(model, &c.seed));
     PetscCall(PetscOptionsGetAll(NULL, &options));
+    for (char *o = options; *o; o++) /* one option per line: split at " -<letter>" */
+      if (o[0] == ' ' && o[1] == '-' && ((o[2] >= 'a' && o[2] <= 'z') || (o[2] >= 'A' && o[2] <= 'Z'))) o[0] = '\n';
     c.options = options;
     PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
