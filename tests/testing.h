@@ -4,6 +4,8 @@
 #define ENGD_TESTING_H
 
 #include <engd.h>
+#include <signal.h>
+#include <unistd.h>
 
 static int test_failures = 0;
 
@@ -21,6 +23,23 @@ static int test_failures = 0;
 static inline PetscReal RelDiff(PetscReal a, PetscReal b, PetscReal floor)
 {
   return PetscAbsReal(a - b) / PetscMax(PetscMax(PetscAbsReal(a), PetscAbsReal(b)), floor);
+}
+
+/* Turn a hang (e.g. ranks stuck in a collective after a library error on some of them) into a
+   failure: after `seconds`, print a line and exit this rank with status 2, which makes mpirun
+   stop the others. */
+static inline void TestWatchdogHandler(int sig)
+{
+  static const char msg[] = "FAIL: watchdog: the test did not finish in time (hang?)\n";
+  (void)sig;
+  if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) _exit(2);
+  _exit(2);
+}
+
+static inline void TestSetWatchdog(unsigned seconds)
+{
+  signal(SIGALRM, TestWatchdogHandler);
+  alarm(seconds);
 }
 
 static inline int TestFinish(void)

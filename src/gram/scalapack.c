@@ -71,7 +71,12 @@ static PetscErrorCode SetUp_ScaLAPACK(Gram g)
 
   pdsyevd_("V", "U", &P, s->work_matrix, &one, &one, s->desc_g, s->lambda, s->eigvec, &one, &one, s->desc_g, &lwork_query, &minus_one, &lwork_query_i, &minus_one, &info);
   SCALAPACK_CHECK("pdsyevd workspace query", info);
-  s->lwork  = (int)lwork_query + 1;
+  { /* pdsyevd's query undercounts what PDORMTR and PDLASRT (inside PDSTEDC) need when the
+       block is large next to the local part of G (ScaLAPACK issue #74): add their needs. */
+    const int np = s->g_rows, nq = s->g_cols;
+    const int ormtr = PetscMax(nb * (nb - 1) / 2, (np + nq) * nb) + nb * nb, lasrt = np * (nb + nq);
+    s->lwork = PetscMax((int)lwork_query, 2 * P + ormtr + lasrt) + 1;
+  }
   s->liwork = PetscMax(lwork_query_i, 7 * P + 8 * s->npcol + 2);
   PetscCall(PetscMalloc2(s->lwork, &s->work, s->liwork, &s->iwork));
   PetscFunctionReturn(0);
@@ -126,6 +131,8 @@ static PetscErrorCode SolveEigen(Gram g, PetscReal damping, const PetscReal *rhs
   PetscCall(PetscArraycpy(s->work_matrix, s->gram, (size_t)s->desc_g[8] * PetscMax(1, s->g_cols)));
   pdsyevd_("V", "U", &P, s->work_matrix, &one, &one, s->desc_g, s->lambda, s->eigvec, &one, &one, s->desc_g, s->work, &s->lwork, s->iwork, &s->liwork, &lapack_info);
   SCALAPACK_CHECK("pdsyevd on the Gram matrix", lapack_info);
+  /* ranks owning no block of G may get unsorted eigenvalues back: use rank 0's everywhere */
+  PetscCallMPI(MPI_Bcast(s->lambda, P, MPIU_REAL, 0, g->comm));
   PetscCall(PetscLogFlops(9.0 * P * (PetscLogDouble)P * P / g->size));
   PetscCall(GramSpectralFilter(P, s->lambda, g->rcond, damping, s->filter, info));
   PetscCall(DistributedMatVec(g, s->eigvec, PETSC_TRUE, rhs, s->vec_a));
