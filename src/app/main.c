@@ -5,6 +5,8 @@ static const char help[] = "engd: trains PINNs with energy natural gradient desc
 #include <engd.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <string.h>
+#include <errno.h>
 
 /* Exit codes a job script can act on (README, "Exit codes"). */
 #define EXIT_DIVERGED 3
@@ -29,6 +31,9 @@ static void EnsureOneBlasThread(char **argv)
 
 /* Errors print as one line, "engd: error: <message>", from the first rank that raised them. */
 static PetscBool error_was_local = PETSC_FALSE;
+/* While options are read every rank sees the same input and raises the same error, even when
+   PETSc raises it on PETSC_COMM_SELF: print it once and return, never abort. */
+static PetscBool reading_options = PETSC_TRUE;
 static PetscErrorCode OneLineErrorHandler(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
 {
   PetscMPIInt rank = 0, size = 1, world_size = 1;
@@ -37,7 +42,8 @@ static PetscErrorCode OneLineErrorHandler(MPI_Comm comm, int line, const char *f
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   MPI_Comm_size(PETSC_COMM_WORLD, &world_size);
-  error_was_local = size < world_size ? PETSC_TRUE : PETSC_FALSE;
+  error_was_local = (size < world_size && !reading_options) ? PETSC_TRUE : PETSC_FALSE;
+  if (reading_options) MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (rank == 0) {
     if (mess && mess[0]) fprintf(stderr, "engd: error: %s\n", mess);
     else {
@@ -134,8 +140,20 @@ static PetscErrorCode Train(void)
   PetscCall(OptimizerCreate(objective, &optimizer));
   PetscCall(OptimizerSetFromOptions(optimizer));
   PetscCall(CheckUnusedOptions());
+  {
+    PetscBool help;
+    PetscCall(PetscOptionsHasHelp(NULL, &help));
+    if (help) { /* -help lists the options; nothing to train */
+      PetscCall(OptimizerDestroy(&optimizer));
+      PetscCall(ObjectiveDestroy(&objective));
+      PetscCall(ModelDestroy(&model));
+      PetscCall(ProblemDestroy(&problem));
+      PetscFunctionReturn(0);
+    }
+  }
   if (run.output_set) PetscCall(ResultsCheckWritable(PETSC_COMM_WORLD, run.output));
   PetscCall(OptimizerSetUp(optimizer));
+  reading_options = PETSC_FALSE;
   PetscCall(ObjectiveGetGlobalRows(objective, &n_points));
   PetscCall(ModelGetParameters(model, &theta));
 
@@ -221,6 +239,11 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
 
   EnsureOneBlasThread(argv);
+  for (int i = 1; i + 1 < argc; i++) /* PETSc reads these before any handler of ours is in place */
+    if (!strcmp(argv[i], "-options_file") && access(argv[i + 1], R_OK) != 0) {
+      fprintf(stderr, "engd: error: -options_file: cannot read '%s': %s\n", argv[i + 1], strerror(errno));
+      return 1;
+    }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(PetscPushErrorHandler(OneLineErrorHandler, NULL));
   ierr = Train();

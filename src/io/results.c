@@ -3,6 +3,7 @@
 #include <hdf5.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -166,8 +167,10 @@ PetscErrorCode ResultsCheckWritable(MPI_Comm comm, const char path[])
     char  tmp[PETSC_MAX_PATH_LEN];
     FILE *fp;
     PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-    fp = fopen(tmp, "w");
-    if (!fp) PetscCall(PetscStrncpy(reason, strerror(errno), sizeof(reason)));
+    struct stat st;
+    fp = (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) ? NULL : fopen(tmp, "w");
+    if (!fp && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) PetscCall(PetscStrncpy(reason, "it is a directory", sizeof(reason)));
+    else if (!fp) PetscCall(PetscStrncpy(reason, strerror(errno), sizeof(reason)));
     else {
       fclose(fp);
       remove(tmp);

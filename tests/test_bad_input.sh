@@ -1,0 +1,161 @@
+#!/bin/sh
+# Bad input (README, "Errors"): every case must exit with code 1 before training starts, print
+# exactly one "engd: error: ..." line that names the problem (the option or the offending
+# value), no PETSc error traceback, no SUMMARY, and leave no results file (nor its .tmp)
+# behind. Most cases run on 2 ranks (only one rank may print); the "direct" cases run bin/engd
+# without mpirun, where stderr must be exactly that one line. Also: divergence (non-finite
+# steps) exits 3 with a valid results file holding finite parameters, -max_failures is obeyed,
+# and -help exits 0 and lists the options (README: "every option, grouped by object").
+cd "$(dirname "$0")/.." || exit 1
+PYTHON="${PYTHON:-$(scripts/find-python.sh)}"
+[ -x bin/engd ] || { echo "bin/engd is not built (run make)"; exit 1; }
+if [ -n "$ENGD_TEST_TMP" ]; then T="$ENGD_TEST_TMP/bad_input"; mkdir -p "$T" || exit 1
+else T=$(mktemp -d) || exit 1; trap 'rm -rf "$T"' EXIT; fi
+have_h5py=1
+"$PYTHON" -c 'import numpy, h5py' 2>/dev/null || have_h5py=0
+
+fail=0
+cases=0
+: >"$T/failed"
+failed() { echo "$*" >>"$T/failed"; fail=1; }
+OPTS="-options_file configs/poisson2d.opts -max_it 3"
+
+# bad RANKS PATTERN [options...]: RANKS 0 = run bin/engd directly (no mpirun). PATTERN is an
+# extended regular expression (case-insensitive) the error line must match. Each run gets
+# -output $T/bad.h5 first (a later -output in the options overrides it).
+bad() {
+  n=$1; pattern=$2; shift 2
+  cases=$((cases + 1))
+  out="$T/bad.h5"
+  rm -f "$out" "$out.tmp"
+  if [ "$n" = 0 ]; then
+    timeout 120 bin/engd -output "$out" "$@" >"$T/stdout" 2>"$T/stderr"
+  else
+    timeout 120 scripts/mpirun.sh -n "$n" bin/engd -output "$out" "$@" >"$T/stdout" 2>"$T/stderr"
+  fi
+  rc=$?
+  errors=$(grep -c 'engd: error:' "$T/stderr")
+  line=$(grep 'engd: error:' "$T/stderr" | head -n 1)
+  problems=""
+  case $rc in
+    1) ;;
+    0) problems="$problems exit status 0;" ;;
+    124) problems="$problems timed out;" ;;
+    *) problems="$problems exit status $rc (README: bad input exits 1);" ;;
+  esac
+  [ "$errors" = 1 ] || problems="$problems $errors 'engd: error:' lines;"
+  [ -n "$line" ] && { echo "$line" | grep -Eiq -- "$pattern" || problems="$problems message does not match /$pattern/;"; }
+  grep -q 'PETSC ERROR' "$T/stderr" "$T/stdout" && problems="$problems PETSc error traceback printed;"
+  grep -q '^SUMMARY' "$T/stdout" && problems="$problems a SUMMARY was printed;"
+  grep -Eq '^ +it +loss' "$T/stdout" && problems="$problems it started training before failing;"
+  if [ "$n" = 0 ] && [ "$(wc -l <"$T/stderr")" -ne 1 ]; then problems="$problems stderr has $(wc -l <"$T/stderr") lines, not 1;"; fi
+  { [ -e "$out" ] || [ -e "$out.tmp" ]; } && problems="$problems a results file was left behind;"
+  where=$([ "$n" = 0 ] && echo direct || echo "$n ranks")
+  if [ -z "$problems" ]; then
+    printf 'ok   %-48s rc=%s  %s\n' "[$where] $*" "$rc" "$line"
+  else
+    printf 'FAIL %-48s rc=%s:%s\n' "[$where] $*" "$rc" "$problems"
+    sed 's/^/       stderr| /' "$T/stderr" | cut -c1-160 | head -n 4
+    failed "[$where] $* (rc=$rc):$problems"
+  fi
+}
+
+echo "== unknown option values"
+# shellcheck disable=SC2086
+{
+bad 2 'optimizer.*foo|foo.*optimizer' $OPTS -optimizer foo
+bad 0 'optimizer.*foo|foo.*optimizer' $OPTS -optimizer foo
+bad 2 'solution.*bar|bar.*solution' $OPTS -solution bar
+bad 2 'sampler.*baz|baz.*sampler' $OPTS -sampler baz
+bad 2 'net_activation.*relu|relu.*net_activation' $OPTS -net_activation relu
+bad 2 'engd_gram.*nope|nope.*engd_gram' $OPTS -engd_gram nope
+bad 2 'problem.*xyz|xyz.*problem' $OPTS -problem xyz
+echo "== misspelled option"
+bad 2 'net_hiden' $OPTS -net_hiden 32
+bad 0 'net_hiden' $OPTS -net_hiden 32
+echo "== non-positive or malformed sizes"
+bad 2 'n_interior' $OPTS -n_interior 0
+bad 2 'net_hidden' $OPTS -net_hidden 0
+bad 2 'net_hidden' $OPTS -net_hidden 64,-3
+bad 2 'net_hidden' $OPTS -net_hidden 64,,32
+bad 2 'max_it' $OPTS -max_it -1
+bad 2 'n_eval' $OPTS -n_eval 0
+bad 2 'n_boundary' $OPTS -n_boundary -4
+bad 2 'dim' $OPTS -dim 0
+bad 2 'abc' $OPTS -max_it abc
+bad 2 'adam_lr' $OPTS -optimizer adam -adam_lr -1
+echo "== impossible grids, too many ranks"
+bad 2 'n_interior.*1000.*grid|grid.*n_interior' $OPTS -n_interior 1000
+bad 2 'n_boundary.*122' $OPTS -n_boundary 122
+bad 2 'resample_every.*uniform' $OPTS -resample_every 5
+bad 3 'ranks.*boundary|boundary.*ranks' $OPTS -dim 1 -n_interior 30 -n_boundary 2
+bad 3 'ranks.*eval|eval.*ranks' $OPTS -n_eval 2
+echo "== unwritable output path"
+}
+rm -rf "$T/ro"; mkdir -p "$T/ro"
+if [ -e /nonexistent ]; then missing="$T/missing/dir/x.h5"; echo "note: /nonexistent exists here; using $missing"
+else missing=/nonexistent/dir/x.h5; fi
+# shellcheck disable=SC2086
+bad 2 "output.*$missing" $OPTS -output "$missing"
+if [ -e "$(dirname "$missing")" ]; then echo "FAIL: $(dirname "$missing") was created"; failed "-output $missing: created $(dirname "$missing")"; fi
+# an existing directory given as the output file: must be refused before training, too
+# shellcheck disable=SC2086
+bad 2 "$T/ro" $OPTS -output "$T/ro"
+rmdir "$T/ro" 2>/dev/null
+
+echo "== missing -options_file"
+bad 0 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
+bad 2 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
+
+echo "== non-finite training: Adam with -adam_lr 1e300"
+cases=$((cases + 1))
+rm -f "$T/nan.h5"
+timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"
+rc=$?
+line=$(grep 'engd: error:' "$T/stderr" | head -n 1)
+echo "exit $rc; $line"
+echo "stdout: $(grep -c 'non-finite' "$T/stdout") 'non-finite' notices; $(tail -n 1 "$T/stdout")"
+[ $rc = 3 ] || { echo "FAIL: divergence: exit status $rc, want 3"; failed "divergence: exit status $rc, want 3"; }
+[ "$(grep -c 'engd: error:' "$T/stderr")" = 1 ] || { echo "FAIL: divergence: want one 'engd: error:' line"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; failed "divergence: not one error line"; }
+echo "$line" | grep -qi 'non-finite' || { echo "FAIL: divergence: the error line does not mention non-finite steps"; failed "divergence: message"; }
+if [ ! -s "$T/nan.h5" ] || [ -e "$T/nan.h5.tmp" ]; then echo "FAIL: divergence: no results file (or a .tmp left) after a diverged run"; failed "divergence: results file"
+elif [ $have_h5py = 1 ]; then
+  "$PYTHON" - "$T/nan.h5" <<'EOF' || failed "divergence: results file content"
+import sys, h5py, numpy as np
+try:
+    f = h5py.File(sys.argv[1], "r")
+    theta = f["model/parameters"][()]
+    it = f["history/iteration"][()]
+    n = int(f["summary"].attrs["iterations"])
+    params = int(f["summary"].attrs["params"])
+except Exception as e:
+    print("FAIL: divergence: the results file is not readable: %s" % e); sys.exit(1)
+print("results: %d parameters, finite: %s; %d history entries, summary iterations %d, loss %g"
+      % (theta.size, bool(np.all(np.isfinite(theta))), it.size, n, f["summary"].attrs["loss"]))
+ok = theta.size == params and np.all(np.isfinite(theta)) and it.size == n + 1 and list(it) == list(range(n + 1))
+if not ok:
+    print("FAIL: divergence: want finite parameters (params entries) and iterations+1 history entries")
+sys.exit(0 if ok else 1)
+EOF
+fi
+cases=$((cases + 1))
+timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -max_failures 2 >"$T/stdout" 2>"$T/stderr"
+rc=$?
+if [ $rc = 3 ] && grep -q 'engd: error:.*2 consecutive non-finite' "$T/stderr" && [ "$(grep -c 'step rejected' "$T/stdout")" = 2 ]; then
+  echo "ok: -max_failures 2: exit 3 after 2 rejected steps"
+else echo "FAIL: -max_failures 2: exit $rc, $(grep -c 'step rejected' "$T/stdout") rejected steps"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; failed "-max_failures 2"; fi
+
+echo "== -help"
+cases=$((cases + 1))
+timeout 120 bin/engd -help >"$T/help" 2>&1
+rc=$?
+missing_opts=""
+for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler; do
+  grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
+done
+if [ $rc = 0 ] && [ -z "$missing_opts" ]; then echo "ok: -help exits 0 and lists the options"
+else echo "FAIL: -help: exit $rc; options not listed:${missing_opts:- none}"; failed "-help: exit $rc; options not listed:${missing_opts:- none}"; fi
+
+echo "$cases cases, $(wc -l <"$T/failed") failed"
+[ -s "$T/failed" ] && { echo "failed cases:"; sed 's/^/  /' "$T/failed"; }
+exit $fail

@@ -1,0 +1,104 @@
+#!/bin/sh
+# Convergence of the driver on 2 ranks:
+#   - ENGD on the default job reaches rel_l2 <= 1e-5 in 100 iterations and <= 1e-6 in the
+#     config's own -max_it;
+#   - Adam (lr 1e-3, same 100 iterations) is far behind: rel_l2 at least 100x ENGD's;
+#   - GD with the line search decreases /history/loss monotonically over 30 iterations;
+#   - 1-D Poisson (30 + 2 points, 1-16-1 network) reaches rel_l2 < 1e-5 in the same 50 iterations;
+#   - 5-D cos_sum on resampled uniform points (500 + 200) runs 20 iterations with finite values
+#     and decreases the loss (final < 0.9 x initial; resampling makes it non-monotone).
+cd "$(dirname "$0")/.." || exit 1
+PYTHON="${PYTHON:-$(scripts/find-python.sh)}"
+[ -x bin/engd ] || { echo "bin/engd is not built (run make)"; exit 1; }
+"$PYTHON" -c 'import numpy, h5py' 2>/dev/null || { echo "skip: $PYTHON cannot import numpy and h5py"; exit 77; }
+if [ -n "$ENGD_TEST_TMP" ]; then T="$ENGD_TEST_TMP/convergence"; mkdir -p "$T" || exit 1
+else T=$(mktemp -d) || exit 1; trap 'rm -rf "$T"' EXIT; fi
+
+NP=2
+fail=0
+# engd NAME [options...]: quiet 2-rank run writing $T/NAME.{out,err,h5}; sets $summary
+engd() {
+  name=$1; shift
+  rm -f "$T/$name.h5"
+  summary=""
+  if ! scripts/mpirun.sh -n $NP bin/engd -quiet -output "$T/$name.h5" "$@" >"$T/$name.out" 2>"$T/$name.err"; then
+    echo "FAIL: $name: engd $* exited non-zero:"; tail -n 5 "$T/$name.err"; fail=1; return 1
+  fi
+  summary=$(tail -n 1 "$T/$name.out")
+  case "$summary" in SUMMARY*) ;; *) echo "FAIL: $name: last line is not a SUMMARY: $summary"; fail=1; return 1 ;; esac
+  printf '%-10s %s\n' "$name" "$(echo "$summary" | sed 's/ rel_h1=.*s_per_it=/ s_per_it=/; s/ params=.*//')"
+}
+field() { echo "$summary" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+# le A B: A <= B as floats (NaN is never <=)
+le() { "$PYTHON" -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if a <= b else 1)' "$1" "$2" 2>/dev/null; }
+check() { # description A B: require A <= B
+  if le "$2" "$3"; then echo "ok: $1: $2 <= $3"; else echo "FAIL: $1: $2 > $3"; fail=1; fi
+}
+
+echo "== ENGD, default job (configs/poisson2d.opts), $NP ranks"
+engd_short=""
+if engd engd100 -options_file configs/poisson2d.opts -max_it 100; then
+  engd_short=$(field rel_l2)
+  check "ENGD rel_l2 after 100 iterations" "$engd_short" 1e-5
+fi
+if engd engd_full -options_file configs/poisson2d.opts; then
+  check "ENGD rel_l2 after the config's -max_it ($(field iterations))" "$(field rel_l2)" 1e-6
+fi
+
+echo "== Adam, lr 1e-3, 100 iterations"
+if [ -f configs/poisson2d_adam.opts ]; then adam_opts="-options_file configs/poisson2d_adam.opts -max_it 100"
+else adam_opts="-options_file configs/poisson2d.opts -optimizer adam -adam_lr 1e-3 -max_it 100"; fi
+# shellcheck disable=SC2086
+if engd adam100 $adam_opts && [ -n "$engd_short" ]; then
+  adam=$(field rel_l2)
+  ratio=$("$PYTHON" -c 'import sys; print("%.3g" % (float(sys.argv[1]) / float(sys.argv[2])))' "$adam" "$engd_short")
+  bound=$("$PYTHON" -c 'import sys; print("%.6e" % (100 * float(sys.argv[1])))' "$engd_short")
+  if le "$bound" "$adam"; then echo "ok: Adam rel_l2 $adam is ${ratio}x ENGD's $engd_short (>= 100x)"
+  else echo "FAIL: Adam rel_l2 $adam is only ${ratio}x ENGD's $engd_short (want >= 100x)"; fail=1; fi
+fi
+
+echo "== GD with line search, 30 iterations: monotone loss"
+if engd gd30 -options_file configs/poisson2d.opts -optimizer gd -max_it 30; then
+  "$PYTHON" - "$T/gd30.h5" <<'EOF' || fail=1
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+loss = f["history/loss"][()]
+steps = np.diff(loss)
+worst = int(np.argmax(steps))
+print("GD loss %.4g -> %.4g over %d iterations, largest change %+.2e (iteration %d -> %d)"
+      % (loss[0], loss[-1], len(loss) - 1, steps[worst], worst, worst + 1))
+if len(loss) != 31:
+    print("FAIL: expected 31 history entries, got %d" % len(loss)); sys.exit(1)
+if not np.all(np.isfinite(loss)):
+    print("FAIL: non-finite loss in the GD history"); sys.exit(1)
+if np.any(steps > 0):
+    bad = np.nonzero(steps > 0)[0]
+    print("FAIL: the GD loss increased at iterations %s" % ", ".join("%d->%d" % (i, i + 1) for i in bad)); sys.exit(1)
+if not loss[-1] < 0.5 * loss[0]:
+    print("FAIL: GD did not make progress"); sys.exit(1)
+print("ok: GD loss non-increasing")
+EOF
+fi
+
+echo "== 1-D Poisson, 30 + 2 points, 1-16-1 network, 50 iterations (the short budget)"
+if engd d1 -options_file configs/poisson2d.opts -dim 1 -n_interior 30 -n_boundary 2 -net_hidden 16 -max_it 50; then
+  check "1-D ENGD rel_l2 after 50 iterations" "$(field rel_l2)" 1e-5
+fi
+
+echo "== 5-D cos_sum, uniform points resampled every 5 iterations, 20 iterations"
+if engd d5 -options_file configs/poisson2d.opts -dim 5 -sampler uniform -resample_every 5 -solution cos_sum -n_interior 500 -n_boundary 200 -max_it 20; then
+  "$PYTHON" - "$T/d5.h5" <<'EOF' || fail=1
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+loss, rel = f["history/loss"][()], f["history/rel_l2"][()]
+print("5-D loss %.4g -> %.4g, rel_l2 %.3g -> %.3g over %d iterations" % (loss[0], loss[-1], rel[0], rel[-1], len(loss) - 1))
+if not (np.all(np.isfinite(loss)) and np.all(np.isfinite(rel))):
+    print("FAIL: non-finite values in the 5-D history"); sys.exit(1)
+if not loss[-1] < 0.9 * loss[0]:
+    print("FAIL: the 5-D loss did not decrease (want final < 0.9 x initial)"); sys.exit(1)
+print("ok: 5-D loss decreased")
+EOF
+fi
+
+[ $fail = 0 ] && echo "convergence: all checks passed"
+exit $fail
