@@ -241,7 +241,8 @@ int main(int argc, char **argv)
   EnsureOneBlasThread(argv);
   for (int i = 1; i + 1 < argc; i++) /* PETSc reads these before any handler of ours is in place */
     if (!strcmp(argv[i], "-options_file") && access(argv[i + 1], R_OK) != 0) {
-      fprintf(stderr, "engd: error: -options_file: cannot read '%s': %s\n", argv[i + 1], strerror(errno));
+      const char *rank = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
+      if (!rank || !strcmp(rank, "0")) fprintf(stderr, "engd: error: -options_file: cannot read '%s': %s\n", argv[i + 1], strerror(errno));
       return 1;
     }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));

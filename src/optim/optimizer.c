@@ -2,11 +2,14 @@
 #include <engd/private/optimizerimpl.h>
 
 static PetscFunctionList OptimizerList = NULL;
+static char              OptimizerNames[16][64];
+static PetscInt          OptimizerCount = 0;
 
 PetscErrorCode OptimizerRegister(const char name[], PetscErrorCode (*create)(Optimizer))
 {
   PetscFunctionBegin;
   PetscCall(PetscFunctionListAdd(&OptimizerList, name, create));
+  if (OptimizerCount < 16) PetscCall(PetscStrncpy(OptimizerNames[OptimizerCount++], name, 64));
   PetscFunctionReturn(0);
 }
 
@@ -64,6 +67,16 @@ PetscErrorCode OptimizerSetFromOptions(Optimizer opt)
   PetscCheck(opt->ls_steps >= 1 && opt->ls_steps <= 60, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-ls_steps must be in 1..60, got %" PetscInt_FMT, opt->ls_steps);
   if (!opt->type[0] || strcmp(type, opt->type)) PetscCall(OptimizerSetType(opt, type));
   if (opt->ops.setfromoptions) PetscCall((*opt->ops.setfromoptions)(opt, PetscOptionsObject));
+  if (PetscOptionsObject->printhelp) { /* -help lists the options of every optimizer, not only the chosen one */
+    for (PetscInt k = 0; k < OptimizerCount; k++) {
+      Optimizer other;
+      if (!strcmp(OptimizerNames[k], opt->type)) continue;
+      PetscCall(OptimizerCreate(opt->objective, &other));
+      PetscCall(OptimizerSetType(other, OptimizerNames[k]));
+      if (other->ops.setfromoptions) PetscCall((*other->ops.setfromoptions)(other, PetscOptionsObject));
+      PetscCall(OptimizerDestroy(&other));
+    }
+  }
   PetscOptionsEnd();
   PetscFunctionReturn(0);
 }
