@@ -115,7 +115,8 @@ static PetscErrorCode Memory_Replicated(Gram g, PetscLogDouble *bytes)
   const PetscReal  P = (PetscReal)g->n_params;
 
   PetscFunctionBegin;
-  *bytes = 8.0 * (2.0 * P * P + 3.0 * P + (r->lwork > 0 ? r->lwork : 2.0 * P * P)) + 4.0 * r->liwork;
+  /* G, eigenvectors, and about P^2/2 the in-place MPI_Allreduce of G uses for itself */
+  *bytes = 8.0 * (2.5 * P * P + 3.0 * P + (r->lwork > 0 ? r->lwork : 2.0 * P * P)) + 4.0 * r->liwork;
   PetscFunctionReturn(0);
 }
 
