@@ -7,10 +7,8 @@
 # steps) exits 3 with a valid results file holding finite parameters, -max_failures is obeyed,
 # and -help exits 0 and lists the options (README: "every option, grouped by object").
 cd "$(dirname "$0")/.." || exit 1
-PYTHON="${PYTHON:-$(scripts/find-python.sh)}"
-[ -x bin/engd ] || { echo "bin/engd is not built (run make)"; exit 1; }
-if [ -n "$ENGD_TEST_TMP" ]; then T="$ENGD_TEST_TMP/bad_input"; mkdir -p "$T" || exit 1
-else T=$(mktemp -d) || exit 1; trap 'rm -rf "$T"' EXIT; fi
+. tests/lib.sh
+test_setup bad_input
 have_h5py=1
 "$PYTHON" -c 'import numpy, h5py' 2>/dev/null || have_h5py=0
 

@@ -8,11 +8,8 @@
 #   - 5-D cos_sum on resampled uniform points (500 + 200) runs 20 iterations with finite values
 #     and decreases the loss (final < 0.9 x initial; resampling makes it non-monotone).
 cd "$(dirname "$0")/.." || exit 1
-PYTHON="${PYTHON:-$(scripts/find-python.sh)}"
-[ -x bin/engd ] || { echo "bin/engd is not built (run make)"; exit 1; }
-"$PYTHON" -c 'import numpy, h5py' 2>/dev/null || { echo "skip: $PYTHON cannot import numpy and h5py"; exit 77; }
-if [ -n "$ENGD_TEST_TMP" ]; then T="$ENGD_TEST_TMP/convergence"; mkdir -p "$T" || exit 1
-else T=$(mktemp -d) || exit 1; trap 'rm -rf "$T"' EXIT; fi
+. tests/lib.sh
+test_setup convergence h5py
 
 NP=2
 fail=0

@@ -10,11 +10,8 @@
 # record; the ENGD comparisons to 1e-10 use -engd_rcond 1e-4, where the pseudo-inverse is well
 # conditioned (same code path: replicated/ScaLAPACK Gram, eigen solve, line search).
 cd "$(dirname "$0")/.." || exit 1
-PYTHON="${PYTHON:-$(scripts/find-python.sh)}"
-[ -x bin/engd ] || { echo "bin/engd is not built (run make)"; exit 1; }
-"$PYTHON" -c 'import numpy, h5py' 2>/dev/null || { echo "skip: $PYTHON cannot import numpy and h5py"; exit 77; }
-if [ -n "$ENGD_TEST_TMP" ]; then T="$ENGD_TEST_TMP/parallel_agreement"; mkdir -p "$T" || exit 1
-else T=$(mktemp -d) || exit 1; trap 'rm -rf "$T"' EXIT; fi
+. tests/lib.sh
+test_setup parallel_agreement h5py
 
 fail=0
 # engd RANKS NAME [options...]: a quiet run of the default job writing $T/NAME.h5

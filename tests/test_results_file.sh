@@ -6,11 +6,8 @@
 # Then the variants: -eval_every (errors only at evaluated iterations), -stop_rel_l2 (early
 # stop: iterations+1 entries), -max_it 0, and overwriting an existing results file.
 cd "$(dirname "$0")/.." || exit 1
-PYTHON="${PYTHON:-$(scripts/find-python.sh)}"
-[ -x bin/engd ] || { echo "bin/engd is not built (run make)"; exit 1; }
-"$PYTHON" -c 'import numpy, h5py' 2>/dev/null || { echo "skip: $PYTHON cannot import numpy and h5py"; exit 77; }
-if [ -n "$ENGD_TEST_TMP" ]; then T="$ENGD_TEST_TMP/results_file"; mkdir -p "$T" || exit 1
-else T=$(mktemp -d) || exit 1; trap 'rm -rf "$T"' EXIT; fi
+. tests/lib.sh
+test_setup results_file h5py
 
 fail=0
 # run NAME RANKS [options...]: writes $T/NAME.{out,err,h5}
