@@ -170,11 +170,16 @@ int main(int argc, char **argv)
       PetscReal     *jac_t, *C;
       PetscBLASInt   bP, bk, bn;
       double         t, t_gemm = 1e300, t_syrk = 0.0, gemm_rate, syrk_rate = 0.0;
-      PetscInt       k = PetscMin(n_local, dgemm_k);
+      PetscInt       k = PetscMin(n_local, dgemm_k), n_chunks = 0, *chunk_row;
+      /* the rank's rows in chunks of the Objective's default size (-chunk_rows) */
+      const PetscInt chunk_rows = PetscMin(1024, PetscMax(128, P / 2));
 
       PetscCall(PetscMalloc1((size_t)P * n_max, &jac_t));
       for (PetscInt j = 0; j < n_max; j++)
         for (PetscInt i = 0; i < P; i++) jac_t[i + (size_t)j * P] = j < n_local ? 2.0 * RngUniform(17, (uint64_t)P, (uint64_t)(start + j) * (uint64_t)P + (uint64_t)i) - 1.0 : 0.0;
+
+      PetscCall(PetscMalloc1(n_local / chunk_rows + 2, &chunk_row));
+      for (chunk_row[0] = 0; chunk_row[n_chunks] < n_local; n_chunks++) chunk_row[n_chunks + 1] = PetscMin(n_local, chunk_row[n_chunks] + chunk_rows);
 
       /* references: plain dgemm and dsyrk on every rank at once */
       PetscCall(PetscBLASIntCast(P, &bP));
@@ -222,7 +227,7 @@ int main(int argc, char **argv)
           double t0;
           PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
           t0 = MPI_Wtime();
-          PetscCall(GramAssemble(gram, jac_t, n_local));
+          PetscCall(GramAssemble(gram, jac_t, n_chunks, chunk_row));
           PetscCall(MaxOverRanks(MPI_Wtime() - t0, &t));
           if (r == 0) t_first = t;
           t_best = PetscMin(t_best, t);
@@ -263,6 +268,7 @@ int main(int argc, char **argv)
         else PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%9s  %8.3f\n", "", rate / size / gemm_rate));
       }
       PetscCall(PetscFree(jac_t));
+      PetscCall(PetscFree(chunk_row));
     }
 
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n== Memory per rank (max over ranks), MB ==\n"));

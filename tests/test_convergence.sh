@@ -82,8 +82,11 @@ if engd d1 -options_file configs/poisson2d.opts -dim 1 -n_interior 30 -n_boundar
   check "1-D ENGD rel_l2 after 50 iterations" "$(field rel_l2)" 1e-5
 fi
 
-echo "== 5-D cos_sum, uniform points resampled every 5 iterations, 20 iterations"
-if engd d5 -options_file configs/poisson2d.opts -dim 5 -sampler uniform -resample_every 5 -solution cos_sum -n_interior 500 -n_boundary 200 -max_it 20; then
+# The check is about the 5-D, resampled code path; the start-up of ENGD there is not: from this
+# initialisation the default cut-off (1e-13) only finds steps of 1e-6..1e-4 in 20 iterations,
+# so the run uses a cut-off of 1e-6 (which reaches a loss of about 1e-4).
+echo "== 5-D cos_sum, uniform points resampled every 5 iterations, 20 iterations, -engd_rcond 1e-6"
+if engd d5 -options_file configs/poisson2d.opts -dim 5 -sampler uniform -resample_every 5 -solution cos_sum -n_interior 500 -n_boundary 200 -max_it 20 -engd_rcond 1e-6; then
   "$PYTHON" - "$T/d5.h5" <<'EOF' || fail=1
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")

@@ -98,7 +98,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
   MPI_Comm       comm = PETSC_COMM_WORLD;
   PetscMPIInt    rank, size;
   const PetscInt P = sc->P;
-  PetscInt       n_local, n_max, total, rank_G;
+  PetscInt       n_local, n_max, total, rank_G, n_chunks, chunk_row[64];
   PetscReal     *rows, *jac_t, *G_naive, *G, *V, *lambda, *work, *r, *rhs_rand, *rhs_range, *d, *d_ref, *d_repl[2][2];
   PetscReal      damping, max_diag = 0;
   PetscBLASInt   n, lwork, info;
@@ -107,6 +107,8 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   n_local = rank == sc->zero_rank ? 0 : sc->base + sc->step * rank;
+  /* the rows go to the back-ends in chunks of up to 7 (the last may be shorter, or none) */
+  for (n_chunks = 0, chunk_row[0] = 0; chunk_row[n_chunks] < n_local; n_chunks++) chunk_row[n_chunks + 1] = PetscMin(n_local, chunk_row[n_chunks] + 7);
   PetscCall(MPIU_Allreduce(&n_local, &n_max, 1, MPIU_INT, MPI_MAX, comm));
   PetscCall(MPIU_Allreduce(&n_local, &total, 1, MPIU_INT, MPI_SUM, comm));
   n_max += sc->extra_max;
@@ -194,9 +196,9 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
 
     /* assemble twice: first other rows (3 J), then J; G must be that of J */
     for (PetscInt k = 0; k < P * n_max; k++) jac_t[k] = k < P * n_local ? 3 * rows[k] : PADDING;
-    PetscCall(GramAssemble(gram, jac_t, n_local));
+    PetscCall(GramAssemble(gram, jac_t, n_chunks, chunk_row));
     PetscCall(PetscArraycpy(jac_t, rows, (size_t)P * n_max));
-    PetscCall(GramAssemble(gram, jac_t, n_local));
+    PetscCall(GramAssemble(gram, jac_t, n_chunks, chunk_row));
     PetscCall(GramGetMatrix(gram, G));
     err   = 0;
     scale = 0;

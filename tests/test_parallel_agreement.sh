@@ -1,14 +1,13 @@
 #!/bin/sh
-# Rank-count independence: the same job on 1, 2 and 3 ranks (and with the ScaLAPACK Gram) must
-# give the same /history (loss, rel_l2) and final parameters, to 1e-10 relative.
+# Rank-count independence: the same job on 1, 2 and 3 ranks must give the same /history (loss,
+# rel_l2) and final parameters, to 1e-10 relative.
 #
-# The default job (configs/poisson2d.opts) cannot be held to that: its ENGD solve is a
-# pseudo-inverse with -engd_rcond 1e-13, which turns the last-bit differences of the rank-count
-# dependent reduction order into relative differences of ~1e-4 in the very first direction (and
-# the grid line search then follows different trajectories). So the default job is checked for
-# equal history lengths and an identical iteration 0 only, and its divergence is printed for the
-# record; the ENGD comparisons to 1e-10 use -engd_rcond 1e-4, where the pseudo-inverse is well
-# conditioned (same code path: replicated/ScaLAPACK Gram, eigen solve, line search).
+# The default job (configs/poisson2d.opts) is the hard case: its ENGD solve is a pseudo-inverse
+# with a cut-off of 1e-13, which turns any last-bit difference of a sum into a different
+# direction. Sums go chunk by chunk in double-double (src/core/ddsum.c), so the replicated Gram
+# path gives the same bits on every rank count; the test holds it to 1e-10 over 60 iterations
+# and prints whether the histories are bitwise equal. The ScaLAPACK back-end's eigensolver
+# depends on the process grid, so it is compared with a well-conditioned solve (-engd_rcond 1e-4).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup parallel_agreement h5py
@@ -29,13 +28,13 @@ compare() { # label tol files...
   "$PYTHON" tests/compare_history.py --label "$label" --tol "$tol" "$@" || { echo "FAIL: $label"; fail=1; }
 }
 
-echo "== default job (-engd_rcond 1e-13), 20 ENGD iterations, replicated Gram"
+echo "== default job (-engd_rcond 1e-13, cut-off continuation), 60 ENGD iterations, replicated Gram"
 ok=1
-for n in 1 2 3; do engd $n default_n$n -max_it 20 || ok=0; done
+for n in 1 2 3; do engd $n default_n$n -max_it 60 -engd_gram replicated || ok=0; done
 if [ $ok = 1 ]; then
-  compare "default job, iteration 0" 1e-12 --first 1 "$T/default_n1.h5" "$T/default_n2.h5" "$T/default_n3.h5"
-  echo "(for the record, not checked: the whole history of the default job)"
-  "$PYTHON" tests/compare_history.py --label "default job, all" --tol inf "$T/default_n1.h5" "$T/default_n2.h5" "$T/default_n3.h5"
+  compare "default job 1 vs 2, 3 ranks" 1e-10 --params "$T/default_n1.h5" "$T/default_n2.h5" "$T/default_n3.h5"
+  echo "(for the record: bitwise equal histories?)"
+  "$PYTHON" tests/compare_history.py --label "default job, bitwise" --tol 0 --params "$T/default_n1.h5" "$T/default_n2.h5" "$T/default_n3.h5" || true
 fi
 
 echo "== ENGD with a well-conditioned solve (-engd_rcond 1e-4), 20 iterations"

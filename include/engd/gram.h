@@ -38,10 +38,13 @@ PetscErrorCode GramGetType(Gram, const char **);
 PetscErrorCode GramSetRcond(Gram, PetscReal rcond);
 PetscErrorCode GramGetRcond(Gram, PetscReal *rcond);
 
-/* G = sum over ranks of J~^T J~ for this rank's rows (jac_t: P x n_rows_local, ld P). jac_t
+/* G = sum over ranks of J~^T J~ for this rank's rows (jac_t: P x n_rows_local, ld P), given as
+   n_chunks chunks: chunk c is rows [chunk_row[c], chunk_row[c+1]) and n_rows_local =
+   chunk_row[n_chunks]. The replicated back-end sums chunk by chunk in double-double, so G does
+   not depend on the rank count when the chunks are fixed global ranges (objective.h). jac_t
    must have room for n_rows_max columns: a back-end may zero the columns past n_rows_local
    to use them as padding. */
-PetscErrorCode GramAssemble(Gram, PetscReal *jac_t, PetscInt n_rows_local);
+PetscErrorCode GramAssemble(Gram, PetscReal *jac_t, PetscInt n_chunks, const PetscInt chunk_row[]);
 /* dir = (G + damping I)^+ rhs with the relative cut-off; rhs and dir replicated. */
 PetscErrorCode GramSolve(Gram, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *);
 /* Copy of the assembled G (P x P, replicated on every rank) for tests and diagnostics. */

@@ -1,8 +1,11 @@
 /* Objective: the discrete loss of a Problem for a Model on this rank's points.
 
-   Every term's N_t global points are a pure function of (seed, term, index[, epoch]) and rank
-   r owns a contiguous slice of each term, so results do not depend on the number of ranks.
-   The rank's rows are its slices of all terms, stacked; rows are scaled by sqrt(w_t/N_t) so
+   Every term's N_t global points are a pure function of (seed, term, index[, epoch]). The
+   points are grouped into K chunks (chunk c holds points [c N_t/K, (c+1) N_t/K) of every term;
+   K depends on the sizes only, -chunk_rows) and each rank owns a contiguous range of whole
+   chunks. Its rows are stored chunk by chunk, so every chunk is a contiguous block of rows.
+   Sums over points are formed per chunk and combined in double-double (ddsum.h): results do
+   not depend on the number of ranks, to the last bit. Rows are scaled by sqrt(w_t/N_t) so
    that L = 1/2 |r~|^2, grad L = J~^T r~ and the Gram matrix is G = J~^T J~ summed over ranks. */
 #ifndef ENGD_OBJECTIVE_H
 #define ENGD_OBJECTIVE_H
@@ -14,7 +17,7 @@
 typedef struct _p_Objective *Objective;
 
 PetscErrorCode ObjectiveCreate(Model, Problem, Objective *);
-/* Options: -sampler grid|uniform -resample_every k -n_eval n (uniform sets are keyed by -seed) */
+/* Options: -sampler grid|uniform -resample_every k -n_eval n -chunk_rows r (uniform sets are keyed by -seed) */
 PetscErrorCode ObjectiveSetFromOptions(Objective);
 PetscErrorCode ObjectiveSetUp(Objective);
 PetscErrorCode ObjectiveView(Objective, PetscViewer);
@@ -25,6 +28,8 @@ PetscErrorCode ObjectiveGetComm(Objective, MPI_Comm *);
 /* Rows on this rank and the largest count on any rank. */
 PetscErrorCode ObjectiveGetLocalRows(Objective, PetscInt *n_rows_local, PetscInt *n_rows_max);
 PetscErrorCode ObjectiveGetGlobalRows(Objective, PetscInt *n_rows);
+/* This rank's chunks: chunk c is local rows [chunk_row[c], chunk_row[c+1]), c < n_chunks_local. */
+PetscErrorCode ObjectiveGetChunks(Objective, PetscInt *n_chunks_local, const PetscInt **chunk_row);
 /* Draw new points if the iteration starts a new resampling epoch (uniform sampler only). */
 PetscErrorCode ObjectiveResample(Objective, PetscInt iteration);
 /* Points of term t on this rank: coordinates (dim x n, column-major). */

@@ -1,6 +1,7 @@
 /* Objective: point sets of every term on this rank, and the loss, residuals, Jacobian rows,
    gradient and errors computed block by block with the Model's batched passes. */
 #include <engd/objective.h>
+#include <engd/ddsum.h>
 #include <petscblaslapack.h>
 
 /* Evaluation points are the same for every run (fixed key), so errors compare across seeds. */
@@ -9,11 +10,20 @@
 
 typedef struct {
   const ProblemTerm *term;
-  PetscInt           start, n_local, row_offset;
+  PetscInt           start, n_local; /* the rank's points of the term: [start, start + n_local) */
   PetscReal          scale; /* sqrt(w_t / N_t) */
   PetscReal         *x;     /* dim x n_local */
   PetscReal         *data;  /* n_data x n_local, from ProblemPointData */
 } TermPoints;
+
+/* The points of chunk c (global) are, for every term t, [floor(c N_t/K), floor((c+1) N_t/K)) of
+   its N_t points. Ranks own whole chunks, and the rank's rows are stored chunk by chunk, the
+   terms' pieces in order within a chunk, so that every chunk is a contiguous block of rows. */
+typedef struct {
+  PetscInt point; /* first point in the term's local arrays */
+  PetscInt n;
+  PetscInt row;   /* first local row */
+} ChunkPiece;
 
 struct _p_Objective {
   MPI_Comm    comm;
@@ -25,11 +35,17 @@ struct _p_Objective {
   PetscInt    resample_every, epoch;
   TermPoints *terms;
   PetscInt    n_rows_local, n_rows_max, n_rows_global;
+  PetscInt    chunk_rows;                 /* -chunk_rows (0: automatic) */
+  PetscInt    n_chunks, chunk_lo, chunk_hi; /* K global chunks; this rank owns [lo, hi) */
+  ChunkPiece *pieces;                     /* (chunk_hi - chunk_lo) x n_terms */
+  PetscInt   *chunk_row;                  /* first local row of each owned chunk, and the end */
   PetscInt    n_eval, n_eval_local;
   PetscReal  *x_eval;
   ProblemTerm eval_term; /* interior of the box */
   /* workspace for one block */
-  PetscReal *out, *res, *cot, *u_exact, *grad_exact, *theta_trial, *reduce_buf;
+  PetscReal *out, *res, *cot, *u_exact, *grad_exact, *theta_trial, *chunk_grad;
+  DDReal    *dd;         /* double-double accumulators: max(n_params + 1, line-search candidates) */
+  PetscInt   n_dd;
   PetscBool  setup_called;
 };
 
@@ -58,12 +74,14 @@ PetscErrorCode ObjectiveSetFromOptions(Objective o)
   PetscOptionsBegin(o->comm, NULL, "Point set options", "Objective");
   PetscCall(PetscOptionsEList("-sampler", "Point sets: grid (cell centres) or uniform (counter-based random)", "ObjectiveSetFromOptions", SamplerTypes, 2, SamplerTypes[sampler], &sampler, NULL));
   PetscCall(PetscOptionsInt("-resample_every", "Draw new uniform points every k iterations (0: never)", "ObjectiveResample", o->resample_every, &o->resample_every, NULL));
+  PetscCall(PetscOptionsInt("-chunk_rows", "Rows per point chunk: ranks own whole chunks and sums go chunk by chunk, so results do not depend on the rank count (0: automatic, P/2 within [128, 1024])", "ObjectiveSetUp", o->chunk_rows, &o->chunk_rows, NULL));
   PetscCall(PetscOptionsInt("-n_eval", "Number of evaluation points for the errors", "ObjectiveComputeErrors", o->n_eval, &o->n_eval, NULL));
   PetscOptionsEnd();
   o->sampler = (SamplerType)sampler;
   PetscCheck(o->resample_every >= 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-resample_every must be non-negative, got %" PetscInt_FMT, o->resample_every);
   PetscCheck(o->resample_every == 0 || o->sampler == SAMPLER_UNIFORM, o->comm, PETSC_ERR_ARG_INCOMP, "-resample_every needs -sampler uniform (a grid is always the same)");
   PetscCheck(o->n_eval >= 1, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n_eval must be positive, got %" PetscInt_FMT, o->n_eval);
+  PetscCheck(o->chunk_rows >= 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-chunk_rows must be non-negative, got %" PetscInt_FMT, o->chunk_rows);
   PetscFunctionReturn(0);
 }
 
@@ -78,6 +96,43 @@ static PetscErrorCode GeneratePoints(Objective o)
     PetscCall(SamplerGenerate(o->sampler, o->dim, lower, upper, tp->term, (uint64_t)o->seed, ((uint64_t)t << 32) | (uint64_t)o->epoch, tp->start, tp->n_local, tp->x));
     PetscCall(ProblemPointData(o->problem, t, tp->n_local, tp->x, tp->data));
   }
+  PetscFunctionReturn(0);
+}
+
+/* Split the points into K chunks, K a function of the global sizes only, and give each rank a
+   contiguous range of whole chunks. Chunks of P/2 rows (within [128, 1024]) keep the per-chunk
+   double-double addition of a P x P product cheap next to the product itself; small point sets
+   still get 16 chunks so that they spread over up to 16 ranks. */
+static PetscErrorCode SetUpChunks(Objective o)
+{
+  const PetscInt rows = o->chunk_rows ? o->chunk_rows : PetscMin(1024, PetscMax(128, o->n_params / 2));
+  PetscInt       n_owned, row = 0;
+
+  PetscFunctionBegin;
+  o->n_chunks = o->chunk_rows ? PetscMax(1, (o->n_rows_global + rows / 2) / rows) : PetscMax((o->n_rows_global + rows / 2) / rows, PetscMin(o->n_rows_global, 16));
+  PetscCheck(o->n_chunks >= o->size, o->comm, PETSC_ERR_ARG_INCOMP, "%d ranks but the %" PetscInt_FMT " points form only %" PetscInt_FMT " chunk%s of about %" PetscInt_FMT " rows, and every rank needs one: use at most %" PetscInt_FMT " ranks or a smaller -chunk_rows", o->size, o->n_rows_global, o->n_chunks, o->n_chunks > 1 ? "s" : "", rows, o->n_chunks);
+  SamplerPartition(o->n_chunks, o->rank, o->size, &o->chunk_lo, &n_owned);
+  o->chunk_hi = o->chunk_lo + n_owned;
+  for (PetscInt t = 0; t < o->n_terms; t++) {
+    TermPoints *tp = &o->terms[t];
+    const int64_t N = tp->term->n_points, K = o->n_chunks;
+    tp->start   = (PetscInt)(o->chunk_lo * N / K);
+    tp->n_local = (PetscInt)(o->chunk_hi * N / K) - tp->start;
+  }
+  PetscCall(PetscMalloc2(n_owned * o->n_terms, &o->pieces, n_owned + 1, &o->chunk_row));
+  for (PetscInt c = 0; c < n_owned; c++) {
+    o->chunk_row[c] = row;
+    for (PetscInt t = 0; t < o->n_terms; t++) {
+      const int64_t N = o->terms[t].term->n_points, K = o->n_chunks, g = o->chunk_lo + c;
+      ChunkPiece   *pc = &o->pieces[c * o->n_terms + t];
+      pc->point = (PetscInt)(g * N / K) - o->terms[t].start;
+      pc->n     = (PetscInt)((g + 1) * N / K - g * N / K);
+      pc->row   = row;
+      row += pc->n;
+    }
+  }
+  o->chunk_row[n_owned] = row;
+  o->n_rows_local       = row;
   PetscFunctionReturn(0);
 }
 
@@ -96,39 +151,44 @@ PetscErrorCode ObjectiveSetUp(Objective o)
   PetscCall(ModelGetSeed(o->model, &o->seed));
   PetscCall(ProblemGetNumTerms(o->problem, &o->n_terms));
   PetscCall(PetscCalloc1(o->n_terms, &o->terms));
-  o->n_rows_local = o->n_rows_global = 0;
+  o->n_rows_global = 0;
   for (PetscInt t = 0; t < o->n_terms; t++) {
     TermPoints *tp = &o->terms[t];
     PetscCall(ProblemGetTerm(o->problem, t, &tp->term));
     PetscCall(SamplerCheckCount(o->comm, o->sampler, o->dim, tp->term));
-    PetscCheck(tp->term->n_points >= o->size, o->comm, PETSC_ERR_ARG_INCOMP, "More ranks (%d) than %s points (%" PetscInt_FMT "): every rank needs at least one point of each term", o->size, tp->term->name, tp->term->n_points);
-    SamplerPartition(tp->term->n_points, o->rank, o->size, &tp->start, &tp->n_local);
-    tp->scale      = PetscSqrtReal(tp->term->weight / (PetscReal)tp->term->n_points);
-    tp->row_offset = o->n_rows_local;
-    o->n_rows_local += tp->n_local;
+    PetscCheck(tp->term->n_points >= o->size, o->comm, PETSC_ERR_ARG_INCOMP, "More ranks (%d) than %s points (%" PetscInt_FMT ")", o->size, tp->term->name, tp->term->n_points);
+    tp->scale = PetscSqrtReal(tp->term->weight / (PetscReal)tp->term->n_points);
     o->n_rows_global += tp->term->n_points;
-    PetscCall(PetscMalloc1(o->dim * tp->n_local, &tp->x));
+  }
+  PetscCall(SetUpChunks(o));
+  for (PetscInt t = 0; t < o->n_terms; t++) {
+    TermPoints *tp = &o->terms[t];
+    PetscCall(PetscMalloc1(PetscMax(1, o->dim * tp->n_local), &tp->x));
     PetscCall(PetscMalloc1(PetscMax(1, tp->term->n_data * tp->n_local), &tp->data));
   }
   PetscCall(MPIU_Allreduce(&o->n_rows_local, &o->n_rows_max, 1, MPIU_INT, MPI_MAX, o->comm));
   PetscCall(GeneratePoints(o));
 
-  /* evaluation points: uniform in the box, a fixed key */
+  /* evaluation points: uniform in the box, a fixed key, chunks of one block */
   PetscCheck(o->n_eval >= o->size, o->comm, PETSC_ERR_ARG_INCOMP, "More ranks (%d) than evaluation points (-n_eval %" PetscInt_FMT ")", o->size, o->n_eval);
   PetscCall(ProblemGetDomain(o->problem, &lower, &upper));
   PetscCall(PetscStrncpy(o->eval_term.name, "eval", sizeof(o->eval_term.name)));
   o->eval_term.n_points = o->n_eval;
   {
-    PetscInt start;
-    SamplerPartition(o->n_eval, o->rank, o->size, &start, &o->n_eval_local);
-    PetscCall(PetscMalloc1(o->dim * o->n_eval_local, &o->x_eval));
+    const PetscInt n_chunks = (o->n_eval + o->block_size - 1) / o->block_size;
+    PetscInt       first, n_owned, start;
+    SamplerPartition(n_chunks, o->rank, o->size, &first, &n_owned);
+    start           = first * o->block_size;
+    o->n_eval_local = PetscMin((first + n_owned) * o->block_size, o->n_eval) - start;
+    PetscCall(PetscMalloc1(PetscMax(1, o->dim * o->n_eval_local), &o->x_eval));
     PetscCall(SamplerGenerate(SAMPLER_UNIFORM, o->dim, lower, upper, &o->eval_term, EVAL_SEED, EVAL_STREAM, start, o->n_eval_local, o->x_eval));
   }
 
-  S     = ModelNumChannels(o->dim, 2);
-  n_max = o->block_size;
+  S       = ModelNumChannels(o->dim, 2);
+  n_max   = o->block_size;
+  o->n_dd = o->n_params + 64;
   PetscCall(PetscMalloc6(S * n_max, &o->out, n_max, &o->res, S * n_max, &o->cot, n_max, &o->u_exact, o->dim * n_max, &o->grad_exact, o->n_params, &o->theta_trial));
-  PetscCall(PetscMalloc1(o->n_params + 64, &o->reduce_buf));
+  PetscCall(PetscMalloc2(o->n_params, &o->chunk_grad, o->n_dd, &o->dd));
   o->setup_called = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -149,7 +209,7 @@ PetscErrorCode ObjectiveResample(Objective o, PetscInt iteration)
 PetscErrorCode ObjectiveView(Objective o, PetscViewer viewer)
 {
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "Points: %" PetscInt_FMT " rows over %d ranks (at most %" PetscInt_FMT " per rank), sampler %s", o->n_rows_global, o->size, o->n_rows_max, SamplerTypes[o->sampler]));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Points: %" PetscInt_FMT " rows in %" PetscInt_FMT " chunks over %d ranks (at most %" PetscInt_FMT " per rank), sampler %s", o->n_rows_global, o->n_chunks, o->size, o->n_rows_max, SamplerTypes[o->sampler]));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
   if (o->resample_every) PetscCall(PetscViewerASCIIPrintf(viewer, ", resampled every %" PetscInt_FMT " iterations", o->resample_every));
   PetscCall(PetscViewerASCIIPrintf(viewer, "; %" PetscInt_FMT " evaluation points\n", o->n_eval));
@@ -171,7 +231,8 @@ PetscErrorCode ObjectiveDestroy(Objective *objective)
     PetscCall(PetscFree(o->terms));
     PetscCall(PetscFree(o->x_eval));
     PetscCall(PetscFree6(o->out, o->res, o->cot, o->u_exact, o->grad_exact, o->theta_trial));
-    PetscCall(PetscFree(o->reduce_buf));
+    PetscCall(PetscFree2(o->chunk_grad, o->dd));
+    PetscCall(PetscFree2(o->pieces, o->chunk_row));
   }
   PetscCall(PetscFree(o));
   *objective = NULL;
@@ -239,109 +300,144 @@ static PetscErrorCode BlockResidual(Objective o, PetscInt t, const PetscReal *th
   PetscFunctionReturn(0);
 }
 
-/* Local (unreduced) loss at theta. */
-static PetscErrorCode LocalLoss(Objective o, const PetscReal *theta, PetscReal *loss)
+/* Half the sum of squared scaled residuals of one chunk piece of term t, block by block. */
+static PetscErrorCode PieceLoss(Objective o, PetscInt t, const ChunkPiece *pc, const PetscReal *theta, PetscReal *half_sq)
 {
   PetscFunctionBegin;
-  *loss = 0.0;
-  for (PetscInt t = 0; t < o->n_terms; t++) {
-    const TermPoints *tp = &o->terms[t];
-    for (PetscInt b = 0; b < tp->n_local; b += o->block_size) {
-      const PetscInt nb = PetscMin(o->block_size, tp->n_local - b);
-      PetscReal      part = 0.0;
-      PetscCall(BlockResidual(o, t, theta, b, nb, PETSC_FALSE, o->res, NULL, &part));
-      *loss += part;
+  *half_sq = 0.0;
+  for (PetscInt b = 0; b < pc->n; b += o->block_size) {
+    const PetscInt nb = PetscMin(o->block_size, pc->n - b);
+    PetscReal      part = 0.0;
+    PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_FALSE, o->res, NULL, &part));
+    *half_sq += part;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* acc += this rank's loss at theta, added chunk by chunk. */
+static PetscErrorCode AccumulateLoss(Objective o, const PetscReal *theta, DDReal *acc)
+{
+  PetscFunctionBegin;
+  for (PetscInt c = 0; c < o->chunk_hi - o->chunk_lo; c++) {
+    PetscReal chunk = 0.0;
+    for (PetscInt t = 0; t < o->n_terms; t++) {
+      PetscReal part = 0.0;
+      PetscCall(PieceLoss(o, t, &o->pieces[c * o->n_terms + t], theta, &part));
+      chunk += part;
     }
+    DDAdd(acc, chunk);
   }
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ObjectiveLoss(Objective o, const PetscReal *theta, PetscReal *loss)
 {
-  PetscReal local;
+  DDReal acc = {0.0, 0.0};
 
   PetscFunctionBegin;
-  PetscCall(LocalLoss(o, theta, &local));
-  PetscCall(MPIU_Allreduce(&local, loss, 1, MPIU_REAL, MPIU_SUM, o->comm));
+  PetscCall(AccumulateLoss(o, theta, &acc));
+  PetscCall(DDAllreduce(o->comm, 1, &acc));
+  *loss = DDRound(acc);
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ObjectiveLossCandidates(Objective o, const PetscReal *theta, const PetscReal *dir, PetscInt K, const PetscReal *eta, PetscReal *loss)
 {
-  PetscReal *local = o->reduce_buf;
-
   PetscFunctionBegin;
-  PetscCheck(K <= o->n_params + 64, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "Too many line-search candidates: %" PetscInt_FMT, K);
+  PetscCheck(K <= o->n_dd, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "Too many line-search candidates: %" PetscInt_FMT, K);
+  DDZero(K, o->dd);
   for (PetscInt k = 0; k < K; k++) {
     for (PetscInt i = 0; i < o->n_params; i++) o->theta_trial[i] = theta[i] - eta[k] * dir[i];
-    PetscCall(LocalLoss(o, o->theta_trial, &local[k]));
+    PetscCall(AccumulateLoss(o, o->theta_trial, &o->dd[k]));
   }
   PetscCall(PetscLogFlops(2.0 * K * o->n_params));
-  PetscCall(MPIU_Allreduce(local, loss, K, MPIU_REAL, MPIU_SUM, o->comm));
+  PetscCall(DDAllreduce(o->comm, K, o->dd));
+  DDRoundArray(K, o->dd, loss);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveGetChunks(Objective o, PetscInt *n_chunks_local, const PetscInt **chunk_row)
+{
+  PetscFunctionBegin;
+  *n_chunks_local = o->chunk_hi - o->chunk_lo;
+  *chunk_row      = o->chunk_row;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ObjectiveResidualRows(Objective o, const PetscReal *theta, PetscReal *res, PetscReal *jac_t, PetscReal *loss)
 {
-  PetscReal local = 0.0;
+  DDReal acc = {0.0, 0.0};
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(ENGD_Rows, 0, 0, 0, 0));
-  for (PetscInt t = 0; t < o->n_terms; t++) {
-    const TermPoints *tp = &o->terms[t];
-    for (PetscInt b = 0; b < tp->n_local; b += o->block_size) {
-      const PetscInt nb = PetscMin(o->block_size, tp->n_local - b), row = tp->row_offset + b;
-      PetscReal      part = 0.0;
-      PetscCall(BlockResidual(o, t, theta, b, nb, PETSC_TRUE, res + row, o->cot, &part));
-      PetscCall(ModelBackwardRows(o->model, theta, o->cot, jac_t + row * o->n_params, o->n_params));
-      local += part;
+  for (PetscInt c = 0; c < o->chunk_hi - o->chunk_lo; c++) {
+    PetscReal chunk = 0.0;
+    for (PetscInt t = 0; t < o->n_terms; t++) {
+      const ChunkPiece *pc = &o->pieces[c * o->n_terms + t];
+      for (PetscInt b = 0; b < pc->n; b += o->block_size) {
+        const PetscInt nb = PetscMin(o->block_size, pc->n - b), row = pc->row + b;
+        PetscReal      part = 0.0;
+        PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_TRUE, res + row, o->cot, &part));
+        PetscCall(ModelBackwardRows(o->model, theta, o->cot, jac_t + row * o->n_params, o->n_params));
+        chunk += part;
+      }
     }
+    DDAdd(&acc, chunk);
   }
-  PetscCall(MPIU_Allreduce(&local, loss, 1, MPIU_REAL, MPIU_SUM, o->comm));
+  PetscCall(DDAllreduce(o->comm, 1, &acc));
+  *loss = DDRound(acc);
   PetscCall(PetscLogEventEnd(ENGD_Rows, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ObjectiveGradient(Objective o, const PetscReal *theta, PetscReal *grad, PetscReal *loss)
 {
-  PetscReal *local = o->reduce_buf;
-  PetscInt   P     = o->n_params;
+  const PetscInt P = o->n_params;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(ENGD_Gradient, 0, 0, 0, 0));
-  PetscCall(PetscArrayzero(local, P + 1));
-  for (PetscInt t = 0; t < o->n_terms; t++) {
-    const TermPoints *tp = &o->terms[t];
-    const PetscInt    S  = ModelNumChannels(o->dim, tp->term->order);
-    for (PetscInt b = 0; b < tp->n_local; b += o->block_size) {
-      const PetscInt nb = PetscMin(o->block_size, tp->n_local - b);
-      PetscReal      part = 0.0;
-      PetscCall(BlockResidual(o, t, theta, b, nb, PETSC_TRUE, o->res, o->cot, &part));
-      /* d(1/2 r~^2)/d theta = r~ dr~/d theta: weight each point's cotangents by its residual */
-      for (PetscInt s = 0; s < S; s++)
-        for (PetscInt q = 0; q < nb; q++) o->cot[s * nb + q] *= o->res[q];
-      PetscCall(ModelBackwardGradient(o->model, theta, o->cot, local));
-      local[P] += part;
+  DDZero(P + 1, o->dd);
+  for (PetscInt c = 0; c < o->chunk_hi - o->chunk_lo; c++) {
+    PetscReal chunk = 0.0;
+    PetscCall(PetscArrayzero(o->chunk_grad, P));
+    for (PetscInt t = 0; t < o->n_terms; t++) {
+      const ChunkPiece *pc = &o->pieces[c * o->n_terms + t];
+      const PetscInt    S  = ModelNumChannels(o->dim, o->terms[t].term->order);
+      for (PetscInt b = 0; b < pc->n; b += o->block_size) {
+        const PetscInt nb = PetscMin(o->block_size, pc->n - b);
+        PetscReal      part = 0.0;
+        PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_TRUE, o->res, o->cot, &part));
+        /* d(1/2 r~^2)/d theta = r~ dr~/d theta: weight each point's cotangents by its residual */
+        for (PetscInt s = 0; s < S; s++)
+          for (PetscInt q = 0; q < nb; q++) o->cot[s * nb + q] *= o->res[q];
+        PetscCall(ModelBackwardGradient(o->model, theta, o->cot, o->chunk_grad));
+        chunk += part;
+      }
     }
+    DDAddArray(P, o->chunk_grad, o->dd);
+    DDAdd(&o->dd[P], chunk);
   }
-  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, local, P + 1, MPIU_REAL, MPIU_SUM, o->comm));
-  PetscCall(PetscArraycpy(grad, local, P));
-  *loss = local[P];
+  PetscCall(DDAllreduce(o->comm, P + 1, o->dd));
+  DDRoundArray(P, o->dd, grad);
+  *loss = DDRound(o->dd[P]);
   PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ObjectiveComputeErrors(Objective o, const PetscReal *theta, ObjectiveErrors *errors)
 {
-  PetscReal sums[4] = {0, 0, 0, 0}, global[4]; /* |e|^2, |u*|^2, |grad e|^2, |grad u*|^2 */
-  PetscInt  d       = o->dim;
+  DDReal   acc[4]; /* |e|^2, |u*|^2, |grad e|^2, |grad u*|^2, summed chunk (= block) by chunk */
+  PetscReal global[4];
+  PetscInt  d = o->dim;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(ENGD_Eval, 0, 0, 0, 0));
+  DDZero(4, acc);
   for (PetscInt b = 0; b < o->n_eval_local; b += o->block_size) {
     const PetscInt   nb = PetscMin(o->block_size, o->n_eval_local - b);
     const PetscReal *x  = o->x_eval + b * d;
     PetscCall(ModelForward(o->model, theta, nb, x, 1, NULL, PETSC_FALSE, o->out));
+    PetscReal        sums[4] = {0, 0, 0, 0};
     PetscCall(ProblemExactSolution(o->problem, nb, x, o->u_exact, o->grad_exact));
     for (PetscInt q = 0; q < nb; q++) {
       const PetscReal e = o->out[q] - o->u_exact[q];
@@ -353,8 +449,10 @@ PetscErrorCode ObjectiveComputeErrors(Objective o, const PetscReal *theta, Objec
         sums[3] += g * g;
       }
     }
+    DDAddArray(4, sums, acc);
   }
-  PetscCall(MPIU_Allreduce(sums, global, 4, MPIU_REAL, MPIU_SUM, o->comm));
+  PetscCall(DDAllreduce(o->comm, 4, acc));
+  DDRoundArray(4, acc, global);
   errors->rel_l2 = PetscSqrtReal(global[0] / global[1]);
   errors->rel_h1 = PetscSqrtReal((global[0] + global[2]) / (global[1] + global[3]));
   errors->rms    = PetscSqrtReal(global[0] / (PetscReal)o->n_eval);

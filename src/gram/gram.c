@@ -176,13 +176,15 @@ PetscErrorCode GramGetRcond(Gram g, PetscReal *rcond)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode GramAssemble(Gram g, PetscReal *jac_t, PetscInt n_rows_local)
+PetscErrorCode GramAssemble(Gram g, PetscReal *jac_t, PetscInt n_chunks, const PetscInt chunk_row[])
 {
+  const PetscInt n_rows_local = chunk_row[n_chunks];
+
   PetscFunctionBegin;
   PetscCheck(g->setup_called, g->comm, PETSC_ERR_ORDER, "Call GramSetUp() first");
   PetscCheck(n_rows_local <= g->n_rows_max, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " local rows exceed the %" PetscInt_FMT " set with GramSetSizes()", n_rows_local, g->n_rows_max);
   PetscCall(PetscLogEventBegin(ENGD_Gram, 0, 0, 0, 0));
-  PetscCall((*g->ops.assemble)(g, jac_t, n_rows_local));
+  PetscCall((*g->ops.assemble)(g, jac_t, n_chunks, chunk_row));
   PetscCall(PetscLogFlops((PetscLogDouble)n_rows_local * g->n_params * (g->n_params + 1)));
   PetscCall(PetscLogEventEnd(ENGD_Gram, 0, 0, 0, 0));
   PetscFunctionReturn(0);

@@ -1,11 +1,15 @@
-/* Replicated Gram back-end: each rank forms J~_r^T J~_r with dsyrk, one MPI_Allreduce sums
-   the P x P matrices, and every rank solves the same small problem with LAPACK. */
+/* Replicated Gram back-end: each rank forms J~_c^T J~_c of each of its chunks with dsyrk and
+   adds them in double-double, one MPI_Allreduce sums the packed upper triangles, and every rank
+   solves the same small problem with LAPACK. Every rank then holds the same G whatever the
+   rank count, and LAPACK on one thread turns the same G into the same direction. */
 #include <engd/private/gramimpl.h>
 #include <engd/private/lapack.h>
+#include <engd/ddsum.h>
 
 typedef struct {
   PetscReal    *gram;    /* P x P, upper triangle valid */
-  PetscReal    *factor;  /* P x P: eigenvectors or Cholesky factor */
+  PetscReal    *factor;  /* P x P: eigenvectors or Cholesky factor; a chunk's product while assembling */
+  DDReal       *packed;  /* P(P+1)/2: the upper triangle of G in double-double */
   PetscReal    *lambda, *filter, *tmp;
   PetscReal    *work;
   PetscBLASInt *iwork;
@@ -20,7 +24,7 @@ static PetscErrorCode SetUp_Replicated(Gram g)
   PetscReal        lwork_query;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc5(P * P, &r->gram, P * P, &r->factor, P, &r->lambda, P, &r->filter, P, &r->tmp));
+  PetscCall(PetscMalloc6(P * P, &r->gram, P * P, &r->factor, P, &r->lambda, P, &r->filter, P, &r->tmp, P * (P + 1) / 2, &r->packed));
   PetscCall(PetscBLASIntCast(P, &n));
   dsyevd_("V", "U", &n, r->factor, &n, r->lambda, &lwork_query, &minus_one, &liwork_query, &minus_one, &info);
   PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsyevd workspace query failed: info %d", (int)info);
@@ -30,20 +34,24 @@ static PetscErrorCode SetUp_Replicated(Gram g)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Assemble_Replicated(Gram g, PetscReal *jac_t, PetscInt n_rows_local)
+static PetscErrorCode Assemble_Replicated(Gram g, PetscReal *jac_t, PetscInt n_chunks, const PetscInt chunk_row[])
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
+  const PetscInt   P = g->n_params;
   PetscBLASInt     n, k;
   const PetscReal  one = 1.0, zero = 0.0;
-  PetscMPIInt      count;
 
   PetscFunctionBegin;
-  PetscCall(PetscBLASIntCast(g->n_params, &n));
-  PetscCall(PetscBLASIntCast(n_rows_local, &k));
-  if (k > 0) PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &n, &k, &one, jac_t, &n, &zero, r->gram, &n));
-  else PetscCall(PetscArrayzero(r->gram, g->n_params * g->n_params));
-  PetscCall(PetscMPIIntCast(g->n_params * g->n_params, &count));
-  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, r->gram, count, MPIU_REAL, MPIU_SUM, g->comm));
+  PetscCall(PetscBLASIntCast(P, &n));
+  DDZero(P * (P + 1) / 2, r->packed);
+  for (PetscInt c = 0; c < n_chunks; c++) {
+    PetscCall(PetscBLASIntCast(chunk_row[c + 1] - chunk_row[c], &k));
+    if (k == 0) continue;
+    PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &n, &k, &one, jac_t + chunk_row[c] * P, &n, &zero, r->factor, &n));
+    DDAddUpperPacked(P, r->factor, P, r->packed);
+  }
+  PetscCall(DDAllreduce(g->comm, P * (P + 1) / 2, r->packed));
+  for (PetscInt j = 0; j < P; j++) DDRoundArray(j + 1, r->packed + j * (j + 1) / 2, r->gram + j * P);
   PetscFunctionReturn(0);
 }
 
@@ -115,8 +123,9 @@ static PetscErrorCode Memory_Replicated(Gram g, PetscLogDouble *bytes)
   const PetscReal  P = (PetscReal)g->n_params;
 
   PetscFunctionBegin;
-  /* G, eigenvectors, and about P^2/2 the in-place MPI_Allreduce of G uses for itself */
-  *bytes = 8.0 * (2.5 * P * P + 3.0 * P + (r->lwork > 0 ? r->lwork : 2.0 * P * P)) + 4.0 * r->liwork;
+  /* G, eigenvectors, packed double-double G (P^2) and the same again that the MPI_Allreduce
+     of it uses for itself */
+  *bytes = 8.0 * (4.0 * P * P + 5.0 * P + (r->lwork > 0 ? r->lwork : 2.0 * P * P)) + 4.0 * r->liwork;
   PetscFunctionReturn(0);
 }
 
@@ -125,7 +134,7 @@ static PetscErrorCode Destroy_Replicated(Gram g)
   Gram_Replicated *r = (Gram_Replicated *)g->data;
 
   PetscFunctionBegin;
-  if (r->gram) PetscCall(PetscFree5(r->gram, r->factor, r->lambda, r->filter, r->tmp));
+  if (r->gram) PetscCall(PetscFree6(r->gram, r->factor, r->lambda, r->filter, r->tmp, r->packed));
   if (r->work) PetscCall(PetscFree2(r->work, r->iwork));
   PetscCall(PetscFree(g->data));
   PetscFunctionReturn(0);

@@ -82,9 +82,12 @@ static PetscErrorCode SetUp_ScaLAPACK(Gram g)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Assemble_ScaLAPACK(Gram g, PetscReal *jac_t, PetscInt n_rows_local)
+/* The chunks do not matter here: pdsyrk sums over the 2-D layout's blocks, and pdsyevd's
+   result depends on the process grid anyway, so this back-end is not rank-count independent. */
+static PetscErrorCode Assemble_ScaLAPACK(Gram g, PetscReal *jac_t, PetscInt n_chunks, const PetscInt chunk_row[])
 {
-  Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
+  Gram_ScaLAPACK *s            = (Gram_ScaLAPACK *)g->data;
+  const PetscInt  n_rows_local = chunk_row[n_chunks];
   int             P = (int)g->n_params, one = 1;
   const PetscReal alpha = 1.0, beta = 0.0;
 

@@ -4,6 +4,7 @@
    comes from the grid line search. */
 #include <engd/private/optimizerimpl.h>
 #include <petscblaslapack.h>
+#include <engd/ddsum.h>
 
 /* Cut-off continuation (the safeguard): the pseudo-inverse starts with the relative cut-off
    -engd_rcond and lowers it tenfold, down to -engd_rcond_min, whenever the line search takes
@@ -20,6 +21,7 @@ typedef struct {
   PetscReal  damping;
   CutoffControl adapt;
   PetscReal *jac_t, *res, *grad, *dir;
+  DDReal    *grad_sum;
   PetscInt   n_rows_local, n_rows_max;
   GramSolveInfo last_solve;
 } Optimizer_ENGD;
@@ -49,7 +51,7 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscCall(ObjectiveGetLocalRows(opt->objective, &engd->n_rows_local, &engd->n_rows_max));
   PetscCall(GramSetSizes(engd->gram, P, engd->n_rows_max));
   PetscCall(GramSetUp(engd->gram));
-  PetscCall(PetscCalloc4((size_t)P * engd->n_rows_max, &engd->jac_t, engd->n_rows_max, &engd->res, P, &engd->grad, P, &engd->dir));
+  PetscCall(PetscCalloc5((size_t)P * engd->n_rows_max, &engd->jac_t, engd->n_rows_max, &engd->res, P, &engd->grad, P, &engd->dir, P, &engd->grad_sum));
   PetscFunctionReturn(0);
 }
 
@@ -78,7 +80,8 @@ static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
   PetscReal      *theta;
   PetscBLASInt    n, k, one_i = 1;
   const PetscReal one = 1.0, zero = 0.0;
-  PetscMPIInt     count;
+  PetscInt        n_chunks;
+  const PetscInt *chunk_row;
 
   PetscFunctionBegin;
   PetscCall(ModelGetParameters(opt->model, &theta));
@@ -89,16 +92,22 @@ static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
     info->nonfinite = PETSC_TRUE;
     PetscFunctionReturn(0);
   }
-  /* grad L = sum over ranks of J~_r^T r~_r */
+  /* grad L = sum over chunks of J~_c^T r~_c, in double-double (see ddsum.h) */
   PetscCall(PetscLogEventBegin(ENGD_Gradient, 0, 0, 0, 0));
+  PetscCall(ObjectiveGetChunks(opt->objective, &n_chunks, &chunk_row));
   PetscCall(PetscBLASIntCast(P, &n));
-  PetscCall(PetscBLASIntCast(engd->n_rows_local, &k));
-  PetscCallBLAS("BLASgemv", BLASgemv_("N", &n, &k, &one, engd->jac_t, &n, engd->res, &one_i, &zero, engd->grad, &one_i));
-  PetscCall(PetscMPIIntCast(P, &count));
-  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, engd->grad, count, MPIU_REAL, MPIU_SUM, opt->comm));
+  DDZero(P, engd->grad_sum);
+  for (PetscInt c = 0; c < n_chunks; c++) {
+    PetscCall(PetscBLASIntCast(chunk_row[c + 1] - chunk_row[c], &k));
+    if (k == 0) continue;
+    PetscCallBLAS("BLASgemv", BLASgemv_("N", &n, &k, &one, engd->jac_t + chunk_row[c] * P, &n, engd->res + chunk_row[c], &one_i, &zero, engd->grad, &one_i));
+    DDAddArray(P, engd->grad, engd->grad_sum);
+  }
+  PetscCall(DDAllreduce(opt->comm, P, engd->grad_sum));
+  DDRoundArray(P, engd->grad_sum, engd->grad);
   PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
 
-  PetscCall(GramAssemble(engd->gram, engd->jac_t, engd->n_rows_local));
+  PetscCall(GramAssemble(engd->gram, engd->jac_t, n_chunks, chunk_row));
   PetscCall(GramSolve(engd->gram, info->damping, engd->grad, engd->dir, &engd->last_solve));
   if (!AllFinite(P, engd->dir)) {
     info->nonfinite = PETSC_TRUE;
@@ -130,7 +139,7 @@ static PetscErrorCode Destroy_ENGD(Optimizer opt)
 
   PetscFunctionBegin;
   PetscCall(GramDestroy(&engd->gram));
-  if (engd->jac_t) PetscCall(PetscFree4(engd->jac_t, engd->res, engd->grad, engd->dir));
+  if (engd->jac_t) PetscCall(PetscFree5(engd->jac_t, engd->res, engd->grad, engd->dir, engd->grad_sum));
   PetscCall(PetscFree(opt->data));
   PetscFunctionReturn(0);
 }

@@ -5,7 +5,7 @@
 
 typedef struct {
   PetscErrorCode (*setup)(Gram);
-  PetscErrorCode (*assemble)(Gram, PetscReal *, PetscInt);
+  PetscErrorCode (*assemble)(Gram, PetscReal *, PetscInt, const PetscInt *);
   PetscErrorCode (*solve)(Gram, PetscReal, const PetscReal *, PetscReal *, GramSolveInfo *);
   PetscErrorCode (*getmatrix)(Gram, PetscReal *);
   PetscErrorCode (*memory)(Gram, PetscLogDouble *);
