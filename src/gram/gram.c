@@ -103,7 +103,9 @@ static PetscErrorCode DefaultMemoryBudget(Gram g, PetscReal *mb)
 }
 
 /* Replicated needs G, its eigenvectors and the solve's workspace: about 3 P^2 doubles. */
-static PetscReal ReplicatedBytes(PetscInt P) { return 3.0 * 8.0 * (PetscReal)P * (PetscReal)P; }
+/* G, eigenvectors, the double-double packed G and the Allreduce's copy of it; LAPACK's
+   workspace comes on top (replicated.c has the full model) */
+static PetscReal ReplicatedBytes(PetscInt P) { return 4.0 * 8.0 * (PetscReal)P * (PetscReal)P; }
 
 PetscErrorCode GramSetUp(Gram g)
 {
