@@ -152,7 +152,7 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
   PetscCall(PetscNew(&engd));
   PetscCall(GramCreate(opt->comm, &engd->gram));
   engd->adapt.adaptive  = PETSC_TRUE;
-  engd->adapt.rcond_min = 1e-15;
+  engd->adapt.rcond_min = 1e-14;
   opt->data               = engd;
   opt->ops.setfromoptions = SetFromOptions_ENGD;
   opt->ops.setup          = SetUp_ENGD;
