@@ -1,21 +1,23 @@
 /* ScaLAPACK Gram back-end: memory per rank ~ P^2/R.
 
-   Each rank's rows, padded with zero rows to the same count NB = n_rows_max, form one block
-   column of the global J~^T (P x R*NB) on a 1 x R BLACS grid. pdgemr2d moves them to a 2-D
-   block-cyclic layout on a pr x pc grid, pdsyrk forms the upper triangle of G there, and
-   pdsyevd (or a damped pdpotrf) solves. Zero rows change neither G nor the gradient. The
+   G lives in a 2-D block-cyclic layout on a pr x pc grid. It is assembled one panel of pc block
+   columns at a time: every rank multiplies its own rows into the panel's upper part with one
+   dgemm (J~_r^T J~_r restricted to the panel), and one MPI_Reduce_scatter sums the ranks'
+   products and delivers each block to its owner. The rows never move, and the flops are
+   those of a local dsyrk, at dgemm speed. pdsyevd (or a damped pdpotrf) then solves; the
    direction is assembled from local products and one P-vector MPI_Allreduce. */
 #include <engd/private/gramimpl.h>
 #include <engd/private/lapack.h>
 
 typedef struct {
-  int        blacs_handle, ctx_1d, ctx_2d;
+  int        blacs_handle, ctx_2d;
   int        nprow, npcol, myrow, mycol;
-  int        desc_j1[9], desc_j2[9], desc_g[9], desc_b[9];
-  int        n_cols_global;        /* R * NB */
+  int        desc_g[9], desc_b[9];
   int        g_rows, g_cols;       /* local size of G */
-  int        j2_rows, j2_cols;     /* local size of the 2-D J~^T */
-  PetscReal *j2, *gram, *work_matrix, *eigvec, *lambda, *filter, *vec_a, *vec_b, *work;
+  int       *proc_row, *proc_col;  /* grid coordinates of every rank */
+  PetscMPIInt *counts;             /* per rank, for the panel reductions */
+  PetscReal *panel, *packed;       /* P x (pc * nb) each: a panel's product, and it packed by owner */
+  PetscReal *gram, *work_matrix, *eigvec, *lambda, *filter, *vec_a, *vec_b, *work;
   int       *iwork;
   int        lwork, liwork;
 } Gram_ScaLAPACK;
@@ -28,13 +30,12 @@ static inline PetscInt LocalToGlobal(int l, int nb, int proc, int nprocs) { retu
 static PetscErrorCode SetUp_ScaLAPACK(Gram g)
 {
   Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
-  int             P, NB, R = g->size, nb, zero = 0, one = 1, info, lld;
+  int             P, R = g->size, nb, zero = 0, one = 1, info, lld;
   int             lwork_query_i, minus_one = -1;
   PetscReal       lwork_query;
 
   PetscFunctionBegin;
   PetscCall(PetscMPIIntCast(g->n_params, &P));
-  PetscCall(PetscMPIIntCast(g->n_rows_max, &NB));
   PetscCall(PetscMPIIntCast(PetscMin(g->block_size, g->n_params), &nb));
   /* the most nearly square grid with nprow <= npcol */
   s->nprow = 1;
@@ -43,30 +44,22 @@ static PetscErrorCode SetUp_ScaLAPACK(Gram g)
   s->npcol = R / s->nprow;
 
   s->blacs_handle = Csys2blacs_handle(g->comm);
-  s->ctx_1d       = s->blacs_handle;
-  Cblacs_gridinit(&s->ctx_1d, "R", 1, R);
-  s->ctx_2d = s->blacs_handle;
+  s->ctx_2d       = s->blacs_handle;
   Cblacs_gridinit(&s->ctx_2d, "R", s->nprow, s->npcol);
   Cblacs_gridinfo(s->ctx_2d, &s->nprow, &s->npcol, &s->myrow, &s->mycol);
+  PetscCall(PetscMalloc3(R, &s->proc_row, R, &s->proc_col, R, &s->counts));
+  for (int p = 0; p < R; p++) Cblacs_pcoord(s->ctx_2d, p, &s->proc_row[p], &s->proc_col[p]);
+  PetscCall(PetscMalloc2((size_t)P * s->npcol * nb, &s->panel, (size_t)P * s->npcol * nb, &s->packed));
 
-  s->n_cols_global = R * NB;
-  descinit_(s->desc_j1, &P, &s->n_cols_global, &P, &NB, &zero, &zero, &s->ctx_1d, &P, &info);
-  SCALAPACK_CHECK("descinit (1-D rows)", info);
-
-  s->j2_rows = numroc_(&P, &nb, &s->myrow, &zero, &s->nprow);
-  s->j2_cols = numroc_(&s->n_cols_global, &nb, &s->mycol, &zero, &s->npcol);
-  lld        = PetscMax(1, s->j2_rows);
-  descinit_(s->desc_j2, &P, &s->n_cols_global, &nb, &nb, &zero, &zero, &s->ctx_2d, &lld, &info);
-  SCALAPACK_CHECK("descinit (2-D rows)", info);
-
-  s->g_rows = s->j2_rows;
+  s->g_rows = numroc_(&P, &nb, &s->myrow, &zero, &s->nprow);
   s->g_cols = numroc_(&P, &nb, &s->mycol, &zero, &s->npcol);
+  lld       = PetscMax(1, s->g_rows);
   descinit_(s->desc_g, &P, &P, &nb, &nb, &zero, &zero, &s->ctx_2d, &lld, &info);
   SCALAPACK_CHECK("descinit (Gram)", info);
   descinit_(s->desc_b, &P, &one, &nb, &nb, &zero, &zero, &s->ctx_2d, &lld, &info);
   SCALAPACK_CHECK("descinit (right-hand side)", info);
 
-  PetscCall(PetscMalloc4((size_t)lld * PetscMax(1, s->j2_cols), &s->j2, (size_t)lld * PetscMax(1, s->g_cols), &s->gram, (size_t)lld * PetscMax(1, s->g_cols), &s->work_matrix, (size_t)lld * PetscMax(1, s->g_cols), &s->eigvec));
+  PetscCall(PetscCalloc3((size_t)lld * PetscMax(1, s->g_cols), &s->gram, (size_t)lld * PetscMax(1, s->g_cols), &s->work_matrix, (size_t)lld * PetscMax(1, s->g_cols), &s->eigvec));
   PetscCall(PetscMalloc4(P, &s->lambda, P, &s->filter, P, &s->vec_a, P, &s->vec_b));
 
   pdsyevd_("V", "U", &P, s->work_matrix, &one, &one, s->desc_g, s->lambda, s->eigvec, &one, &one, s->desc_g, &lwork_query, &minus_one, &lwork_query_i, &minus_one, &info);
@@ -82,19 +75,53 @@ static PetscErrorCode SetUp_ScaLAPACK(Gram g)
   PetscFunctionReturn(0);
 }
 
-/* The chunks do not matter here: pdsyrk sums over the 2-D layout's blocks, and pdsyevd's
-   result depends on the process grid anyway, so this back-end is not rank-count independent. */
+/* Run BODY for the entries (i, j) of panel columns [j0, j1) that rank p owns in the upper block
+   triangle (block rows up to the column's block), column by column, k counting them: the order
+   in which a panel is packed for and unpacked by its owner. */
+#define FOR_OWNED_PANEL_ENTRIES(s, nb, j0, j1, p, BODY) \
+  do { \
+    PetscInt k_ = 0; \
+    for (PetscInt j = (j0); j < (j1); j++) { \
+      const PetscInt bj_ = j / (nb); \
+      if (bj_ % (s)->npcol != (s)->proc_col[p]) continue; \
+      for (PetscInt bi_ = (s)->proc_row[p]; bi_ <= bj_; bi_ += (s)->nprow) \
+        for (PetscInt i = bi_ * (nb); i < PetscMin((bi_ + 1) * (nb), (j1)); i++, k_++) { \
+          const PetscInt k = k_; \
+          BODY; \
+        } \
+    } \
+  } while (0)
+
+/* The chunks do not matter here: pdsyevd's result depends on the process grid anyway, so this
+   back-end is not rank-count independent (replicated.c is). */
 static PetscErrorCode Assemble_ScaLAPACK(Gram g, PetscReal *jac_t, PetscInt n_chunks, const PetscInt chunk_row[])
 {
-  Gram_ScaLAPACK *s            = (Gram_ScaLAPACK *)g->data;
-  const PetscInt  n_rows_local = chunk_row[n_chunks];
-  int             P = (int)g->n_params, one = 1;
-  const PetscReal alpha = 1.0, beta = 0.0;
+  Gram_ScaLAPACK *s  = (Gram_ScaLAPACK *)g->data;
+  const PetscInt  P  = g->n_params, nb = s->desc_g[4], lld = s->desc_g[8], width = (PetscInt)s->npcol * nb;
+  const PetscReal one = 1.0, zero = 0.0;
+  PetscBLASInt    m, n, n_rows, ld;
 
   PetscFunctionBegin;
-  PetscCall(PetscArrayzero(jac_t + n_rows_local * g->n_params, (g->n_rows_max - n_rows_local) * g->n_params));
-  pdgemr2d_(&P, &s->n_cols_global, jac_t, &one, &one, s->desc_j1, s->j2, &one, &one, s->desc_j2, &s->ctx_1d);
-  pdsyrk_("U", "N", &P, &s->n_cols_global, &alpha, s->j2, &one, &one, s->desc_j2, &beta, s->gram, &one, &one, s->desc_g);
+  PetscCall(PetscBLASIntCast(chunk_row[n_chunks], &n_rows));
+  PetscCall(PetscBLASIntCast(P, &ld));
+  for (PetscInt j0 = 0; j0 < P; j0 += width) {
+    const PetscInt j1 = PetscMin(P, j0 + width);
+    PetscInt       offset = 0;
+    /* this rank's rows times the panel's columns: rows [0, j1) of J~^T J~ (the upper part) */
+    PetscCall(PetscBLASIntCast(j1, &m));
+    PetscCall(PetscBLASIntCast(j1 - j0, &n));
+    if (n_rows > 0) PetscCallBLAS("BLASgemm", BLASgemm_("N", "T", &m, &n, &n_rows, &one, jac_t, &ld, jac_t + j0, &ld, &zero, s->panel, &m));
+    else PetscCall(PetscArrayzero(s->panel, j1 * (j1 - j0)));
+    for (PetscMPIInt p = 0; p < g->size; p++) { /* pack by owner, in rank order */
+      PetscReal *dst = s->packed + offset;
+      PetscInt   count = 0;
+      FOR_OWNED_PANEL_ENTRIES(s, nb, j0, j1, p, (dst[k] = s->panel[i + (j - j0) * j1], count = k + 1));
+      PetscCall(PetscMPIIntCast(count, &s->counts[p]));
+      offset += count;
+    }
+    PetscCallMPI(MPI_Reduce_scatter(MPI_IN_PLACE, s->packed, s->counts, MPIU_REAL, MPIU_SUM, g->comm));
+    FOR_OWNED_PANEL_ENTRIES(s, nb, j0, j1, g->rank, (s->gram[(i / (nb * s->nprow)) * nb + i % nb + ((j / (nb * s->npcol)) * nb + j % nb) * lld] = s->packed[k]));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -210,10 +237,10 @@ static PetscErrorCode Memory_ScaLAPACK(Gram g, PetscLogDouble *bytes)
   const PetscReal P = (PetscReal)g->n_params, R = (PetscReal)g->size;
 
   PetscFunctionBegin;
-  /* pdgemr2d's internal buffers measured 2.5-3x the rank's block of rows (bench/bench_gram) */
-  const PetscReal redistribution = 3.0 * P * (PetscReal)g->n_rows_max;
-  if (s && s->lwork) *bytes = 8.0 * ((PetscReal)PetscMax(1, s->j2_rows) * (s->j2_cols + 3.0 * s->g_cols) + s->lwork + 4.0 * P + redistribution) + 4.0 * s->liwork;
-  else *bytes = 8.0 * (P * g->n_rows_max + 4.0 * P * P / R + redistribution); /* before set-up: rows, G, copy, eigenvectors, workspace */
+  /* the panel and its packed copy, P x (pc nb) each */
+  const PetscReal panels = 2.0 * P * (PetscReal)g->block_size * PetscSqrtReal(R);
+  if (s && s->lwork) *bytes = 8.0 * ((PetscReal)PetscMax(1, s->g_rows) * 3.0 * s->g_cols + s->lwork + 4.0 * P + panels) + 4.0 * s->liwork;
+  else *bytes = 8.0 * (4.0 * P * P / R + panels); /* before set-up: G, copy, eigenvectors, workspace */
   PetscFunctionReturn(0);
 }
 
@@ -231,11 +258,12 @@ static PetscErrorCode Destroy_ScaLAPACK(Gram g)
   Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
 
   PetscFunctionBegin;
-  if (s->j2) {
-    PetscCall(PetscFree4(s->j2, s->gram, s->work_matrix, s->eigvec));
+  if (s->gram) {
+    PetscCall(PetscFree3(s->gram, s->work_matrix, s->eigvec));
+    PetscCall(PetscFree3(s->proc_row, s->proc_col, s->counts));
+    PetscCall(PetscFree2(s->panel, s->packed));
     PetscCall(PetscFree4(s->lambda, s->filter, s->vec_a, s->vec_b));
     PetscCall(PetscFree2(s->work, s->iwork));
-    Cblacs_gridexit(s->ctx_1d);
     Cblacs_gridexit(s->ctx_2d);
     Cfree_blacs_system_handle(s->blacs_handle);
   }

@@ -11,6 +11,7 @@ void dsyevr_(const char *jobz, const char *range, const char *uplo, const PetscB
 void Cblacs_get(int context, int what, int *value);
 void Cblacs_gridinit(int *context, const char *order, int nprow, int npcol);
 void Cblacs_gridinfo(int context, int *nprow, int *npcol, int *myrow, int *mycol);
+void Cblacs_pcoord(int context, int pnum, int *prow, int *pcol);
 void Cblacs_gridexit(int context);
 int  Csys2blacs_handle(MPI_Comm comm);
 void Cfree_blacs_system_handle(int handle);
