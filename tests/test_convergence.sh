@@ -54,6 +54,21 @@ if engd adam100 $adam_opts && [ -n "$engd_short" ]; then
   else echo "FAIL: Adam rel_l2 $adam is only ${ratio}x ENGD's $engd_short (want >= 100x)"; fail=1; fi
 fi
 
+echo "== Hilbert NGD (configs/poisson2d_hngd.opts), 100 iterations: trains, but far behind ENGD"
+if engd hngd100 -options_file configs/poisson2d_hngd.opts -max_it 100 && [ -n "$engd_short" ]; then
+  "$PYTHON" - "$T/hngd100.h5" "$engd_short" <<'EOF' || fail=1
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+loss, rel = f["history/loss"][()], f["history/rel_l2"][()]
+print("H-NGD loss %.4g -> %.4g, rel_l2 %.3g; ENGD's rel_l2 %s" % (loss[0], loss[-1], rel[-1], sys.argv[2]))
+if not loss[-1] < 0.1 * loss[0]:
+    print("FAIL: H-NGD did not lower the loss tenfold"); sys.exit(1)
+if not rel[-1] > 1000 * float(sys.argv[2]):
+    print("FAIL: H-NGD is not 1000x behind ENGD"); sys.exit(1)
+print("ok: H-NGD trains and stays >= 1000x behind ENGD")
+EOF
+fi
+
 echo "== GD with line search, 30 iterations: monotone loss"
 if engd gd30 -options_file configs/poisson2d.opts -optimizer gd -max_it 30; then
   "$PYTHON" - "$T/gd30.h5" <<'EOF' || fail=1

@@ -10,7 +10,10 @@
          (point sets do not depend on the number of ranks);
      (g) Problem data: f = -Laplace(u*) by second differences of ProblemExactSolution, g = u*
          on the boundary points (which lie on faces), the exact gradient by differences, and
-         ProblemResidual of the exact solution ~0 with cotangents equal to dr/d out. */
+         ProblemResidual of the exact solution ~0 with cotangents equal to dr/d out;
+     (h) Hilbert NGD's H1 rows: sum over ranks of rows rows^T equals the H1 Gram matrix
+         (1/N) sum_x [du/dtheta du/dtheta^T + sum_i d(d_i u)/dtheta ...^T] built from central
+         differences of the network's value and gradient at the interior points. */
 /* ranks: 1 2 3 */
 #include "testing.h"
 
@@ -159,6 +162,13 @@ static PetscErrorCode CheckProblemData(const char *name, Problem problem, Object
   PetscFunctionReturn(0);
 }
 
+static PetscInt dim_of(Problem problem)
+{
+  PetscInt dim = 0;
+  ProblemGetDimension(problem, &dim);
+  return dim;
+}
+
 static PetscErrorCode CheckCase(const Case *cs, PetscInt n_interior, PetscInt n_boundary)
 {
   Problem      problem, problem1;
@@ -226,6 +236,51 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_interior, PetscInt n_
     }
     PetscCall(ReportMax(comm, "(a) rows vs differences in theta (h 1e-5), rel. to row", worst, 1e-6));
     PetscCall(PetscFree2(fd_err, row_norm));
+  }
+
+  /* (h) H1 Gram from the H1 rows against one from differences of u and grad u in theta */
+  {
+    const PetscInt   S = 1 + dim_of(problem);
+    PetscInt         n_chunks, n_h1_max, n_int, bs;
+    const PetscInt  *chunk_row;
+    const PetscReal *x;
+    PetscReal       *rows_t, *D, *out_p, *out_m, *G_rows, *G_fd, scale2, gmax = 0, gerr = 0;
+    PetscCall(ObjectiveGetH1Rows(objective, &n_chunks, &chunk_row, &n_h1_max));
+    PetscCall(ObjectiveGetTermPoints(objective, 0, &n_int, &x));
+    PetscCall(ModelGetBlockSize(model, &bs));
+    CHECK(chunk_row[n_chunks] == S * n_int, "%s: %" PetscInt_FMT " H1 rows for %" PetscInt_FMT " interior points", cs->name, chunk_row[n_chunks], n_int);
+    PetscCall(PetscMalloc6((size_t)P * PetscMax(1, n_h1_max), &rows_t, (size_t)P * S * PetscMax(1, n_int), &D, S * bs, &out_p, S * bs, &out_m, P * P, &G_rows, P * P, &G_fd));
+    PetscCall(ObjectiveH1Rows(objective, theta, rows_t));
+    for (PetscInt k = 0; k < P; k++) {
+      PetscCall(PetscArraycpy(thetas, theta, P));
+      for (PetscInt b = 0; b < n_int; b += bs) {
+        const PetscInt nb = PetscMin(bs, n_int - b);
+        thetas[k] = theta[k] + h;
+        PetscCall(ModelForward(model, thetas, nb, x + b * dim_of(problem), 1, NULL, PETSC_FALSE, out_p));
+        thetas[k] = theta[k] - h;
+        PetscCall(ModelForward(model, thetas, nb, x + b * dim_of(problem), 1, NULL, PETSC_FALSE, out_m));
+        for (PetscInt s = 0; s < S; s++)
+          for (PetscInt q = 0; q < nb; q++) D[k + (size_t)P * (s * n_int + b + q)] = (out_p[s * nb + q] - out_m[s * nb + q]) / (2 * h);
+      }
+    }
+    scale2 = 1.0 / (PetscReal)n_interior; /* unit box: |Omega| = 1 */
+    for (PetscInt i = 0; i < P; i++)
+      for (PetscInt j = 0; j < P; j++) {
+        PetscReal a = 0, c = 0;
+        for (PetscInt r = 0; r < chunk_row[n_chunks]; r++) a += rows_t[i + (size_t)r * P] * rows_t[j + (size_t)r * P];
+        for (PetscInt r = 0; r < S * n_int; r++) c += D[i + (size_t)r * P] * D[j + (size_t)r * P];
+        G_rows[i + j * P] = a;
+        G_fd[i + j * P]   = scale2 * c;
+      }
+    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, G_rows, P * P, MPIU_REAL, MPIU_SUM, comm));
+    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, G_fd, P * P, MPIU_REAL, MPIU_SUM, comm));
+    for (PetscInt k = 0; k < P * P; k++) {
+      gmax = PetscMax(gmax, PetscAbsReal(G_fd[k]));
+      gerr = PetscMax(gerr, PetscAbsReal(G_rows[k] - G_fd[k]));
+    }
+    CHECK(gmax > 0 && gerr <= 1e-7 * gmax, "%s: H1 Gram from rows differs from differences: %.1e of %.1e", cs->name, (double)gerr, (double)gmax);
+    PetscCall(ReportMax(comm, "(h) H1 Gram: rows vs differences (h 1e-5), rel. to max entry", gerr / gmax, 1e-7));
+    PetscCall(PetscFree6(rows_t, D, out_p, out_m, G_rows, G_fd));
   }
 
   /* (b) losses */

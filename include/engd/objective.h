@@ -42,6 +42,12 @@ PetscErrorCode ObjectiveLossCandidates(Objective, const PetscReal *theta, const 
 /* Local scaled residuals r~ (n_rows_local) and Jacobian rows J~ stored transposed (P x n_rows,
    leading dimension P); returns the global loss. */
 PetscErrorCode ObjectiveResidualRows(Objective, const PetscReal *theta, PetscReal *res, PetscReal *jac_t, PetscReal *loss);
+/* Rows of the H1(Omega) Gram matrix for Hilbert NGD: at every point x of the interior term,
+   the rows d u(x)/d theta and d (d_i u)(x)/d theta, scaled by sqrt(|Omega|/N), so that the sum
+   of rows^T rows over ranks is the quadrature of (u_theta_i, u_theta_j)_{H1}. rows_t is P x
+   n_rows, chunked like the residual rows (chunk c: rows [chunk_row[c], chunk_row[c+1])). */
+PetscErrorCode ObjectiveGetH1Rows(Objective, PetscInt *n_chunks_local, const PetscInt **chunk_row, PetscInt *n_rows_max);
+PetscErrorCode ObjectiveH1Rows(Objective, const PetscReal *theta, PetscReal *rows_t);
 /* Global gradient of the loss (replicated) and the loss. */
 PetscErrorCode ObjectiveGradient(Objective, const PetscReal *theta, PetscReal *grad, PetscReal *loss);
 

@@ -1,5 +1,6 @@
 /* Optimizer: one iteration of a training method on an Objective. Types (-optimizer):
      engd  energy natural gradient: Gram of the energy, damped pseudo-inverse, grid line search
+     hngd  Hilbert natural gradient: the same with the Gram of the H1 inner product
      gd    gradient descent with the same grid line search
      adam  Adam (-adam_lr, -adam_beta1, -adam_beta2, -adam_epsilon)
    A new method is one file with OptimizerCreate_<Name> and one OptimizerRegister line. */

@@ -39,6 +39,8 @@ struct _p_Objective {
   PetscInt    n_chunks, chunk_lo, chunk_hi; /* K global chunks; this rank owns [lo, hi) */
   ChunkPiece *pieces;                     /* (chunk_hi - chunk_lo) x n_terms */
   PetscInt   *chunk_row;                  /* first local row of each owned chunk, and the end */
+  PetscInt    h1_term;                    /* the interior term (Hilbert NGD's quadrature points) */
+  PetscInt   *h1_chunk_row, n_h1_rows_max; /* the same for the (1 + d) H1 rows per interior point */
   PetscInt    n_eval, n_eval_local;
   PetscReal  *x_eval;
   ProblemTerm eval_term; /* interior of the box */
@@ -133,6 +135,14 @@ static PetscErrorCode SetUpChunks(Objective o)
   }
   o->chunk_row[n_owned] = row;
   o->n_rows_local       = row;
+
+  o->h1_term = -1;
+  for (PetscInt t = o->n_terms - 1; t >= 0; t--)
+    if (o->terms[t].term->n_faces == 0) o->h1_term = t;
+  PetscCall(PetscMalloc1(n_owned + 1, &o->h1_chunk_row));
+  o->h1_chunk_row[0] = 0;
+  for (PetscInt c = 0; c < n_owned; c++) o->h1_chunk_row[c + 1] = o->h1_chunk_row[c] + (o->h1_term < 0 ? 0 : (1 + o->dim) * o->pieces[c * o->n_terms + o->h1_term].n);
+  PetscCall(MPIU_Allreduce(&o->h1_chunk_row[n_owned], &o->n_h1_rows_max, 1, MPIU_INT, MPI_MAX, o->comm));
   PetscFunctionReturn(0);
 }
 
@@ -233,6 +243,7 @@ PetscErrorCode ObjectiveDestroy(Objective *objective)
     PetscCall(PetscFree6(o->out, o->res, o->cot, o->u_exact, o->grad_exact, o->theta_trial));
     PetscCall(PetscFree2(o->chunk_grad, o->dd));
     PetscCall(PetscFree2(o->pieces, o->chunk_row));
+    PetscCall(PetscFree(o->h1_chunk_row));
   }
   PetscCall(PetscFree(o));
   *objective = NULL;
@@ -386,6 +397,45 @@ PetscErrorCode ObjectiveResidualRows(Objective o, const PetscReal *theta, PetscR
   }
   PetscCall(DDAllreduce(o->comm, 1, &acc));
   *loss = DDRound(acc);
+  PetscCall(PetscLogEventEnd(ENGD_Rows, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveGetH1Rows(Objective o, PetscInt *n_chunks_local, const PetscInt **chunk_row, PetscInt *n_rows_max)
+{
+  PetscFunctionBegin;
+  PetscCheck(o->h1_term >= 0, o->comm, PETSC_ERR_ARG_WRONG, "The problem has no interior term to measure the H1 norm on");
+  if (n_chunks_local) *n_chunks_local = o->chunk_hi - o->chunk_lo;
+  if (chunk_row) *chunk_row = o->h1_chunk_row;
+  if (n_rows_max) *n_rows_max = o->n_h1_rows_max;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveH1Rows(Objective o, const PetscReal *theta, PetscReal *rows_t)
+{
+  const PetscInt    t = o->h1_term, S = 1 + o->dim, P = o->n_params;
+  const PetscReal  *lower, *upper;
+  PetscReal         volume = 1.0, scale;
+
+  PetscFunctionBegin;
+  PetscCheck(t >= 0, o->comm, PETSC_ERR_ARG_WRONG, "The problem has no interior term to measure the H1 norm on");
+  PetscCall(PetscLogEventBegin(ENGD_Rows, 0, 0, 0, 0));
+  PetscCall(ProblemGetDomain(o->problem, &lower, &upper));
+  for (PetscInt i = 0; i < o->dim; i++) volume *= upper[i] - lower[i];
+  scale = PetscSqrtReal(volume / (PetscReal)o->terms[t].term->n_points); /* quadrature weight */
+  for (PetscInt c = 0; c < o->chunk_hi - o->chunk_lo; c++) {
+    const ChunkPiece *pc  = &o->pieces[c * o->n_terms + t];
+    PetscInt          row = o->h1_chunk_row[c];
+    for (PetscInt b = 0; b < pc->n; b += o->block_size) {
+      const PetscInt nb = PetscMin(o->block_size, pc->n - b);
+      PetscCall(ModelForward(o->model, theta, nb, o->terms[t].x + (pc->point + b) * o->dim, 1, NULL, PETSC_TRUE, o->out));
+      for (PetscInt s = 0; s < S; s++, row += nb) { /* rows of channel s: cotangent e_s */
+        PetscCall(PetscArrayzero(o->cot, S * nb));
+        for (PetscInt q = 0; q < nb; q++) o->cot[s * nb + q] = scale;
+        PetscCall(ModelBackwardRows(o->model, theta, o->cot, rows_t + row * P, P));
+      }
+    }
+  }
   PetscCall(PetscLogEventEnd(ENGD_Rows, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

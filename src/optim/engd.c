@@ -1,7 +1,12 @@
 /* Energy natural gradient descent (Mueller & Zeinhofer, ICML 2023): with the scaled residuals
    r~ and rows J~ of the PINN loss, grad L = J~^T r~ and the energy Gram matrix is G = J~^T J~,
    so the direction d = G^+ grad L is the Gauss-Newton step in function space. The step size
-   comes from the grid line search. */
+   comes from the grid line search.
+
+   Hilbert NGD (-optimizer hngd), the comparison the ENGD paper makes, is the same iteration
+   with the Gram matrix of the solution space's inner product instead of the energy's: the
+   H1(Omega) products of the tangent functions d u_theta / d theta_i, by quadrature on the
+   interior points (ObjectiveH1Rows). */
 #include <engd/private/optimizerimpl.h>
 #include <petscblaslapack.h>
 #include <engd/ddsum.h>
@@ -17,6 +22,8 @@ typedef struct {
 } CutoffControl;
 
 typedef struct {
+  PetscBool  hilbert;    /* hngd: the H1 Gram matrix instead of the energy's */
+  PetscReal *h1_rows_t;  /* P x (H1 rows), hngd only */
   Gram       gram;
   PetscReal  damping;
   CutoffControl adapt;
@@ -49,7 +56,12 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
 
   PetscFunctionBegin;
   PetscCall(ObjectiveGetLocalRows(opt->objective, &engd->n_rows_local, &engd->n_rows_max));
-  PetscCall(GramSetSizes(engd->gram, P, engd->n_rows_max));
+  if (engd->hilbert) {
+    PetscInt n_h1_max;
+    PetscCall(ObjectiveGetH1Rows(opt->objective, NULL, NULL, &n_h1_max));
+    PetscCall(PetscMalloc1((size_t)P * n_h1_max, &engd->h1_rows_t));
+    PetscCall(GramSetSizes(engd->gram, P, n_h1_max));
+  } else PetscCall(GramSetSizes(engd->gram, P, engd->n_rows_max));
   PetscCall(GramSetUp(engd->gram));
   PetscCall(PetscCalloc5((size_t)P * engd->n_rows_max, &engd->jac_t, engd->n_rows_max, &engd->res, P, &engd->grad, P, &engd->dir, P, &engd->grad_sum));
   PetscFunctionReturn(0);
@@ -107,7 +119,11 @@ static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
   DDRoundArray(P, engd->grad_sum, engd->grad);
   PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
 
-  PetscCall(GramAssemble(engd->gram, engd->jac_t, n_chunks, chunk_row));
+  if (engd->hilbert) {
+    PetscCall(ObjectiveGetH1Rows(opt->objective, &n_chunks, &chunk_row, NULL));
+    PetscCall(ObjectiveH1Rows(opt->objective, theta, engd->h1_rows_t));
+    PetscCall(GramAssemble(engd->gram, engd->h1_rows_t, n_chunks, chunk_row));
+  } else PetscCall(GramAssemble(engd->gram, engd->jac_t, n_chunks, chunk_row));
   PetscCall(GramSolve(engd->gram, info->damping, engd->grad, engd->dir, &engd->last_solve));
   if (!AllFinite(P, engd->dir)) {
     info->nonfinite = PETSC_TRUE;
@@ -124,7 +140,7 @@ static PetscErrorCode View_ENGD(Optimizer opt, PetscViewer viewer)
   Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, ", damping %g", (double)engd->damping));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "%s, damping %g", engd->hilbert ? ", Gram of the H1 inner product (Hilbert NGD)" : "", (double)engd->damping));
   if (engd->adapt.adaptive) PetscCall(PetscViewerASCIIPrintf(viewer, ", cut-off lowered after short steps down to %g", (double)engd->adapt.rcond_min));
   PetscCall(PetscViewerASCIIPrintf(viewer, ", line search over %" PetscInt_FMT " steps\n", opt->ls_steps));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
@@ -140,6 +156,7 @@ static PetscErrorCode Destroy_ENGD(Optimizer opt)
   PetscFunctionBegin;
   PetscCall(GramDestroy(&engd->gram));
   if (engd->jac_t) PetscCall(PetscFree5(engd->jac_t, engd->res, engd->grad, engd->dir, engd->grad_sum));
+  PetscCall(PetscFree(engd->h1_rows_t));
   PetscCall(PetscFree(opt->data));
   PetscFunctionReturn(0);
 }
@@ -159,5 +176,13 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
   opt->ops.step           = Step_ENGD;
   opt->ops.view           = View_ENGD;
   opt->ops.destroy        = Destroy_ENGD;
+  PetscFunctionReturn(0);
+}
+
+PETSC_EXTERN PetscErrorCode OptimizerCreate_HNGD(Optimizer opt)
+{
+  PetscFunctionBegin;
+  PetscCall(OptimizerCreate_ENGD(opt));
+  ((Optimizer_ENGD *)opt->data)->hilbert = PETSC_TRUE;
   PetscFunctionReturn(0);
 }

@@ -18,6 +18,7 @@ static PetscErrorCode OptimizerRegisterAll(void)
   PetscFunctionBegin;
   if (OptimizerList) PetscFunctionReturn(0);
   PetscCall(OptimizerRegister("engd", OptimizerCreate_ENGD));
+  PetscCall(OptimizerRegister("hngd", OptimizerCreate_HNGD));
   PetscCall(OptimizerRegister("gd", OptimizerCreate_GD));
   PetscCall(OptimizerRegister("adam", OptimizerCreate_Adam));
   PetscFunctionReturn(0);
@@ -45,7 +46,7 @@ PetscErrorCode OptimizerSetType(Optimizer opt, const char type[])
 
   PetscFunctionBegin;
   PetscCall(PetscFunctionListFind(OptimizerList, type, &create));
-  PetscCheck(create, opt->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-optimizer: unknown optimizer '%s' (use engd, gd or adam)", type);
+  PetscCheck(create, opt->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-optimizer: unknown optimizer '%s' (use engd, hngd, gd or adam)", type);
   PetscCheck(!opt->setup_called, opt->comm, PETSC_ERR_ORDER, "Set the optimizer type before OptimizerSetUp()");
   if (opt->ops.destroy) PetscCall((*opt->ops.destroy)(opt));
   PetscCall(PetscMemzero(&opt->ops, sizeof(opt->ops)));

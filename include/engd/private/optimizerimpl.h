@@ -26,6 +26,7 @@ struct _p_Optimizer {
 };
 
 PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_HNGD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_GD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_Adam(Optimizer);
 
