@@ -6,6 +6,7 @@
 # without mpirun, where stderr must be exactly that one line. Also: divergence (non-finite
 # steps) exits 3 with a valid results file holding finite parameters, -max_failures is obeyed,
 # and -help exits 0 and lists the options (README: "every option, grouped by object").
+# Checkpoint options: negative or zero counts and an unwritable -checkpoint_dir are refused.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup bad_input
@@ -101,6 +102,19 @@ if [ -e "$(dirname "$missing")" ]; then echo "FAIL: $(dirname "$missing") was cr
 bad 2 "$T/ro" $OPTS -output "$T/ro"
 rmdir "$T/ro" 2>/dev/null
 
+echo "== checkpoint options"
+# shellcheck disable=SC2086
+{
+bad 0 'checkpoint_every.*-1' $OPTS -checkpoint_every -1
+bad 0 'checkpoint_keep.*0' $OPTS -checkpoint_keep 0
+bad 0 'time_limit.*-5' $OPTS -time_limit -5
+: >"$T/plain_file"
+bad 2 "checkpoint_dir.*$T/plain_file/ckpt" $OPTS -checkpoint_dir "$T/plain_file/ckpt"
+bad 0 "checkpoint_dir.*$T/plain_file" $OPTS -checkpoint_dir "$T/plain_file"
+bad 0 'checkpoint_dir.*/proc/engd-checkpoints' $OPTS -checkpoint_dir /proc/engd-checkpoints
+}
+rm -f "$T/plain_file"
+
 echo "== missing -options_file"
 bad 0 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
 bad 2 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
@@ -148,7 +162,7 @@ cases=$((cases + 1))
 timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
-for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler; do
+for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done
 if [ $rc = 0 ] && [ -z "$missing_opts" ]; then echo "ok: -help exits 0 and lists the options"
