@@ -10,6 +10,17 @@ typedef struct {
   PetscBool output_set, quiet;
 } RunOptions;
 
+/* The objects of a run. */
+typedef struct {
+  RunOptions opt;
+  Problem    problem;
+  Model      model;
+  Objective  objective;
+  Optimizer  optimizer;
+  Checkpoint checkpoint;
+  RunControl control;
+} Run;
+
 static PetscErrorCode ReadRunOptions(RunOptions *run)
 {
   PetscFunctionBegin;
@@ -59,6 +70,60 @@ static PetscErrorCode CheckUnusedOptions(void)
   PetscFunctionReturn(0);
 }
 
+/* Create every object from the options and refuse options no object read. */
+static PetscErrorCode RunCreate(Run *run)
+{
+  PetscInt dim;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(run, sizeof(*run)));
+  PetscCall(ReadRunOptions(&run->opt));
+  PetscCall(ProblemCreate(PETSC_COMM_WORLD, &run->problem));
+  PetscCall(ProblemSetFromOptions(run->problem));
+  PetscCall(ModelCreate(PETSC_COMM_WORLD, &run->model));
+  PetscCall(ProblemGetDimension(run->problem, &dim));
+  PetscCall(ModelSetDimension(run->model, dim));
+  PetscCall(ModelSetFromOptions(run->model));
+  PetscCall(ObjectiveCreate(run->model, run->problem, &run->objective));
+  PetscCall(ObjectiveSetFromOptions(run->objective));
+  PetscCall(OptimizerCreate(run->objective, &run->optimizer));
+  PetscCall(OptimizerSetFromOptions(run->optimizer));
+  PetscCall(CheckpointCreate(PETSC_COMM_WORLD, &run->checkpoint));
+  PetscCall(CheckpointSetFromOptions(run->checkpoint));
+  PetscCall(RunControlCreate(PETSC_COMM_WORLD, &run->control));
+  PetscCall(RunControlSetFromOptions(run->control));
+  PetscCall(CheckUnusedOptions());
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RunDestroy(Run *run)
+{
+  PetscFunctionBegin;
+  PetscCall(RunControlDestroy(&run->control));
+  PetscCall(CheckpointDestroy(&run->checkpoint));
+  PetscCall(OptimizerDestroy(&run->optimizer));
+  PetscCall(ObjectiveDestroy(&run->objective));
+  PetscCall(ModelDestroy(&run->model));
+  PetscCall(ProblemDestroy(&run->problem));
+  PetscFunctionReturn(0);
+}
+
+/* The line that says why an interrupted run stopped and where its checkpoint is. */
+static PetscErrorCode PrintStop(Run *run, const RunDecision *decision, PetscInt done, const char *ckpt_path)
+{
+  PetscReal limit;
+
+  PetscFunctionBegin;
+  if (decision->stop == RUN_STOP_SIGNAL) {
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stopped by %s after iteration %" PetscInt_FMT ": checkpoint %s written; exit code %d, continue with -restart latest\n", RunControlSignalName(decision->signal), done, ckpt_path, EXIT_INTERRUPTED));
+  } else {
+    PetscCall(RunControlGetTimeLimit(run->control, &limit));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stopped before the time limit (-time_limit %.1f s, %.1f s used) after iteration %" PetscInt_FMT ": checkpoint %s written; exit code %d, continue with -restart latest\n", (double)limit, (double)RunControlElapsed(), done, ckpt_path,
+                          EXIT_INTERRUPTED));
+  }
+  PetscFunctionReturn(0);
+}
+
 static void SwapStates(CheckpointState *a, CheckpointState *b)
 {
   CheckpointState t = *a;
@@ -68,13 +133,7 @@ static void SwapStates(CheckpointState *a, CheckpointState *b)
 
 PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
 {
-  RunOptions        run;
-  Model             model;
-  Problem           problem;
-  Objective         objective;
-  Optimizer         optimizer;
-  Checkpoint        checkpoint;
-  RunControl        control;
+  Run               run;
   RunDecision       decision = {PETSC_FALSE, RUN_CONTINUE, 0};
   History           history;
   ObjectiveErrors   errors = {NAN, NAN, NAN};
@@ -86,91 +145,65 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   PetscInt          it, it_start = 0, done, failures = 0, n_points;
   PetscMPIInt       size;
   PetscViewer       out = PETSC_VIEWER_STDOUT_WORLD;
-  PetscBool         diverged = PETSC_FALSE, interrupted = PETSC_FALSE, restarted, good_verified = PETSC_FALSE;
+  PetscBool         help, restarted, diverged = PETSC_FALSE, interrupted = PETSC_FALSE, good_verified = PETSC_FALSE;
   char              ckpt_path[PETSC_MAX_PATH_LEN] = "", restart_path[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBeginUser;
   *exit_code = EXIT_FINISHED;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  PetscCall(ReadRunOptions(&run));
-  PetscCall(ProblemCreate(PETSC_COMM_WORLD, &problem));
-  PetscCall(ProblemSetFromOptions(problem));
-  PetscCall(ModelCreate(PETSC_COMM_WORLD, &model));
-  {
-    PetscInt dim;
-    PetscCall(ProblemGetDimension(problem, &dim));
-    PetscCall(ModelSetDimension(model, dim));
+  PetscCall(RunCreate(&run));
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (help) { /* -help lists the options; nothing to train */
+    PetscCall(RunDestroy(&run));
+    PetscFunctionReturn(0);
   }
-  PetscCall(ModelSetFromOptions(model));
-  PetscCall(ObjectiveCreate(model, problem, &objective));
-  PetscCall(ObjectiveSetFromOptions(objective));
-  PetscCall(OptimizerCreate(objective, &optimizer));
-  PetscCall(OptimizerSetFromOptions(optimizer));
-  PetscCall(CheckpointCreate(PETSC_COMM_WORLD, &checkpoint));
-  PetscCall(CheckpointSetFromOptions(checkpoint));
-  PetscCall(RunControlCreate(PETSC_COMM_WORLD, &control));
-  PetscCall(RunControlSetFromOptions(control));
-  PetscCall(CheckUnusedOptions());
-  {
-    PetscBool help;
-    PetscCall(PetscOptionsHasHelp(NULL, &help));
-    if (help) { /* -help lists the options; nothing to train */
-      PetscCall(RunControlDestroy(&control));
-      PetscCall(CheckpointDestroy(&checkpoint));
-      PetscCall(OptimizerDestroy(&optimizer));
-      PetscCall(ObjectiveDestroy(&objective));
-      PetscCall(ModelDestroy(&model));
-      PetscCall(ProblemDestroy(&problem));
-      PetscFunctionReturn(0);
-    }
-  }
-  if (run.output_set) PetscCall(ResultsCheckWritable(PETSC_COMM_WORLD, run.output));
-  PetscCall(CheckpointSetUp(checkpoint));
-  PetscCall(RunControlSetUp(control)); /* from here on SIGUSR1/SIGTERM stop the run cleanly */
-  PetscCall(OptimizerSetUp(optimizer));
+  if (run.opt.output_set) PetscCall(ResultsCheckWritable(PETSC_COMM_WORLD, run.opt.output));
+  PetscCall(CheckpointSetUp(run.checkpoint));
+  PetscCall(RunControlSetUp(run.control)); /* from here on SIGUSR1/SIGTERM stop the run cleanly */
+  PetscCall(OptimizerSetUp(run.optimizer));
   *reading_options = PETSC_FALSE;
-  PetscCall(ObjectiveGetGlobalRows(objective, &n_points));
-  PetscCall(ModelGetParameters(model, &theta));
+  PetscCall(ObjectiveGetGlobalRows(run.objective, &n_points));
+  PetscCall(ModelGetParameters(run.model, &theta));
 
-  if (!run.quiet) {
-    PetscCall(ProblemView(problem, out));
-    PetscCall(ModelView(model, out));
-    PetscCall(ObjectiveView(objective, out));
-    PetscCall(OptimizerView(optimizer, out));
+  if (!run.opt.quiet) {
+    PetscCall(ProblemView(run.problem, out));
+    PetscCall(ModelView(run.model, out));
+    PetscCall(ObjectiveView(run.objective, out));
+    PetscCall(OptimizerView(run.optimizer, out));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Ranks: %d\n", size));
   }
 
   PetscCall(HistoryInit(&history));
-  PetscCall(CheckpointRestart(checkpoint, objective, optimizer, &history, &restored, &restarted, restart_path, sizeof(restart_path)));
+  PetscCall(CheckpointRestart(run.checkpoint, run.objective, run.optimizer, &history, &restored, &restarted, restart_path, sizeof(restart_path)));
   if (restarted) {
     it_start  = restored.iteration;
     failures  = restored.failures;
     step_time = restored.step_time;
     loss      = history.loss[history.n - 1];
   } else {
-    PetscCall(ObjectiveLoss(objective, theta, &loss));
-    PetscCall(ObjectiveComputeErrors(objective, theta, &errors));
+    PetscCall(ObjectiveLoss(run.objective, theta, &loss));
+    PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
     PetscCall(HistoryAppend(&history, 0, loss, errors.rel_l2, errors.rel_h1, errors.rms, 0.0, 0.0, 0.0));
   }
-  if (!run.quiet && run.monitor_every) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6s  %-10s  %-9s  %-9s  %-8s  %s\n", "it", "loss", "rel_l2", "rel_h1", "eta", "s/it"));
-  if (!run.quiet && run.monitor_every && !restarted) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6d  %.4e  %.3e  %.3e  %-8s  %s\n", 0, (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, "-", "-"));
+  if (!run.opt.quiet && run.opt.monitor_every) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6s  %-10s  %-9s  %-9s  %-8s  %s\n", "it", "loss", "rel_l2", "rel_h1", "eta", "s/it"));
+  if (!run.opt.quiet && run.opt.monitor_every && !restarted) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6d  %.4e  %.3e  %.3e  %-8s  %s\n", 0, (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, "-", "-"));
 
   /* The last good state, checkpointed if steps keep failing: the latest state from which a step
      computed a finite loss, before the current run of failures (so not one from which Adam
      stepped to parameters whose loss is not finite). Until a step confirms one, the start. */
-  PetscCall(CheckpointStateCapture(&last_good, model, optimizer, it_start, failures, step_time, history.n));
+  PetscCall(CheckpointStateCapture(&last_good, run.model, run.optimizer, it_start, failures, step_time, history.n));
 
   t_start = EngdTime();
   done    = it_start;
-  for (it = it_start + 1; it <= run.max_it; it++) {
+  for (it = it_start + 1; it <= run.opt.max_it; it++) {
     PetscLogDouble t0 = EngdTime(), t_step;
-    PetscBool      evaluate, reached = PETSC_FALSE, finished, write;
+    PetscBool      evaluate, reached = PETSC_FALSE, finished;
     const PetscInt failures_before = failures;
 
-    if (failures_before == 0) PetscCall(CheckpointStateCapture(&before_step, model, optimizer, it - 1, failures, step_time, history.n));
-    PetscCall(ObjectiveResample(objective, it - 1));
+    if (failures_before == 0) PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, it - 1, failures, step_time, history.n));
+    PetscCall(ObjectiveResample(run.objective, it - 1));
     t_step = EngdTime();
-    PetscCall(OptimizerStep(optimizer, &step));
+    PetscCall(OptimizerStep(run.optimizer, &step));
     step_time += EngdTime() - t_step;
     if (failures_before == 0 && !PetscIsInfOrNanReal(step.loss)) {
       SwapStates(&before_step, &last_good);
@@ -179,41 +212,40 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     loss = step.loss_new;
     if (step.nonfinite) {
       failures++;
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "iteration %" PetscInt_FMT ": non-finite loss or direction, step rejected (%" PetscInt_FMT " of at most %" PetscInt_FMT " in a row)\n", it, failures, run.max_failures));
-      if (failures >= run.max_failures) {
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "iteration %" PetscInt_FMT ": non-finite loss or direction, step rejected (%" PetscInt_FMT " of at most %" PetscInt_FMT " in a row)\n", it, failures, run.opt.max_failures));
+      if (failures >= run.opt.max_failures) {
         diverged = PETSC_TRUE;
         break;
       }
     } else failures = 0;
 
-    evaluate = (it % run.eval_every == 0 || it == run.max_it) ? PETSC_TRUE : PETSC_FALSE;
-    if (evaluate) PetscCall(ObjectiveComputeErrors(objective, theta, &errors));
+    evaluate = (it % run.opt.eval_every == 0 || it == run.opt.max_it) ? PETSC_TRUE : PETSC_FALSE;
+    if (evaluate) PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
     PetscCall(HistoryAppend(&history, it, loss, evaluate ? errors.rel_l2 : NAN, evaluate ? errors.rel_h1 : NAN, evaluate ? errors.rms : NAN, step.eta, step.damping, step_time));
     done = it;
-    if (evaluate && run.stop_rel_l2 > 0 && errors.rel_l2 <= run.stop_rel_l2) reached = PETSC_TRUE;
-    if (!run.quiet && run.monitor_every && (it % run.monitor_every == 0 || it == run.max_it || reached)) {
-      if (!evaluate) PetscCall(ObjectiveComputeErrors(objective, theta, &errors));
+    if (evaluate && run.opt.stop_rel_l2 > 0 && errors.rel_l2 <= run.opt.stop_rel_l2) reached = PETSC_TRUE;
+    if (!run.opt.quiet && run.opt.monitor_every && (it % run.opt.monitor_every == 0 || it == run.opt.max_it || reached)) {
+      if (!evaluate) PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6" PetscInt_FMT "  %.4e  %.3e  %.3e  %.2e  %.2e\n", it, (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, (double)step.eta, step_time / it));
     }
 
     /* One reduction: periodic checkpoint, signal, time limit. A run that has just finished
        ignores a stop request (it has nothing left to do); a periodic write still happens. */
-    finished = (it == run.max_it || reached) ? PETSC_TRUE : PETSC_FALSE;
-    PetscCall(RunControlDecide(control, it, EngdTime() - t0, &decision));
+    finished = (it == run.opt.max_it || reached) ? PETSC_TRUE : PETSC_FALSE;
+    PetscCall(RunControlDecide(run.control, it, EngdTime() - t0, &decision));
     interrupted = (!finished && decision.stop != RUN_CONTINUE) ? PETSC_TRUE : PETSC_FALSE;
-    write       = (decision.periodic || interrupted) ? PETSC_TRUE : PETSC_FALSE;
-    if (write) {
+    if (decision.periodic || interrupted) {
       PetscLogDouble t_write = EngdTime();
-      PetscCall(CheckpointStateCapture(&before_step, model, optimizer, it, failures, step_time, history.n));
-      PetscCall(CheckpointWrite(checkpoint, objective, optimizer, &before_step, &history, ckpt_path, sizeof(ckpt_path)));
-      PetscCall(RunControlRecordWrite(control, EngdTime() - t_write));
+      PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, it, failures, step_time, history.n));
+      PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &before_step, &history, ckpt_path, sizeof(ckpt_path)));
+      PetscCall(RunControlRecordWrite(run.control, EngdTime() - t_write));
     }
     if (interrupted || reached) break;
   }
 
-  if (diverged) PetscCall(CheckpointWrite(checkpoint, objective, optimizer, &last_good, &history, ckpt_path, sizeof(ckpt_path)));
-  PetscCall(ObjectiveLoss(objective, theta, &loss));
-  PetscCall(ObjectiveComputeErrors(objective, theta, &errors));
+  if (diverged) PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &last_good, &history, ckpt_path, sizeof(ckpt_path)));
+  PetscCall(ObjectiveLoss(run.objective, theta, &loss));
+  PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
   summary.iterations = done;
   summary.loss       = loss;
   summary.rel_l2     = errors.rel_l2;
@@ -221,22 +253,17 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   summary.rms        = errors.rms;
   summary.wall_s     = EngdTime() - t_start;
   summary.s_per_it   = done > 0 ? step_time / done : 0.0;
-  PetscCall(ModelGetNumParameters(model, &summary.params));
+  PetscCall(ModelGetNumParameters(run.model, &summary.params));
   summary.points = n_points;
   summary.ranks  = size;
-  if (interrupted) {
-    if (decision.stop == RUN_STOP_SIGNAL) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stopped by %s after iteration %" PetscInt_FMT ": checkpoint %s written; exit code %d, continue with -restart latest\n", RunControlSignalName(decision.signal), done, ckpt_path, EXIT_INTERRUPTED));
-    else {
-      PetscReal limit;
-      PetscCall(RunControlGetTimeLimit(control, &limit));
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stopped before the time limit (-time_limit %.1f s, %.1f s used) after iteration %" PetscInt_FMT ": checkpoint %s written; exit code %d, continue with -restart latest\n", (double)limit, (double)RunControlElapsed(), done, ckpt_path, EXIT_INTERRUPTED));
-    }
+  if (interrupted) { /* no results file: the run goes on after a restart */
+    PetscCall(PrintStop(&run, &decision, done, ckpt_path));
     *exit_code = EXIT_INTERRUPTED;
   } else {
-    if (run.output_set) PetscCall(ResultsWrite(PETSC_COMM_WORLD, run.output, model, theta, &history, &summary));
-    if (!run.quiet) {
+    if (run.opt.output_set) PetscCall(ResultsWrite(PETSC_COMM_WORLD, run.opt.output, run.model, theta, &history, &summary));
+    if (!run.opt.quiet) {
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Final: loss %.4e, relative L2 error %.3e, relative H1 error %.3e, RMS error %.3e\n", (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, (double)errors.rms));
-      if (run.output_set) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Results: %s\n", run.output));
+      if (run.opt.output_set) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Results: %s\n", run.opt.output));
     }
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "SUMMARY iterations=%" PetscInt_FMT " loss=%.6e rel_l2=%.6e rel_h1=%.6e wall_s=%.4f s_per_it=%.6f params=%" PetscInt_FMT " points=%" PetscInt_FMT " ranks=%d\n", done, (double)loss,
@@ -245,18 +272,14 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   PetscCall(CheckpointStateDestroy(&restored));
   PetscCall(CheckpointStateDestroy(&before_step));
   PetscCall(HistoryDestroy(&history));
-  PetscCall(RunControlDestroy(&control));
-  PetscCall(CheckpointDestroy(&checkpoint));
-  PetscCall(OptimizerDestroy(&optimizer));
-  PetscCall(ObjectiveDestroy(&objective));
-  PetscCall(ModelDestroy(&model));
-  PetscCall(ProblemDestroy(&problem));
   if (diverged) {
-    const PetscInt good_it = last_good.iteration;
+    const PetscInt good_it = last_good.iteration, max_failures = run.opt.max_failures;
     PetscCall(CheckpointStateDestroy(&last_good));
-    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED, "training diverged: %" PetscInt_FMT " consecutive non-finite steps (iterations %" PetscInt_FMT "-%" PetscInt_FMT ", rejected); checkpoint %s holds iteration %" PetscInt_FMT ", %s", run.max_failures, it - run.max_failures + 1, it, ckpt_path, good_it,
+    PetscCall(RunDestroy(&run));
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED, "training diverged: %" PetscInt_FMT " consecutive non-finite steps (iterations %" PetscInt_FMT "-%" PetscInt_FMT ", rejected); checkpoint %s holds iteration %" PetscInt_FMT ", %s", max_failures, it - max_failures + 1, it, ckpt_path, good_it,
             good_verified ? "the last state with a finite loss" : "where this run started (no step from it had a finite loss)");
   }
   PetscCall(CheckpointStateDestroy(&last_good));
+  PetscCall(RunDestroy(&run));
   PetscFunctionReturn(0);
 }
