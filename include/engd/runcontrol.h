@@ -3,7 +3,8 @@
      signal      SIGUSR1 or SIGTERM (Slurm's warning and time-limit/preemption signals),
      time limit  -time_limit s of this process's wall time would be exceeded by the next
                  iteration: elapsed + 2 x (longest iteration so far) + (longest checkpoint
-                 write so far) > limit  (write, stop)
+                 write so far; before the first write, the longest iteration) > limit
+                 (write, stop)
    are combined into one decision that every rank takes alike, with one MPI reduction per
    iteration: a signal may reach only some ranks, and each rank reads its own clock. The
    signal handlers only set a flag (volatile sig_atomic_t). */

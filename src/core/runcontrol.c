@@ -41,6 +41,7 @@ struct _p_RunControl {
   PetscInt         checkpoint_every;
   PetscReal        time_limit;
   PetscLogDouble   longest_iteration, longest_write;
+  PetscInt         n_writes;
   struct sigaction previous_usr1, previous_term;
   PetscBool        handlers_installed;
 };
@@ -111,18 +112,22 @@ PetscErrorCode RunControlRecordWrite(RunControl rc, PetscLogDouble write_time)
 {
   PetscFunctionBegin;
   rc->longest_write = PetscMax(rc->longest_write, write_time);
+  rc->n_writes++;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode RunControlDecide(RunControl rc, PetscInt iteration, PetscLogDouble iteration_time, RunDecision *decision)
 {
-  int local[3], global[3];
+  int            local[3], global[3];
+  PetscLogDouble write_estimate;
 
   PetscFunctionBegin;
   rc->longest_iteration = PetscMax(rc->longest_iteration, iteration_time);
-  local[0] = (int)signal_received;
-  local[1] = rc->time_limit > 0 && RunControlElapsed() + 2.0 * rc->longest_iteration + rc->longest_write > rc->time_limit;
-  local[2] = rc->checkpoint_every > 0 && iteration % rc->checkpoint_every == 0;
+  /* before the first write its time is unknown: assume it takes as long as an iteration */
+  write_estimate = rc->n_writes ? rc->longest_write : rc->longest_iteration;
+  local[0]       = (int)signal_received;
+  local[1]       = rc->time_limit > 0 && RunControlElapsed() + 2.0 * rc->longest_iteration + write_estimate > rc->time_limit;
+  local[2]       = rc->checkpoint_every > 0 && iteration % rc->checkpoint_every == 0;
   PetscCallMPI(MPI_Allreduce(local, global, 3, MPI_INT, MPI_MAX, rc->comm));
   decision->signal   = global[0];
   decision->stop     = global[0] ? RUN_STOP_SIGNAL : (global[1] ? RUN_STOP_TIME_LIMIT : RUN_CONTINUE);
