@@ -6,6 +6,7 @@
 # without mpirun, where stderr must be exactly that one line. Also: divergence (non-finite
 # steps) exits 3 with a valid results file holding finite parameters, -max_failures is obeyed,
 # and -help exits 0 and lists the options (README: "every option, grouped by object").
+# Checkpoint options: negative or zero counts and an unwritable -checkpoint_dir are refused.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup bad_input
@@ -101,6 +102,19 @@ if [ -e "$(dirname "$missing")" ]; then echo "FAIL: $(dirname "$missing") was cr
 bad 2 "$T/ro" $OPTS -output "$T/ro"
 rmdir "$T/ro" 2>/dev/null
 
+echo "== checkpoint options"
+# shellcheck disable=SC2086
+{
+bad 0 'checkpoint_every.*-1' $OPTS -checkpoint_every -1
+bad 0 'checkpoint_keep.*0' $OPTS -checkpoint_keep 0
+bad 0 'time_limit.*-5' $OPTS -time_limit -5
+: >"$T/plain_file"
+bad 2 "checkpoint_dir.*$T/plain_file/ckpt" $OPTS -checkpoint_dir "$T/plain_file/ckpt"
+bad 0 "checkpoint_dir.*$T/plain_file" $OPTS -checkpoint_dir "$T/plain_file"
+bad 0 'checkpoint_dir.*/proc/engd-checkpoints' $OPTS -checkpoint_dir /proc/engd-checkpoints
+}
+rm -f "$T/plain_file"
+
 echo "== missing -options_file"
 bad 0 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
 bad 2 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
@@ -108,7 +122,7 @@ bad 2 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
 echo "== non-finite training: Adam with -adam_lr 1e300"
 cases=$((cases + 1))
 rm -f "$T/nan.h5"
-timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"
+timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -checkpoint_dir "$T/ckpt" -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 line=$(grep 'engd: error:' "$T/stderr" | head -n 1)
 echo "exit $rc; $line"
@@ -137,7 +151,7 @@ sys.exit(0 if ok else 1)
 EOF
 fi
 cases=$((cases + 1))
-timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -max_failures 2 >"$T/stdout" 2>"$T/stderr"
+timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -max_failures 2 -checkpoint_dir "$T/ckpt" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 if [ $rc = 3 ] && grep -q 'engd: error:.*2 consecutive non-finite' "$T/stderr" && [ "$(grep -c 'step rejected' "$T/stdout")" = 2 ]; then
   echo "ok: -max_failures 2: exit 3 after 2 rejected steps"
@@ -148,7 +162,7 @@ cases=$((cases + 1))
 timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
-for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler; do
+for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done
 if [ $rc = 0 ] && [ -z "$missing_opts" ]; then echo "ok: -help exits 0 and lists the options"
