@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared logic of the engd Slurm jobs (bash, sourced by jobs/*.sbatch after ENGD_HOME is set):
 # site settings, the launcher, and a checkpointed run that forwards USR1/TERM to engd and
 # requeues the job when engd exits with 75 ("checkpoint written, requeue me").
@@ -6,6 +7,7 @@
 #   engd_job_start                  load modules, check the binary, print a header, and change to
 #                                   the checkout (engd's configs name each other relative to it)
 #   engd_launch R ARGS...           run ARGS (engd and its options) on R ranks, in the foreground
+#   engd_launcher R                 the launcher's command for R ranks, in the array ENGD_LAUNCH
 #   engd_checkpointed DIR R ARGS... a restartable run in DIR (checkpoints in DIR/checkpoints,
 #                                   results DIR/run.h5); returns engd's exit code
 #   engd_job_exit RC                finish the job by engd's exit code: 0 done, 75 requeue, other
@@ -33,15 +35,21 @@ engd_job_start() {
   engd_log "job ${SLURM_JOB_ID:-none}${SLURM_ARRAY_TASK_ID:+ (array task $SLURM_ARRAY_TASK_ID)} on ${SLURM_JOB_NODELIST:-$(hostname)}, ${SLURM_NTASKS:-1} tasks, start ${SLURM_RESTART_COUNT:-0} (restarts so far), launcher $ENGD_LAUNCHER, $ENGD_BIN"
 }
 
-# engd_launch RANKS COMMAND...: start COMMAND on RANKS ranks with the site's launcher.
-engd_launch() {
-  ranks=$1; shift
+# engd_launcher RANKS: the site's launcher command for RANKS ranks, into the array ENGD_LAUNCH.
+# shellcheck disable=SC2206 # ENGD_MPIRUN and ENGD_SRUN_FLAGS are word lists
+engd_launcher() {
   case "$ENGD_LAUNCHER" in
-    mpirun) $ENGD_MPIRUN -n "$ranks" "$@" ;;
-    # shellcheck disable=SC2086
-    srun) srun $ENGD_SRUN_FLAGS -n "$ranks" "$@" ;;
+    mpirun) ENGD_LAUNCH=($ENGD_MPIRUN -n "$1") ;;
+    srun) ENGD_LAUNCH=(srun $ENGD_SRUN_FLAGS -n "$1") ;;
     *) engd_log "error: ENGD_LAUNCHER must be mpirun or srun, not '$ENGD_LAUNCHER'"; return 1 ;;
   esac
+}
+
+# engd_launch RANKS COMMAND...: run COMMAND on RANKS ranks with the site's launcher.
+engd_launch() {
+  engd_launcher "$1" || return 1
+  shift
+  "${ENGD_LAUNCH[@]}" "$@"
 }
 
 # True when the engd binary knows the checkpoint options (a build without them refuses them).
@@ -91,7 +99,9 @@ engd_checkpointed() {
   engd_log "run in $dir: $*"
   trap '_engd_forward USR1' USR1
   trap '_engd_forward TERM' TERM
-  engd_launch "$ranks" "$@" &
+  engd_launcher "$ranks" || return 1
+  # the launcher itself in the background (not a subshell), so that USR1 reaches it
+  "${ENGD_LAUNCH[@]}" "$@" &
   ENGD_PID=$!
   # wait returns early (> 128) when a trapped signal arrives; then wait again for engd's own code
   while :; do
@@ -108,6 +118,7 @@ engd_checkpointed() {
 
 # engd_job_exit RC: 75 requeues this job (same job id, so the next start finds the checkpoints
 # of this one), at most ENGD_MAX_REQUEUES times; every other code ends the job with that code.
+# Slurm holds a requeued job for about two minutes (Reason=BeginTime) before it can start again.
 engd_job_exit() {
   rc=$1
   case "$rc" in
@@ -116,10 +127,10 @@ engd_job_exit() {
       restarts=${SLURM_RESTART_COUNT:-0}
       if [ "$restarts" -ge "$ENGD_MAX_REQUEUES" ]; then
         engd_log "checkpointed, but the job was already requeued $restarts times (ENGD_MAX_REQUEUES): not requeueing"
-      elif scontrol requeue "$SLURM_JOB_ID"; then
-        engd_log "checkpointed: requeued job $SLURM_JOB_ID (restart $((restarts + 1)))"
       else
-        engd_log "checkpointed, but scontrol requeue $SLURM_JOB_ID failed: resubmit this job to resume"
+        # logged first: the requeue ends this shell (Slurm signals the job's processes)
+        engd_log "checkpointed: requeueing job $SLURM_JOB_ID (restart $((restarts + 1)))"
+        scontrol requeue "$SLURM_JOB_ID" || engd_log "scontrol requeue $SLURM_JOB_ID failed: resubmit this job to resume"
       fi ;;
     1) engd_log "engd failed (exit 1): see the error above" ;;
     3) engd_log "training diverged (exit 3): not requeueing" ;;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Site settings of the engd Slurm jobs: the one place to adapt them to a cluster. Sourced by
 # jobs/lib.sh inside every job and by jobs/submit.sh before sbatch. Each value can also be
 # given in the environment of sbatch / jobs/submit.sh (sbatch exports it into the job), which
