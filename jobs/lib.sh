@@ -12,6 +12,7 @@
 #                                   results DIR/run.h5); returns engd's exit code
 #   engd_job_exit RC                finish the job by engd's exit code: 0 done, 75 requeue, other
 #                                   codes are passed on (1 error, 3 diverged)
+#   engd_scaling KIND DIR ARGS...   strong/weak scaling runs over rank counts, results into DIR
 
 # shellcheck source=jobs/site.sh
 . "$ENGD_HOME/jobs/site.sh"
@@ -137,4 +138,32 @@ engd_job_exit() {
     *) engd_log "engd ended with code $rc" ;;
   esac
   exit "$rc"
+}
+
+# engd_scaling KIND DIR ENGD_OPTIONS...: the same problem once on each rank count of ENGD_RANKS
+# (default 1, 2, 4, ... below the job's task count, and the task count itself), all results in
+# DIR: ranks-R.h5 (results), ranks-R.log_view (-log_view), ranks-R.out (stdout and stderr), and
+# scaling.txt (kind, rank counts, options). KIND strong keeps the problem as ENGD_OPTIONS give it;
+# weak gives R ranks R x ENGD_WEAK_INTERIOR interior and R x ENGD_WEAK_BOUNDARY boundary points,
+# uniformly sampled (grids need perfect powers). Returns 1 when any run failed.
+engd_scaling() {
+  kind=$1; dir=$2; shift 2
+  max=${SLURM_NTASKS:-1}
+  ranks=${ENGD_RANKS:-$(r=1; while [ "$r" -lt "$max" ]; do printf '%s ' "$r"; r=$((r * 2)); done; echo "$max")}
+  mkdir -p "$dir" || { engd_log "error: cannot create $dir"; return 1; }
+  printf 'kind=%s\nranks=%s\noptions=%s\n' "$kind" "$ranks" "$*" >"$dir/scaling.txt"
+  engd_log "$kind scaling over ranks $ranks in $dir"
+  failed=0
+  for r in $ranks; do
+    if [ "$r" -gt "$max" ]; then engd_log "skip $r ranks: the job has $max tasks"; continue; fi
+    points=()
+    [ "$kind" = weak ] && points=(-sampler uniform -n_interior $((ENGD_WEAK_INTERIOR * r)) -n_boundary $((ENGD_WEAK_BOUNDARY * r)))
+    # shellcheck disable=SC2086
+    engd_launch "$r" "$ENGD_BIN" "$@" "${points[@]}" -output "$dir/ranks-$r.h5" -log_view ":$dir/ranks-$r.log_view" \
+      $ENGD_EXTRA_OPTIONS >"$dir/ranks-$r.out" 2>&1
+    rc=$?
+    if [ "$rc" = 0 ]; then engd_log "$r ranks: $(grep '^SUMMARY' "$dir/ranks-$r.out" | tail -n 1)"
+    else engd_log "$r ranks: engd exited with code $rc: $(tail -n 3 "$dir/ranks-$r.out" | tr '\n' ' ')"; failed=1; fi
+  done
+  [ "$failed" = 0 ]
 }

@@ -10,6 +10,8 @@
 #   2. sweep: jobs/make_sweep.sh writes 3 lines (configs x seeds), jobs/submit.sh submits
 #      jobs/sweep.sbatch as an array; every task must complete with a results file in its own
 #      directory whose /options hold its line's seed and whose summary is finite.
+#   3. scaling: jobs/strong_scaling.sbatch and jobs/weak_scaling.sbatch on 2 tasks: results and
+#      -log_view files for 1 and 2 ranks in one directory, points fixed (strong) or doubled (weak).
 # Skips (77) when not root or Slurm/munge are missing or do not start. The daemons it started
 # are stopped by their pids at exit (munged only if this test started it).
 cd "$(dirname "$0")/.." || exit 1
@@ -218,6 +220,34 @@ except (OSError, KeyError) as e:
 EOF
 done
 [ "$(ls -d "$T/runs/sweep-$array"/task-* 2>/dev/null | wc -l)" = 3 ] || FAILED "want 3 task directories in $T/runs/sweep-$array"
+
+# ---------------------------------------------------------------------------------------------
+echo "== 3. scaling: jobs/strong_scaling.sbatch and jobs/weak_scaling.sbatch, 2 tasks (1 and 2 ranks)"
+start=$(now)
+for kind in strong weak; do
+  job=$(cd "$T" && sbatch --parsable -n 2 -J "$kind" -o "$T/$kind.log" "$REPO/jobs/${kind}_scaling.sbatch" \
+    "$REPO/configs/poisson2d.opts" -max_it 5 -monitor_every 0 -net_hidden 16)
+  [ -n "$job" ] || { FAILED "sbatch jobs/${kind}_scaling.sbatch failed"; continue; }
+  JOBS="$JOBS $job"
+  state=$(wait_job "$job" 120)
+  echo "$kind scaling job $job: $state ($(($(now) - start)) s)"
+  [ "$state" = COMPLETED ] || { FAILED "$kind scaling job ended '$state'"; tail -n 5 "$T/$kind.log"; continue; }
+  "$PYTHON" - "$T/runs/$kind-$job" "$kind" <<'EOF' || FAILED "$kind scaling: results in $T/runs/$kind-$job"
+import os, sys, h5py
+d, kind = sys.argv[1], sys.argv[2]
+ok = open(os.path.join(d, "scaling.txt")).read().startswith("kind=%s\n" % kind)
+points = {}
+for r in (1, 2):
+    with h5py.File(os.path.join(d, "ranks-%d.h5" % r), "r") as f:
+        s = f["summary"].attrs
+        points[r] = int(s["points"])
+        ok &= int(s["ranks"]) == r and s["s_per_it"] > 0
+    ok &= "EngdGram" in open(os.path.join(d, "ranks-%d.log_view" % r)).read()
+want = {1: 1020, 2: 1020} if kind == "strong" else {1: 1020, 2: 2040}
+print("  %s: points per rank count %s (want %s), scaling.txt, -log_view files: %s" % (kind, points, want, "ok" if ok else "missing or wrong"))
+sys.exit(0 if ok and points == want else 1)
+EOF
+done
 
 [ $fail = 0 ] && echo "slurm: all checks passed"
 exit $fail
