@@ -56,7 +56,7 @@ def main(argv=None):
         print("plot_history.py: no results files in %s" % " ".join(args.paths), file=sys.stderr)
         return 1
     plot_history(results, args.output, args.title)
-    print("plot_history.py: %s (%d runs)" % (args.output, len(results)))
+    print("plot_history.py: %s (%d run%s)" % (args.output, len(results), "" if len(results) == 1 else "s"))
     return 0
 
 
