@@ -1,7 +1,7 @@
 #!/bin/sh
 # The Slurm jobs (jobs/) under a real one-node Slurm started here on localhost
-# (/work/shared/notes/slurm-localhost.md): munged if none answers, and slurmctld + slurmd with a
-# private slurm.conf (SLURM_CONF) on free ports, all state in the test's scratch directory.
+# (/work/shared/notes/slurm-localhost.md): a private munged (own socket), and slurmctld + slurmd
+# with a private slurm.conf (SLURM_CONF) on free ports, all state in the test's scratch directory.
 #   1. requeue: jobs/run.sbatch trains the default job on 2 ranks; once the log shows progress
 #      the test sends `scancel --signal=USR1 --batch`: the job must checkpoint (engd exit 75),
 #      requeue itself, resume from the checkpoint and finish (COMPLETED, Restarts=1) with the
@@ -12,8 +12,8 @@
 #      directory whose /options hold its line's seed and whose summary is finite.
 #   3. scaling: jobs/strong_scaling.sbatch and jobs/weak_scaling.sbatch on 2 tasks: results and
 #      -log_view files for 1 and 2 ranks in one directory, points fixed (strong) or doubled (weak).
-# Skips (77) when not root or Slurm/munge are missing or do not start. The daemons it started
-# are stopped by their pids at exit (munged only if this test started it).
+# Skips (77) when not root or Slurm/munge are missing or do not start. The daemons are stopped
+# by their pids at exit (never by name); a system munged is left alone.
 cd "$(dirname "$0")/.." || exit 1
 REPO=$(pwd)
 [ "$(id -u)" = 0 ] || { echo "skip: starting slurmctld and slurmd needs root"; exit 77; }
@@ -48,16 +48,14 @@ trap 'exit 130' INT TERM HUP
 skip() { echo "skip: $*"; for f in "$S"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 5 "$f"; }; done; exit 77; }
 now() { date +%s; }
 
-# munge: use the running munged, or start one (as Debian's service would) in the foreground
-if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-  [ -r /etc/munge/munge.key ] || skip "no /etc/munge/munge.key (install munge, or run mungekey)"
-  mkdir -p /run/munge /var/log/munge /var/lib/munge && chown munge:munge /run/munge /var/log/munge /var/lib/munge
-  munged --foreground --force >"$S/munged.log" 2>&1 &
-  MUNGED_PID=$!
-  i=0; while [ $i -lt 20 ] && ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; do sleep 0.25; i=$((i + 1)); done
-  munge -n 2>/dev/null | unmunge >/dev/null 2>&1 || skip "munged did not start"
-  echo "started munged (pid $MUNGED_PID)"
-fi
+# munge: a private munged on its own socket (slurm.conf AuthInfo), so that the test neither
+# depends on nor disturbs a system munged or another test's; it uses the system's key.
+[ -r /etc/munge/munge.key ] || skip "no /etc/munge/munge.key (install munge, or create one with mungekey)"
+munged --foreground --force --socket="$S/munge.socket" --key-file=/etc/munge/munge.key --log-file="$S/munged.log" \
+  --pid-file="$S/munged.pid" --seed-file="$S/munged.seed" >"$S/munged.out" 2>&1 &
+MUNGED_PID=$!
+i=0; while [ $i -lt 40 ] && ! munge -S "$S/munge.socket" -n 2>/dev/null | unmunge -S "$S/munge.socket" >/dev/null 2>&1; do sleep 0.25; i=$((i + 1)); done
+munge -S "$S/munge.socket" -n 2>/dev/null | unmunge -S "$S/munge.socket" >/dev/null 2>&1 || skip "munged did not start: $(cat "$S/munged.out")"
 
 ports=$("$PYTHON" -c '
 import socket
@@ -73,6 +71,7 @@ SlurmctldHost=$host
 SlurmctldPort=$1
 SlurmdPort=$2
 AuthType=auth/munge
+AuthInfo=socket=$S/munge.socket
 StateSaveLocation=$S/state
 SlurmdSpoolDir=$S/spool
 SlurmctldPidFile=$S/slurmctld.pid
@@ -189,7 +188,7 @@ start=$(now)
 jobs/make_sweep.sh -s 0-1 -x "-max_it 15 -monitor_every 5 -net_hidden 16" configs/poisson2d.opts configs/poisson2d_adam.opts 2>"$T/make_sweep.err" | head -n 3 >"$T/sweep.txt"
 { echo "# configs x seeds"; cat "$T/sweep.txt"; } >"$T/sweep_commented.txt"
 cat "$T/sweep.txt" | sed 's/^/  line| /'
-array=$(cd "$T" && ENGD_HOME="" "$REPO/jobs/submit.sh" --parsable -J sweep -o "$T/sweep-%a.log" "$REPO/jobs/sweep.sbatch" "$T/sweep_commented.txt")
+array=$(cd "$T" && "$REPO/jobs/submit.sh" --parsable -J sweep -o "$T/sweep-%a.log" "$REPO/jobs/sweep.sbatch" "$T/sweep_commented.txt")
 [ -n "$array" ] || FAILED "jobs/submit.sh jobs/sweep.sbatch failed"
 JOBS="$JOBS $array"
 for task in 1 2 3; do
