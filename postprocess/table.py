@@ -9,7 +9,6 @@ markdown (stdout unless -o) rounds to 4 significant digits; the CSV keeps full p
 """
 import argparse
 import csv
-import os
 import sys
 
 import engd_results
