@@ -38,6 +38,7 @@ endif
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/app/%,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:src/%.c=build/%.o)
+APP_OBJ  := $(patsubst src/%.c,build/%.o,$(sort $(wildcard src/app/*.c)))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=build/tests/%)
 BENCH_SRC := $(wildcard bench/bench_*.c)
@@ -63,10 +64,10 @@ build/libengd.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR    $@")
 	$(Q)ar rcs $@ $^
 
-bin/engd: build/app/main.o build/libengd.a
+bin/engd: $(APP_OBJ) build/libengd.a
 	@mkdir -p bin
 	@$(if $(Q),echo "  LD    $@")
-	$(Q)$(CC) $(CFLAGS) $< build/libengd.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(APP_OBJ) build/libengd.a $(LDLIBS) -o $@
 
 build/tests/%: tests/%.c build/libengd.a tests/testing.h
 	@mkdir -p build/tests
@@ -99,4 +100,4 @@ figures: deps
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) build/app/main.d
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d)

@@ -13,5 +13,7 @@
 #include <engd/optimizer.h>
 #include <engd/history.h>
 #include <engd/results.h>
+#include <engd/checkpoint.h>
+#include <engd/runcontrol.h>
 
 #endif

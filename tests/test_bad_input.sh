@@ -108,7 +108,7 @@ bad 2 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
 echo "== non-finite training: Adam with -adam_lr 1e300"
 cases=$((cases + 1))
 rm -f "$T/nan.h5"
-timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"
+timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -checkpoint_dir "$T/ckpt" -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 line=$(grep 'engd: error:' "$T/stderr" | head -n 1)
 echo "exit $rc; $line"
@@ -137,7 +137,7 @@ sys.exit(0 if ok else 1)
 EOF
 fi
 cases=$((cases + 1))
-timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -max_failures 2 >"$T/stdout" 2>"$T/stderr"
+timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -max_failures 2 -checkpoint_dir "$T/ckpt" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 if [ $rc = 3 ] && grep -q 'engd: error:.*2 consecutive non-finite' "$T/stderr" && [ "$(grep -c 'step rejected' "$T/stdout")" = 2 ]; then
   echo "ok: -max_failures 2: exit 3 after 2 rejected steps"

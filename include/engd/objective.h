@@ -22,10 +22,15 @@ PetscErrorCode ObjectiveDestroy(Objective *);
 
 PetscErrorCode ObjectiveGetModel(Objective, Model *);
 PetscErrorCode ObjectiveGetComm(Objective, MPI_Comm *);
+PetscErrorCode ObjectiveGetProblem(Objective, Problem *);
+/* The sampler, its resampling period (0: never) and the current resampling epoch. */
+PetscErrorCode ObjectiveGetSampling(Objective, SamplerType *, PetscInt *resample_every, PetscInt *epoch);
 /* Rows on this rank and the largest count on any rank. */
 PetscErrorCode ObjectiveGetLocalRows(Objective, PetscInt *n_rows_local, PetscInt *n_rows_max);
 PetscErrorCode ObjectiveGetGlobalRows(Objective, PetscInt *n_rows);
-/* Draw new points if the iteration starts a new resampling epoch (uniform sampler only). */
+/* Draw new points if the iteration starts a new resampling epoch (uniform sampler only). The
+   epoch is iteration / resample_every, so calling this with the last iteration done restores
+   the point set of any iteration (a restart does). */
 PetscErrorCode ObjectiveResample(Objective, PetscInt iteration);
 /* Points of term t on this rank: coordinates (dim x n, column-major). */
 PetscErrorCode ObjectiveGetTermPoints(Objective, PetscInt term, PetscInt *n_local, const PetscReal **x);

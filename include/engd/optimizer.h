@@ -25,11 +25,39 @@ PetscErrorCode OptimizerCreate(Objective, Optimizer *);
 PetscErrorCode OptimizerSetType(Optimizer, const char type[]);
 PetscErrorCode OptimizerSetFromOptions(Optimizer);
 PetscErrorCode OptimizerSetUp(Optimizer);
-/* Advance theta (the Model's parameters) by one iteration. */
+/* Advance theta (the Model's parameters) by one iteration. A step flagged nonfinite (or one
+   that would make theta non-finite) leaves theta and the optimizer state unchanged. */
 PetscErrorCode OptimizerStep(Optimizer, OptimizerStepInfo *);
 PetscErrorCode OptimizerView(Optimizer, PetscViewer);
 PetscErrorCode OptimizerDestroy(Optimizer *);
 PetscErrorCode OptimizerGetType(Optimizer, const char **);
+
+/* Optimizer state: what a method carries from one iteration to the next, as a list of named
+   real arrays, so that a checkpoint can hold any method's state without knowing the method.
+   Every optimizer stores "iteration" (steps taken); Adam adds "moment1", "moment2" (P each)
+   and "step" (its bias-correction count); ENGD adds "rcond" (the cut-off the continuation has
+   lowered it to). A method with more state (KFAC's averaged factors) adds its own entries. */
+typedef struct {
+  char       name[32];
+  PetscInt   length;
+  PetscReal *values;
+} OptimizerStateEntry;
+typedef struct {
+  PetscInt             n, capacity;
+  OptimizerStateEntry *entry;
+} OptimizerState; /* zero-initialise before first use */
+
+/* Add an entry, or overwrite the entry of that name (values are copied). */
+PetscErrorCode OptimizerStateSet(OptimizerState *, const char name[], PetscInt length, const PetscReal values[]);
+/* The entry of that name (*values = NULL when there is none); borrowed. */
+PetscErrorCode OptimizerStateFind(const OptimizerState *, const char name[], PetscInt *length, const PetscReal **values);
+PetscErrorCode OptimizerStateCopy(const OptimizerState *from, OptimizerState *to);
+PetscErrorCode OptimizerStateDestroy(OptimizerState *);
+/* The optimizer's current state (after OptimizerSetUp), into state (its buffers are reused). */
+PetscErrorCode OptimizerGetState(Optimizer, OptimizerState *);
+/* Restore a state from OptimizerGetState of an optimizer of the same type and size; a missing
+   entry or one of another length is an error. */
+PetscErrorCode OptimizerSetState(Optimizer, const OptimizerState *);
 
 /* Grid line search: eta_k = 2^-k, k < n_steps; all candidates in one pass and one reduction.
    Takes the best candidate only if it lowers the loss (eta = 0 otherwise). */

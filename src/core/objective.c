@@ -192,6 +192,22 @@ PetscErrorCode ObjectiveGetComm(Objective o, MPI_Comm *comm)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ObjectiveGetProblem(Objective o, Problem *problem)
+{
+  PetscFunctionBegin;
+  *problem = o->problem;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveGetSampling(Objective o, SamplerType *sampler, PetscInt *resample_every, PetscInt *epoch)
+{
+  PetscFunctionBegin;
+  if (sampler) *sampler = o->sampler;
+  if (resample_every) *resample_every = o->resample_every;
+  if (epoch) *epoch = o->epoch;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ObjectiveGetLocalRows(Objective o, PetscInt *n_local, PetscInt *n_max)
 {
   PetscFunctionBegin;

@@ -1,9 +1,12 @@
-/* Adam (Kingma & Ba 2015) with bias correction: the usual PINN baseline. */
+/* Adam (Kingma & Ba 2015) with bias correction: the usual PINN baseline. A step is computed
+   into trial arrays and committed only when the moments and the new parameters are all finite,
+   so a rejected step leaves theta, the moments and the step count as they were. */
 #include <engd/private/optimizerimpl.h>
 
 typedef struct {
   PetscReal  lr, beta1, beta2, epsilon;
   PetscReal *grad, *moment1, *moment2;
+  PetscReal *trial1, *trial2, *theta_trial; /* the step's moments and parameters until committed */
   PetscInt   t;
 } Optimizer_Adam;
 
@@ -30,6 +33,7 @@ static PetscErrorCode SetUp_Adam(Optimizer opt)
 
   PetscFunctionBegin;
   PetscCall(PetscCalloc3(opt->n_params, &adam->grad, opt->n_params, &adam->moment1, opt->n_params, &adam->moment2));
+  PetscCall(PetscCalloc3(opt->n_params, &adam->trial1, opt->n_params, &adam->trial2, opt->n_params, &adam->theta_trial));
   PetscFunctionReturn(0);
 }
 
@@ -48,17 +52,52 @@ static PetscErrorCode Step_Adam(Optimizer opt, OptimizerStepInfo *info)
     info->nonfinite = PETSC_TRUE;
     PetscFunctionReturn(0);
   }
-  adam->t++;
-  correction1 = 1.0 - PetscPowReal(adam->beta1, (PetscReal)adam->t);
-  correction2 = 1.0 - PetscPowReal(adam->beta2, (PetscReal)adam->t);
+  correction1 = 1.0 - PetscPowReal(adam->beta1, (PetscReal)(adam->t + 1));
+  correction2 = 1.0 - PetscPowReal(adam->beta2, (PetscReal)(adam->t + 1));
   for (PetscInt i = 0; i < opt->n_params; i++) {
-    const PetscReal g = adam->grad[i];
-    adam->moment1[i]  = adam->beta1 * adam->moment1[i] + (1 - adam->beta1) * g;
-    adam->moment2[i]  = adam->beta2 * adam->moment2[i] + (1 - adam->beta2) * g * g;
-    theta[i] -= adam->lr * (adam->moment1[i] / correction1) / (PetscSqrtReal(adam->moment2[i] / correction2) + adam->epsilon);
+    const PetscReal g    = adam->grad[i];
+    const PetscReal m    = adam->beta1 * adam->moment1[i] + (1 - adam->beta1) * g;
+    const PetscReal v    = adam->beta2 * adam->moment2[i] + (1 - adam->beta2) * g * g;
+    adam->trial1[i]      = m;
+    adam->trial2[i]      = v;
+    adam->theta_trial[i] = theta[i] - adam->lr * (m / correction1) / (PetscSqrtReal(v / correction2) + adam->epsilon);
+    if (PetscIsInfOrNanReal(m) || PetscIsInfOrNanReal(v) || PetscIsInfOrNanReal(adam->theta_trial[i])) info->nonfinite = PETSC_TRUE;
   }
+  if (info->nonfinite) PetscFunctionReturn(0);
+  PetscCall(PetscArraycpy(adam->moment1, adam->trial1, opt->n_params));
+  PetscCall(PetscArraycpy(adam->moment2, adam->trial2, opt->n_params));
+  PetscCall(PetscArraycpy(theta, adam->theta_trial, opt->n_params));
+  adam->t++;
   info->eta      = adam->lr;
   info->accepted = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GetState_Adam(Optimizer opt, OptimizerState *state)
+{
+  Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
+  const PetscReal step = (PetscReal)adam->t;
+
+  PetscFunctionBegin;
+  PetscCall(OptimizerStateSet(state, "moment1", opt->n_params, adam->moment1));
+  PetscCall(OptimizerStateSet(state, "moment2", opt->n_params, adam->moment2));
+  PetscCall(OptimizerStateSet(state, "step", 1, &step));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetState_Adam(Optimizer opt, const OptimizerState *state)
+{
+  Optimizer_Adam  *adam = (Optimizer_Adam *)opt->data;
+  const PetscReal *moment1, *moment2, *step;
+
+  PetscFunctionBegin;
+  PetscCall(OptimizerStateRequire(opt, state, "moment1", opt->n_params, &moment1));
+  PetscCall(OptimizerStateRequire(opt, state, "moment2", opt->n_params, &moment2));
+  PetscCall(OptimizerStateRequire(opt, state, "step", 1, &step));
+  PetscCheck(step[0] >= 0 && step[0] == PetscFloorReal(step[0]), opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the adam optimizer state has step %g, not a count", (double)step[0]);
+  PetscCall(PetscArraycpy(adam->moment1, moment1, opt->n_params));
+  PetscCall(PetscArraycpy(adam->moment2, moment2, opt->n_params));
+  adam->t = (PetscInt)step[0];
   PetscFunctionReturn(0);
 }
 
@@ -77,6 +116,7 @@ static PetscErrorCode Destroy_Adam(Optimizer opt)
 
   PetscFunctionBegin;
   if (adam->grad) PetscCall(PetscFree3(adam->grad, adam->moment1, adam->moment2));
+  if (adam->trial1) PetscCall(PetscFree3(adam->trial1, adam->trial2, adam->theta_trial));
   PetscCall(PetscFree(opt->data));
   PetscFunctionReturn(0);
 }
@@ -97,5 +137,7 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_Adam(Optimizer opt)
   opt->ops.step           = Step_Adam;
   opt->ops.view           = View_Adam;
   opt->ops.destroy        = Destroy_Adam;
+  opt->ops.getstate       = GetState_Adam;
+  opt->ops.setstate       = SetState_Adam;
   PetscFunctionReturn(0);
 }

@@ -110,6 +110,30 @@ static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
   PetscFunctionReturn(0);
 }
 
+/* The cut-off is ENGD's only state across iterations: the continuation lowers it. */
+static PetscErrorCode GetState_ENGD(Optimizer opt, OptimizerState *state)
+{
+  Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
+  PetscReal       rcond;
+
+  PetscFunctionBegin;
+  PetscCall(GramGetRcond(engd->gram, &rcond));
+  PetscCall(OptimizerStateSet(state, "rcond", 1, &rcond));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetState_ENGD(Optimizer opt, const OptimizerState *state)
+{
+  Optimizer_ENGD  *engd = (Optimizer_ENGD *)opt->data;
+  const PetscReal *rcond;
+
+  PetscFunctionBegin;
+  PetscCall(OptimizerStateRequire(opt, state, "rcond", 1, &rcond));
+  PetscCheck(rcond[0] >= 0 && rcond[0] < 1, opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the engd optimizer state has rcond %g, outside [0, 1)", (double)rcond[0]);
+  PetscCall(GramSetRcond(engd->gram, rcond[0]));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode View_ENGD(Optimizer opt, PetscViewer viewer)
 {
   Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
@@ -150,5 +174,7 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
   opt->ops.step           = Step_ENGD;
   opt->ops.view           = View_ENGD;
   opt->ops.destroy        = Destroy_ENGD;
+  opt->ops.getstate       = GetState_ENGD;
+  opt->ops.setstate       = SetState_ENGD;
   PetscFunctionReturn(0);
 }

@@ -9,6 +9,8 @@ typedef struct {
   PetscErrorCode (*step)(Optimizer, OptimizerStepInfo *);
   PetscErrorCode (*view)(Optimizer, PetscViewer);
   PetscErrorCode (*destroy)(Optimizer);
+  PetscErrorCode (*getstate)(Optimizer, OptimizerState *);       /* add the method's entries */
+  PetscErrorCode (*setstate)(Optimizer, const OptimizerState *); /* read them back */
 } OptimizerOps;
 
 struct _p_Optimizer {
@@ -22,8 +24,13 @@ struct _p_Optimizer {
   PetscInt     iteration;
   LineSearch   ls;        /* used by the methods with a grid line search */
   PetscInt     ls_steps;
+  PetscReal   *theta_before; /* theta before the current step, restored if the step fails */
   PetscBool    setup_called;
 };
+
+/* For setstate implementations: the entry `name` of exactly `length` values, or an error that
+   names the entry. */
+PetscErrorCode OptimizerStateRequire(Optimizer, const OptimizerState *, const char name[], PetscInt length, const PetscReal **values);
 
 PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_GD(Optimizer);

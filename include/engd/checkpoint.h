@@ -1,0 +1,70 @@
+/* Checkpoint: HDF5 files from which a run continues exactly where it stopped: the same history,
+   bit for bit, on the same rank count as a run that was never interrupted.
+
+   Files are <dir>/ckpt-<iteration, 8 digits>.h5 in -checkpoint_dir. All state is replicated,
+   so rank 0 writes it with the serial API: to <file>.tmp, fsync, rename, fsync of the directory;
+   only then are older files beyond -checkpoint_keep removed, and with them files of LATER
+   iterations (left by a run that was restarted from an earlier checkpoint: the directory always
+   holds one trajectory, so "latest" is the file just written). Layout (format_version 1):
+     /                     attributes format = "engd-checkpoint", format_version, iteration,
+                           failures (consecutive rejected steps), step_time (optimizer seconds
+                           so far), ranks (of the writer, for information)
+     /model/parameters     P values; /model/widths n_0 = d, ..., n_L = 1 (attributes activation, seed)
+     /problem              attributes type, dim
+     /optimizer            attribute type; one dataset per OptimizerState entry (Adam:
+                           iteration, moment1, moment2, step; ENGD: iteration, rcond)
+     /sampler              attributes type, seed, resample_every, epoch (of the last iteration)
+     /history/{iteration,loss,rel_l2,rel_h1,rms,eta,damping,wall_s}   rows 0..iteration
+     /options              attribute text: the options of the run that wrote it, one per line
+
+   On load the file is read by rank 0, broadcast, and opened from memory on every rank (so all
+   ranks reach the same verdict); it must be an HDF5 file of this format and version whose
+   problem type, network (dim, widths, activation), parameter count and optimizer type match
+   the current run. */
+#ifndef ENGD_CHECKPOINT_H
+#define ENGD_CHECKPOINT_H
+
+#include <engd/optimizer.h>
+#include <engd/history.h>
+
+#define CHECKPOINT_FORMAT_VERSION 1
+
+typedef struct _p_Checkpoint *Checkpoint;
+
+/* The state of a run after `iteration` iterations, beyond its options: what a checkpoint holds
+   and a restart restores. Zero-initialise; buffers are reused by repeated captures. */
+typedef struct {
+  PetscInt       iteration; /* iterations done */
+  PetscInt       failures;  /* consecutive rejected (non-finite) steps at that point */
+  PetscReal      step_time; /* optimizer time over all iterations so far, s */
+  PetscInt       n_history; /* the run's History rows [0, n_history) belong to this state */
+  PetscInt       n_params;
+  PetscReal     *theta;
+  OptimizerState optimizer;
+} CheckpointState;
+
+/* Copy the current parameters and optimizer state (cheap: O(P)). */
+PetscErrorCode CheckpointStateCapture(CheckpointState *, Model, Optimizer, PetscInt iteration, PetscInt failures, PetscReal step_time, PetscInt n_history);
+PetscErrorCode CheckpointStateDestroy(CheckpointState *);
+
+PetscErrorCode CheckpointCreate(MPI_Comm, Checkpoint *);
+/* Options: -checkpoint_dir dir (checkpoints)  -checkpoint_keep n (2)  -restart file|latest */
+PetscErrorCode CheckpointSetFromOptions(Checkpoint);
+/* One-line error if the directory cannot be written; creates nothing (the directory is made
+   when the first checkpoint is written). */
+PetscErrorCode CheckpointSetUp(Checkpoint);
+PetscErrorCode CheckpointDestroy(Checkpoint *);
+PetscErrorCode CheckpointGetDirectory(Checkpoint, const char **dir);
+
+/* Write the state as <dir>/ckpt-<iteration>.h5 (collective; rank 0 writes). path receives the
+   file's name. history rows [0, state->n_history) are written. */
+PetscErrorCode CheckpointWrite(Checkpoint, Objective, Optimizer, const CheckpointState *, History *, char path[], size_t path_size);
+
+/* -restart: with a file, load it (any problem is an error naming the file); with "latest", the
+   newest checkpoint of -checkpoint_dir that reads back (unreadable ones are skipped with a
+   warning; none at all: *restarted = false and a line saying the run starts fresh). The
+   parameters, optimizer state and point set are restored, history receives the rows so far and
+   state the iteration count, failures and step time. Collective. */
+PetscErrorCode CheckpointRestart(Checkpoint, Objective, Optimizer, History *, CheckpointState *, PetscBool *restarted, char path[], size_t path_size);
+
+#endif

@@ -1,0 +1,37 @@
+/* HDF5 helpers shared by the results and checkpoint files. They run on one rank (the serial
+   API), so they report failure as -1 instead of raising a PETSc error on that rank while the
+   others wait: the caller makes the outcome collective. Readers fail (-1) when the object is
+   missing, has another size, or cannot be converted to the requested type. */
+#ifndef ENGD_H5IO_H
+#define ENGD_H5IO_H
+
+#include <engd/history.h>
+#include <hdf5.h>
+
+/* Turn a negative HDF5 return into a jump to the function's `fail:` clean-up. */
+#define ENGD_H5(expr) \
+  do { \
+    if ((expr) < 0) goto fail; \
+  } while (0)
+
+int EngdH5WriteDoubles(hid_t loc, const char *name, hsize_t n, const double *data);
+int EngdH5WriteInts(hid_t loc, const char *name, hsize_t n, const PetscInt *data);
+int EngdH5WriteAttrDouble(hid_t loc, const char *name, double value);
+int EngdH5WriteAttrInt(hid_t loc, const char *name, PetscInt value);
+int EngdH5WriteAttrString(hid_t loc, const char *name, const char *text);
+/* Group /history of `file`: iteration and every HistoryFieldNames field, rows [0, n_rows). */
+int EngdH5WriteHistory(hid_t file, History *, PetscInt n_rows);
+
+int EngdH5ReadAttrInt(hid_t loc, const char *name, PetscInt *value);
+int EngdH5ReadAttrDouble(hid_t loc, const char *name, double *value);
+/* Fixed-length or variable-length string attribute; fails if it does not fit in size bytes. */
+int EngdH5ReadAttrString(hid_t loc, const char *name, char *text, size_t size);
+/* Number of entries of a one-dimensional dataset. */
+int EngdH5DatasetLength(hid_t loc, const char *name, hsize_t *n);
+int EngdH5ReadDoubles(hid_t loc, const char *name, hsize_t n, double *data);
+int EngdH5ReadInts(hid_t loc, const char *name, hsize_t n, PetscInt *data);
+
+/* Every option of the run as text, one per line (PetscFree it). */
+PetscErrorCode EngdOptionsText(char **text);
+
+#endif

@@ -1,0 +1,262 @@
+/* The training run of the engd driver: objects from the options, an optional restart, the
+   iterations with their progress lines, checkpoints (periodic, at a signal, before the time
+   limit, and of the last good state when steps keep failing), and the summary. */
+#include "train.h"
+
+typedef struct {
+  char      output[PETSC_MAX_PATH_LEN];
+  PetscInt  max_it, monitor_every, eval_every, max_failures;
+  PetscReal stop_rel_l2;
+  PetscBool output_set, quiet;
+} RunOptions;
+
+static PetscErrorCode ReadRunOptions(RunOptions *run)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(run, sizeof(*run)));
+  run->max_it        = 100;
+  run->monitor_every = 10;
+  run->eval_every    = 1;
+  run->max_failures  = 5;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Run options", "engd");
+  PetscCall(PetscOptionsInt("-max_it", "Number of iterations", "main", run->max_it, &run->max_it, NULL));
+  PetscCall(PetscOptionsInt("-monitor_every", "Print a progress line every k iterations (0: never)", "main", run->monitor_every, &run->monitor_every, NULL));
+  PetscCall(PetscOptionsInt("-eval_every", "Evaluate the errors every k iterations (and at the end)", "main", run->eval_every, &run->eval_every, NULL));
+  PetscCall(PetscOptionsReal("-stop_rel_l2", "Stop once the relative L2 error is at most this (0: never)", "main", run->stop_rel_l2, &run->stop_rel_l2, NULL));
+  PetscCall(PetscOptionsInt("-max_failures", "Stop (exit code 3) after this many consecutive non-finite steps", "main", run->max_failures, &run->max_failures, NULL));
+  PetscCall(PetscOptionsString("-output", "HDF5 results file (written when the run ends, not when it is interrupted)", "ResultsWrite", run->output, run->output, sizeof(run->output), &run->output_set));
+  PetscCall(PetscOptionsBool("-quiet", "Print only the SUMMARY line (and events: restarts, rejected steps, stops)", "main", run->quiet, &run->quiet, NULL));
+  PetscOptionsEnd();
+  PetscCheck(run->max_it >= 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-max_it must be non-negative, got %" PetscInt_FMT, run->max_it);
+  PetscCheck(run->monitor_every >= 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-monitor_every must be non-negative, got %" PetscInt_FMT, run->monitor_every);
+  PetscCheck(run->eval_every >= 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-eval_every must be positive, got %" PetscInt_FMT, run->eval_every);
+  PetscCheck(run->max_failures >= 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-max_failures must be positive, got %" PetscInt_FMT, run->max_failures);
+  PetscCheck(run->stop_rel_l2 >= 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-stop_rel_l2 must be non-negative, got %g", (double)run->stop_rel_l2);
+  PetscCheck(!run->output_set || run->output[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "-output needs a file name");
+  PetscFunctionReturn(0);
+}
+
+/* A misspelled option would otherwise be ignored for a whole run: refuse it up front. */
+static PetscErrorCode CheckUnusedOptions(void)
+{
+  PetscInt  n;
+  char    **names, **values;
+  PetscBool flg;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-options_left", &flg)); /* read at PetscFinalize() */
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  if (n > 0) {
+    char list[1024] = "";
+    for (PetscInt i = 0; i < n; i++) {
+      PetscCall(PetscStrlcat(list, i ? ", -" : "-", sizeof(list)));
+      PetscCall(PetscStrlcat(list, names[i], sizeof(list)));
+    }
+    PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown option%s %s (see -help for the list)", n > 1 ? "s" : "", list);
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscFunctionReturn(0);
+}
+
+static void SwapStates(CheckpointState *a, CheckpointState *b)
+{
+  CheckpointState t = *a;
+  *a                = *b;
+  *b                = t;
+}
+
+PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
+{
+  RunOptions        run;
+  Model             model;
+  Problem           problem;
+  Objective         objective;
+  Optimizer         optimizer;
+  Checkpoint        checkpoint;
+  RunControl        control;
+  RunDecision       decision = {PETSC_FALSE, RUN_CONTINUE, 0};
+  History           history;
+  ObjectiveErrors   errors = {NAN, NAN, NAN};
+  OptimizerStepInfo step;
+  ResultsSummary    summary;
+  CheckpointState   restored = {0}, before_step = {0}, last_good = {0};
+  PetscReal        *theta, loss, step_time = 0.0;
+  PetscLogDouble    t_start;
+  PetscInt          it, it_start = 0, done, failures = 0, n_points;
+  PetscMPIInt       size;
+  PetscViewer       out = PETSC_VIEWER_STDOUT_WORLD;
+  PetscBool         diverged = PETSC_FALSE, interrupted = PETSC_FALSE, restarted, good_verified = PETSC_FALSE;
+  char              ckpt_path[PETSC_MAX_PATH_LEN] = "", restart_path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBeginUser;
+  *exit_code = EXIT_FINISHED;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(ReadRunOptions(&run));
+  PetscCall(ProblemCreate(PETSC_COMM_WORLD, &problem));
+  PetscCall(ProblemSetFromOptions(problem));
+  PetscCall(ModelCreate(PETSC_COMM_WORLD, &model));
+  {
+    PetscInt dim;
+    PetscCall(ProblemGetDimension(problem, &dim));
+    PetscCall(ModelSetDimension(model, dim));
+  }
+  PetscCall(ModelSetFromOptions(model));
+  PetscCall(ObjectiveCreate(model, problem, &objective));
+  PetscCall(ObjectiveSetFromOptions(objective));
+  PetscCall(OptimizerCreate(objective, &optimizer));
+  PetscCall(OptimizerSetFromOptions(optimizer));
+  PetscCall(CheckpointCreate(PETSC_COMM_WORLD, &checkpoint));
+  PetscCall(CheckpointSetFromOptions(checkpoint));
+  PetscCall(RunControlCreate(PETSC_COMM_WORLD, &control));
+  PetscCall(RunControlSetFromOptions(control));
+  PetscCall(CheckUnusedOptions());
+  {
+    PetscBool help;
+    PetscCall(PetscOptionsHasHelp(NULL, &help));
+    if (help) { /* -help lists the options; nothing to train */
+      PetscCall(RunControlDestroy(&control));
+      PetscCall(CheckpointDestroy(&checkpoint));
+      PetscCall(OptimizerDestroy(&optimizer));
+      PetscCall(ObjectiveDestroy(&objective));
+      PetscCall(ModelDestroy(&model));
+      PetscCall(ProblemDestroy(&problem));
+      PetscFunctionReturn(0);
+    }
+  }
+  if (run.output_set) PetscCall(ResultsCheckWritable(PETSC_COMM_WORLD, run.output));
+  PetscCall(CheckpointSetUp(checkpoint));
+  PetscCall(RunControlSetUp(control)); /* from here on SIGUSR1/SIGTERM stop the run cleanly */
+  PetscCall(OptimizerSetUp(optimizer));
+  *reading_options = PETSC_FALSE;
+  PetscCall(ObjectiveGetGlobalRows(objective, &n_points));
+  PetscCall(ModelGetParameters(model, &theta));
+
+  if (!run.quiet) {
+    PetscCall(ProblemView(problem, out));
+    PetscCall(ModelView(model, out));
+    PetscCall(ObjectiveView(objective, out));
+    PetscCall(OptimizerView(optimizer, out));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Ranks: %d\n", size));
+  }
+
+  PetscCall(HistoryInit(&history));
+  PetscCall(CheckpointRestart(checkpoint, objective, optimizer, &history, &restored, &restarted, restart_path, sizeof(restart_path)));
+  if (restarted) {
+    it_start  = restored.iteration;
+    failures  = restored.failures;
+    step_time = restored.step_time;
+    loss      = history.loss[history.n - 1];
+  } else {
+    PetscCall(ObjectiveLoss(objective, theta, &loss));
+    PetscCall(ObjectiveComputeErrors(objective, theta, &errors));
+    PetscCall(HistoryAppend(&history, 0, loss, errors.rel_l2, errors.rel_h1, errors.rms, 0.0, 0.0, 0.0));
+  }
+  if (!run.quiet && run.monitor_every) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6s  %-10s  %-9s  %-9s  %-8s  %s\n", "it", "loss", "rel_l2", "rel_h1", "eta", "s/it"));
+  if (!run.quiet && run.monitor_every && !restarted) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6d  %.4e  %.3e  %.3e  %-8s  %s\n", 0, (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, "-", "-"));
+
+  /* The last good state, checkpointed if steps keep failing: the latest state from which a step
+     computed a finite loss, before the current run of failures (so not one from which Adam
+     stepped to parameters whose loss is not finite). Until a step confirms one, the start. */
+  PetscCall(CheckpointStateCapture(&last_good, model, optimizer, it_start, failures, step_time, history.n));
+
+  t_start = EngdTime();
+  done    = it_start;
+  for (it = it_start + 1; it <= run.max_it; it++) {
+    PetscLogDouble t0 = EngdTime(), t_step;
+    PetscBool      evaluate, reached = PETSC_FALSE, finished, write;
+    const PetscInt failures_before = failures;
+
+    if (failures_before == 0) PetscCall(CheckpointStateCapture(&before_step, model, optimizer, it - 1, failures, step_time, history.n));
+    PetscCall(ObjectiveResample(objective, it - 1));
+    t_step = EngdTime();
+    PetscCall(OptimizerStep(optimizer, &step));
+    step_time += EngdTime() - t_step;
+    if (failures_before == 0 && !PetscIsInfOrNanReal(step.loss)) {
+      SwapStates(&before_step, &last_good);
+      good_verified = PETSC_TRUE;
+    }
+    loss = step.loss_new;
+    if (step.nonfinite) {
+      failures++;
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "iteration %" PetscInt_FMT ": non-finite loss or direction, step rejected (%" PetscInt_FMT " of at most %" PetscInt_FMT " in a row)\n", it, failures, run.max_failures));
+      if (failures >= run.max_failures) {
+        diverged = PETSC_TRUE;
+        break;
+      }
+    } else failures = 0;
+
+    evaluate = (it % run.eval_every == 0 || it == run.max_it) ? PETSC_TRUE : PETSC_FALSE;
+    if (evaluate) PetscCall(ObjectiveComputeErrors(objective, theta, &errors));
+    PetscCall(HistoryAppend(&history, it, loss, evaluate ? errors.rel_l2 : NAN, evaluate ? errors.rel_h1 : NAN, evaluate ? errors.rms : NAN, step.eta, step.damping, step_time));
+    done = it;
+    if (evaluate && run.stop_rel_l2 > 0 && errors.rel_l2 <= run.stop_rel_l2) reached = PETSC_TRUE;
+    if (!run.quiet && run.monitor_every && (it % run.monitor_every == 0 || it == run.max_it || reached)) {
+      if (!evaluate) PetscCall(ObjectiveComputeErrors(objective, theta, &errors));
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6" PetscInt_FMT "  %.4e  %.3e  %.3e  %.2e  %.2e\n", it, (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, (double)step.eta, step_time / it));
+    }
+
+    /* One reduction: periodic checkpoint, signal, time limit. A run that has just finished
+       ignores a stop request (it has nothing left to do); a periodic write still happens. */
+    finished = (it == run.max_it || reached) ? PETSC_TRUE : PETSC_FALSE;
+    PetscCall(RunControlDecide(control, it, EngdTime() - t0, &decision));
+    interrupted = (!finished && decision.stop != RUN_CONTINUE) ? PETSC_TRUE : PETSC_FALSE;
+    write       = (decision.periodic || interrupted) ? PETSC_TRUE : PETSC_FALSE;
+    if (write) {
+      PetscLogDouble t_write = EngdTime();
+      PetscCall(CheckpointStateCapture(&before_step, model, optimizer, it, failures, step_time, history.n));
+      PetscCall(CheckpointWrite(checkpoint, objective, optimizer, &before_step, &history, ckpt_path, sizeof(ckpt_path)));
+      PetscCall(RunControlRecordWrite(control, EngdTime() - t_write));
+    }
+    if (interrupted || reached) break;
+  }
+
+  if (diverged) PetscCall(CheckpointWrite(checkpoint, objective, optimizer, &last_good, &history, ckpt_path, sizeof(ckpt_path)));
+  PetscCall(ObjectiveLoss(objective, theta, &loss));
+  PetscCall(ObjectiveComputeErrors(objective, theta, &errors));
+  summary.iterations = done;
+  summary.loss       = loss;
+  summary.rel_l2     = errors.rel_l2;
+  summary.rel_h1     = errors.rel_h1;
+  summary.rms        = errors.rms;
+  summary.wall_s     = EngdTime() - t_start;
+  summary.s_per_it   = done > 0 ? step_time / done : 0.0;
+  PetscCall(ModelGetNumParameters(model, &summary.params));
+  summary.points = n_points;
+  summary.ranks  = size;
+  if (interrupted) {
+    if (decision.stop == RUN_STOP_SIGNAL) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stopped by %s after iteration %" PetscInt_FMT ": checkpoint %s written; exit code %d, continue with -restart latest\n", RunControlSignalName(decision.signal), done, ckpt_path, EXIT_INTERRUPTED));
+    else {
+      PetscReal limit;
+      PetscCall(RunControlGetTimeLimit(control, &limit));
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stopped before the time limit (-time_limit %.1f s, %.1f s used) after iteration %" PetscInt_FMT ": checkpoint %s written; exit code %d, continue with -restart latest\n", (double)limit, (double)RunControlElapsed(), done, ckpt_path, EXIT_INTERRUPTED));
+    }
+    *exit_code = EXIT_INTERRUPTED;
+  } else {
+    if (run.output_set) PetscCall(ResultsWrite(PETSC_COMM_WORLD, run.output, model, theta, &history, &summary));
+    if (!run.quiet) {
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Final: loss %.4e, relative L2 error %.3e, relative H1 error %.3e, RMS error %.3e\n", (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, (double)errors.rms));
+      if (run.output_set) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Results: %s\n", run.output));
+    }
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "SUMMARY iterations=%" PetscInt_FMT " loss=%.6e rel_l2=%.6e rel_h1=%.6e wall_s=%.4f s_per_it=%.6f params=%" PetscInt_FMT " points=%" PetscInt_FMT " ranks=%d\n", done, (double)loss,
+                        (double)errors.rel_l2, (double)errors.rel_h1, (double)summary.wall_s, (double)summary.s_per_it, summary.params, n_points, size));
+
+  PetscCall(CheckpointStateDestroy(&restored));
+  PetscCall(CheckpointStateDestroy(&before_step));
+  PetscCall(HistoryDestroy(&history));
+  PetscCall(RunControlDestroy(&control));
+  PetscCall(CheckpointDestroy(&checkpoint));
+  PetscCall(OptimizerDestroy(&optimizer));
+  PetscCall(ObjectiveDestroy(&objective));
+  PetscCall(ModelDestroy(&model));
+  PetscCall(ProblemDestroy(&problem));
+  if (diverged) {
+    const PetscInt good_it = last_good.iteration;
+    PetscCall(CheckpointStateDestroy(&last_good));
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED, "training diverged: %" PetscInt_FMT " consecutive non-finite steps (iterations %" PetscInt_FMT "-%" PetscInt_FMT ", rejected); checkpoint %s holds iteration %" PetscInt_FMT ", %s", run.max_failures, it - run.max_failures + 1, it, ckpt_path, good_it,
+            good_verified ? "the last state with a finite loss" : "where this run started (no step from it had a finite loss)");
+  }
+  PetscCall(CheckpointStateDestroy(&last_good));
+  PetscFunctionReturn(0);
+}

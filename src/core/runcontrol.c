@@ -1,0 +1,131 @@
+/* RunControl: the checkpoint schedule, Slurm's signals and the wall-time limit, agreed by all
+   ranks with one reduction per iteration. */
+#include <engd/runcontrol.h>
+#include <signal.h>
+#include <time.h>
+
+static volatile sig_atomic_t signal_received = 0;
+static double                process_start   = -1.0;
+
+static void OnSignal(int signum) { signal_received = signum; }
+
+static double MonotonicSeconds(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void RunControlMarkProcessStart(void)
+{
+  if (process_start < 0) process_start = MonotonicSeconds();
+}
+
+PetscLogDouble RunControlElapsed(void)
+{
+  RunControlMarkProcessStart();
+  return MonotonicSeconds() - process_start;
+}
+
+const char *RunControlSignalName(int signal)
+{
+  static char name[32];
+  if (signal == SIGUSR1) return "SIGUSR1";
+  if (signal == SIGTERM) return "SIGTERM";
+  snprintf(name, sizeof(name), "signal %d", signal);
+  return name;
+}
+
+struct _p_RunControl {
+  MPI_Comm         comm;
+  PetscInt         checkpoint_every;
+  PetscReal        time_limit;
+  PetscLogDouble   longest_iteration, longest_write;
+  struct sigaction previous_usr1, previous_term;
+  PetscBool        handlers_installed;
+};
+
+PetscErrorCode RunControlCreate(MPI_Comm comm, RunControl *rc)
+{
+  PetscFunctionBegin;
+  RunControlMarkProcessStart();
+  PetscCall(PetscNew(rc));
+  (*rc)->comm = comm;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode RunControlSetFromOptions(RunControl rc)
+{
+  PetscFunctionBegin;
+  PetscOptionsBegin(rc->comm, NULL, "Checkpoint schedule and early stop (exit code 75: checkpoint written, requeue)", "RunControl");
+  PetscCall(PetscOptionsInt("-checkpoint_every", "Write a checkpoint every k iterations (0: never; SIGUSR1, SIGTERM and -time_limit always write one)", "RunControlDecide", rc->checkpoint_every, &rc->checkpoint_every, NULL));
+  PetscCall(PetscOptionsReal("-time_limit", "Wall-time budget of this process in seconds: checkpoint and stop before it runs out (0: none)", "RunControlDecide", rc->time_limit, &rc->time_limit, NULL));
+  PetscOptionsEnd();
+  PetscCheck(rc->checkpoint_every >= 0, rc->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_every must be non-negative (0: never), got %" PetscInt_FMT, rc->checkpoint_every);
+  PetscCheck(rc->time_limit >= 0 && !PetscIsInfOrNanReal(rc->time_limit), rc->comm, PETSC_ERR_ARG_OUTOFRANGE, "-time_limit must be a non-negative number of seconds (0: none), got %g", (double)rc->time_limit);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode RunControlSetUp(RunControl rc)
+{
+  struct sigaction action;
+
+  PetscFunctionBegin;
+  if (rc->handlers_installed) PetscFunctionReturn(0);
+  memset(&action, 0, sizeof(action));
+  action.sa_handler = OnSignal;
+  action.sa_flags   = SA_RESTART; /* MPI and file I/O go on; the loop polls the flag */
+  sigemptyset(&action.sa_mask);
+  PetscCheck(sigaction(SIGUSR1, &action, &rc->previous_usr1) == 0 && sigaction(SIGTERM, &action, &rc->previous_term) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the SIGUSR1/SIGTERM handlers");
+  rc->handlers_installed = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode RunControlDestroy(RunControl *rc)
+{
+  PetscFunctionBegin;
+  if (!*rc) PetscFunctionReturn(0);
+  if ((*rc)->handlers_installed) {
+    sigaction(SIGUSR1, &(*rc)->previous_usr1, NULL);
+    sigaction(SIGTERM, &(*rc)->previous_term, NULL);
+  }
+  PetscCall(PetscFree(*rc));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode RunControlGetCheckpointEvery(RunControl rc, PetscInt *every)
+{
+  PetscFunctionBegin;
+  *every = rc->checkpoint_every;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode RunControlGetTimeLimit(RunControl rc, PetscReal *limit)
+{
+  PetscFunctionBegin;
+  *limit = rc->time_limit;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode RunControlRecordWrite(RunControl rc, PetscLogDouble write_time)
+{
+  PetscFunctionBegin;
+  rc->longest_write = PetscMax(rc->longest_write, write_time);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode RunControlDecide(RunControl rc, PetscInt iteration, PetscLogDouble iteration_time, RunDecision *decision)
+{
+  int local[3], global[3];
+
+  PetscFunctionBegin;
+  rc->longest_iteration = PetscMax(rc->longest_iteration, iteration_time);
+  local[0] = (int)signal_received;
+  local[1] = rc->time_limit > 0 && RunControlElapsed() + 2.0 * rc->longest_iteration + rc->longest_write > rc->time_limit;
+  local[2] = rc->checkpoint_every > 0 && iteration % rc->checkpoint_every == 0;
+  PetscCallMPI(MPI_Allreduce(local, global, 3, MPI_INT, MPI_MAX, rc->comm));
+  decision->signal   = global[0];
+  decision->stop     = global[0] ? RUN_STOP_SIGNAL : (global[1] ? RUN_STOP_TIME_LIMIT : RUN_CONTINUE);
+  decision->periodic = global[2] ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,701 @@
+/* Checkpoint files: atomic writes by rank 0, rotation, and verified restarts (layout in
+   include/engd/checkpoint.h). */
+#include <engd/checkpoint.h>
+#include <engd/private/h5io.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHECKPOINT_FORMAT "engd-checkpoint"
+
+struct _p_Checkpoint {
+  MPI_Comm    comm;
+  PetscMPIInt rank, size;
+  char        dir[PETSC_MAX_PATH_LEN];
+  char        restart[PETSC_MAX_PATH_LEN];
+  PetscInt    keep;
+  PetscBool   restart_set;
+};
+
+PetscErrorCode CheckpointStateCapture(CheckpointState *s, Model model, Optimizer opt, PetscInt iteration, PetscInt failures, PetscReal step_time, PetscInt n_history)
+{
+  PetscReal *theta;
+  PetscInt   P;
+
+  PetscFunctionBegin;
+  PetscCall(ModelGetNumParameters(model, &P));
+  PetscCall(ModelGetParameters(model, &theta));
+  if (s->n_params != P || !s->theta) {
+    PetscCall(PetscFree(s->theta));
+    PetscCall(PetscMalloc1(PetscMax(P, 1), &s->theta));
+    s->n_params = P;
+  }
+  PetscCall(PetscArraycpy(s->theta, theta, P));
+  PetscCall(OptimizerGetState(opt, &s->optimizer));
+  s->iteration = iteration;
+  s->failures  = failures;
+  s->step_time = step_time;
+  s->n_history = n_history;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointStateDestroy(CheckpointState *s)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(s->theta));
+  PetscCall(OptimizerStateDestroy(&s->optimizer));
+  PetscCall(PetscMemzero(s, sizeof(*s)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointCreate(MPI_Comm comm, Checkpoint *ck)
+{
+  Checkpoint c;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&c));
+  c->comm = comm;
+  c->keep = 2;
+  PetscCall(PetscStrncpy(c->dir, "checkpoints", sizeof(c->dir)));
+  PetscCallMPI(MPI_Comm_rank(comm, &c->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &c->size));
+  *ck = c;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointSetFromOptions(Checkpoint c)
+{
+  PetscBool dir_set;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(c->comm, NULL, "Checkpoint files and restart", "Checkpoint");
+  PetscCall(PetscOptionsString("-checkpoint_dir", "Directory of the checkpoint files ckpt-<iteration>.h5 (created when first needed)", "CheckpointWrite", c->dir, c->dir, sizeof(c->dir), &dir_set));
+  PetscCall(PetscOptionsInt("-checkpoint_keep", "Keep this many newest checkpoints", "CheckpointWrite", c->keep, &c->keep, NULL));
+  PetscCall(PetscOptionsString("-restart", "Continue from this checkpoint file, or from the newest good one in -checkpoint_dir: latest", "CheckpointRestart", c->restart, c->restart, sizeof(c->restart), &c->restart_set));
+  PetscOptionsEnd();
+  PetscCheck(!dir_set || c->dir[0], c->comm, PETSC_ERR_ARG_WRONG, "-checkpoint_dir needs a directory name");
+  PetscCheck(strlen(c->dir) + 40 < sizeof(c->dir), c->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_dir: the path is too long");
+  PetscCheck(c->keep >= 1, c->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_keep must be at least 1, got %" PetscInt_FMT, c->keep);
+  PetscCheck(!c->restart_set || c->restart[0], c->comm, PETSC_ERR_ARG_WRONG, "-restart needs a checkpoint file or 'latest'");
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointGetDirectory(Checkpoint c, const char **dir)
+{
+  PetscFunctionBegin;
+  *dir = c->dir;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointDestroy(Checkpoint *ck)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(*ck));
+  PetscFunctionReturn(0);
+}
+
+/* "ckpt-<digits>.h5" (tmp = PETSC_FALSE) or "ckpt-<digits>.h5.tmp" (tmp = PETSC_TRUE). */
+static PetscBool ParseName(const char *name, PetscInt *iteration, PetscBool *tmp)
+{
+  const char *c = name + 5;
+  long long   value = 0;
+  int         digits = 0;
+
+  if (strncmp(name, "ckpt-", 5)) return PETSC_FALSE;
+  for (; *c >= '0' && *c <= '9' && digits < 18; c++, digits++) value = 10 * value + (*c - '0');
+  if (digits < 8) return PETSC_FALSE;
+  if (!strcmp(c, ".h5")) *tmp = PETSC_FALSE;
+  else if (!strcmp(c, ".h5.tmp")) *tmp = PETSC_TRUE;
+  else return PETSC_FALSE;
+  *iteration = (PetscInt)value;
+  return PETSC_TRUE;
+}
+
+/* <dir>/ckpt-<iteration>.h5<suffix>; the directory's length is checked by SetFromOptions. */
+static void FileName(const char *dir, PetscInt iteration, const char *suffix, char *path, size_t size)
+{
+  if (snprintf(path, size, "%s/ckpt-%08lld.h5%s", dir, (long long)iteration, suffix) >= (int)size) path[size - 1] = '\0';
+}
+
+static int CompareDescending(const void *a, const void *b)
+{
+  const PetscInt x = *(const PetscInt *)a, y = *(const PetscInt *)b;
+  return x < y ? 1 : (x > y ? -1 : 0);
+}
+
+/* Iterations of the checkpoint files in dir, newest first (rank 0; none if dir is missing). */
+static PetscErrorCode ListCheckpoints(const char *dir, PetscBool tmp_files, PetscInt *n, PetscInt **iterations)
+{
+  DIR           *d;
+  struct dirent *entry;
+  PetscInt       capacity = 16, iteration;
+  PetscBool      tmp;
+
+  PetscFunctionBegin;
+  *n = 0;
+  PetscCall(PetscMalloc1(capacity, iterations));
+  if (!(d = opendir(dir))) PetscFunctionReturn(0);
+  while ((entry = readdir(d))) {
+    if (!ParseName(entry->d_name, &iteration, &tmp) || tmp != tmp_files) continue;
+    if (*n == capacity) {
+      PetscInt *bigger;
+      PetscCall(PetscMalloc1(2 * capacity, &bigger));
+      PetscCall(PetscArraycpy(bigger, *iterations, *n));
+      PetscCall(PetscFree(*iterations));
+      *iterations = bigger;
+      capacity *= 2;
+    }
+    (*iterations)[(*n)++] = iteration;
+  }
+  closedir(d);
+  qsort(*iterations, (size_t)*n, sizeof(PetscInt), CompareDescending);
+  PetscFunctionReturn(0);
+}
+
+/* mkdir -p; returns 0 or an errno value. */
+static int MakeDirectories(const char *dir)
+{
+  char        path[PETSC_MAX_PATH_LEN];
+  struct stat st;
+  size_t      n = strlen(dir);
+
+  if (n == 0 || n >= sizeof(path)) return ENAMETOOLONG;
+  strcpy(path, dir);
+  for (size_t i = 1; i <= n; i++) {
+    if (path[i] != '/' && path[i] != '\0') continue;
+    const char saved = path[i];
+    path[i]          = '\0';
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) return errno;
+    if (stat(path, &st) != 0) return errno;
+    if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+    path[i] = saved;
+  }
+  return 0;
+}
+
+/* Whether dir can take checkpoints, without creating it: a writable directory, or a missing
+   one under a writable directory. Tested by making (and removing) a temporary entry. */
+static void CheckDirectory(const char *dir, char *reason, size_t size)
+{
+  char        probe[PETSC_MAX_PATH_LEN], ancestor[PETSC_MAX_PATH_LEN];
+  struct stat st;
+  PetscBool   exists;
+
+  reason[0] = '\0';
+  if (strlen(dir) + 32 >= sizeof(ancestor)) {
+    snprintf(reason, size, "the path is too long");
+    return;
+  }
+  strcpy(ancestor, dir);
+  exists = stat(dir, &st) == 0 ? PETSC_TRUE : PETSC_FALSE;
+  if (exists && !S_ISDIR(st.st_mode)) {
+    snprintf(reason, size, "it is not a directory");
+    return;
+  }
+  while (!exists) { /* the nearest existing ancestor must be a writable directory */
+    char *slash = strrchr(ancestor, '/');
+    if (!slash) strcpy(ancestor, ".");
+    else if (slash == ancestor) ancestor[1] = '\0';
+    else *slash = '\0';
+    if (stat(ancestor, &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) {
+        snprintf(reason, size, "'%s' is not a directory", ancestor);
+        return;
+      }
+      break;
+    }
+    if (errno != ENOENT) {
+      snprintf(reason, size, "%s", strerror(errno));
+      return;
+    }
+  }
+  snprintf(probe, sizeof(probe), "%s/.engd-write-test-XXXXXX", ancestor);
+  if (exists) {
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+      snprintf(reason, size, "%s", strerror(errno));
+      return;
+    }
+    close(fd);
+    unlink(probe);
+  } else {
+    if (!mkdtemp(probe)) {
+      snprintf(reason, size, "cannot create it in '%s': %s", ancestor, strerror(errno));
+      return;
+    }
+    rmdir(probe);
+  }
+}
+
+PetscErrorCode CheckpointSetUp(Checkpoint c)
+{
+  char reason[PETSC_MAX_PATH_LEN + 128] = "";
+
+  PetscFunctionBegin;
+  if (c->rank == 0) CheckDirectory(c->dir, reason, sizeof(reason));
+  PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, c->comm));
+  PetscCheck(!reason[0], c->comm, PETSC_ERR_FILE_OPEN, "-checkpoint_dir: cannot write checkpoints to '%s': %s", c->dir, reason);
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  const CheckpointState *state;
+  History               *history;
+  PetscInt               n_layers, seed, dim, resample_every, epoch, ranks;
+  const PetscInt        *widths;
+  const char            *activation, *problem, *optimizer, *sampler, *options;
+} Content;
+
+static int WriteFile(const char *path, const Content *c)
+{
+  hid_t                 file = -1, group = -1;
+  const OptimizerState *os   = &c->state->optimizer;
+
+  ENGD_H5(file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  ENGD_H5(EngdH5WriteAttrString(file, "format", CHECKPOINT_FORMAT));
+  ENGD_H5(EngdH5WriteAttrInt(file, "format_version", CHECKPOINT_FORMAT_VERSION));
+  ENGD_H5(EngdH5WriteAttrInt(file, "iteration", c->state->iteration));
+  ENGD_H5(EngdH5WriteAttrInt(file, "failures", c->state->failures));
+  ENGD_H5(EngdH5WriteAttrDouble(file, "step_time", c->state->step_time));
+  ENGD_H5(EngdH5WriteAttrInt(file, "ranks", c->ranks));
+
+  ENGD_H5(group = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  ENGD_H5(EngdH5WriteDoubles(group, "parameters", (hsize_t)c->state->n_params, c->state->theta));
+  ENGD_H5(EngdH5WriteInts(group, "widths", (hsize_t)(c->n_layers + 1), c->widths));
+  ENGD_H5(EngdH5WriteAttrString(group, "activation", c->activation));
+  ENGD_H5(EngdH5WriteAttrInt(group, "seed", c->seed));
+  H5Gclose(group);
+
+  ENGD_H5(group = H5Gcreate2(file, "problem", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  ENGD_H5(EngdH5WriteAttrString(group, "type", c->problem));
+  ENGD_H5(EngdH5WriteAttrInt(group, "dim", c->dim));
+  H5Gclose(group);
+
+  ENGD_H5(group = H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  ENGD_H5(EngdH5WriteAttrString(group, "type", c->optimizer));
+  for (PetscInt k = 0; k < os->n; k++) ENGD_H5(EngdH5WriteDoubles(group, os->entry[k].name, (hsize_t)os->entry[k].length, os->entry[k].values));
+  H5Gclose(group);
+
+  ENGD_H5(group = H5Gcreate2(file, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  ENGD_H5(EngdH5WriteAttrString(group, "type", c->sampler));
+  ENGD_H5(EngdH5WriteAttrInt(group, "seed", c->seed));
+  ENGD_H5(EngdH5WriteAttrInt(group, "resample_every", c->resample_every));
+  ENGD_H5(EngdH5WriteAttrInt(group, "epoch", c->epoch));
+  H5Gclose(group);
+
+  ENGD_H5(EngdH5WriteHistory(file, c->history, c->state->n_history));
+
+  ENGD_H5(group = H5Gcreate2(file, "options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  ENGD_H5(EngdH5WriteAttrString(group, "text", c->options));
+  H5Gclose(group);
+  group = -1;
+  ENGD_H5(H5Fclose(file));
+  return 0;
+fail:
+  if (group >= 0) H5Gclose(group);
+  if (file >= 0) H5Fclose(file);
+  return -1;
+}
+
+/* fsync a file or directory by name; returns 0 or an errno value. */
+static int SyncPath(const char *path, int flags)
+{
+  int fd = open(path, flags), err = 0;
+  if (fd < 0) return errno;
+  if (fsync(fd) != 0 && errno != EINVAL) err = errno; /* some file systems cannot sync directories */
+  close(fd);
+  return err;
+}
+
+/* After ckpt-<iteration>.h5 is in place: drop files of later iterations (superseded: left by a
+   run restarted from an earlier checkpoint), all but the newest `keep`, and stale .tmp files. */
+static PetscErrorCode Rotate(Checkpoint c, PetscInt iteration)
+{
+  PetscInt *its, n, kept = 0;
+  char      path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(ListCheckpoints(c->dir, PETSC_FALSE, &n, &its));
+  for (PetscInt k = 0; k < n; k++) {
+    if (its[k] <= iteration && kept < c->keep) {
+      kept++;
+      continue;
+    }
+    FileName(c->dir, its[k], "", path, sizeof(path));
+    (void)remove(path);
+  }
+  PetscCall(PetscFree(its));
+  PetscCall(ListCheckpoints(c->dir, PETSC_TRUE, &n, &its));
+  for (PetscInt k = 0; k < n; k++) {
+    FileName(c->dir, its[k], ".tmp", path, sizeof(path));
+    (void)remove(path);
+  }
+  PetscCall(PetscFree(its));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointWrite(Checkpoint c, Objective objective, Optimizer opt, const CheckpointState *state, History *history, char path[], size_t path_size)
+{
+  char reason[256] = "";
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(ENGD_Output, 0, 0, 0, 0));
+  FileName(c->dir, state->iteration, "", path, path_size);
+  if (c->rank == 0) {
+    char            tmp[PETSC_MAX_PATH_LEN];
+    Content         content;
+    Model           model;
+    Problem         problem;
+    SamplerType     sampler;
+    ModelActivation activation;
+    int             err;
+
+    PetscCall(ObjectiveGetModel(objective, &model));
+    PetscCall(ObjectiveGetProblem(objective, &problem));
+    PetscCall(ModelGetWidths(model, &content.n_layers, &content.widths));
+    PetscCall(ModelGetActivation(model, &activation));
+    PetscCall(ModelGetSeed(model, &content.seed));
+    PetscCall(ProblemGetType(problem, &content.problem));
+    PetscCall(ProblemGetDimension(problem, &content.dim));
+    PetscCall(OptimizerGetType(opt, &content.optimizer));
+    PetscCall(ObjectiveGetSampling(objective, &sampler, &content.resample_every, NULL));
+    content.epoch      = (content.resample_every > 0 && state->iteration > 0) ? (state->iteration - 1) / content.resample_every : 0;
+    content.activation = ModelActivations[activation];
+    content.sampler    = SamplerTypes[sampler];
+    content.state      = state;
+    content.history    = history;
+    content.ranks      = c->size;
+    PetscCall(EngdOptionsText((char **)&content.options));
+    FileName(c->dir, state->iteration, ".tmp", tmp, sizeof(tmp));
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if ((err = MakeDirectories(c->dir))) snprintf(reason, sizeof(reason), "cannot create the directory: %s", strerror(err));
+    else if (WriteFile(tmp, &content) < 0) snprintf(reason, sizeof(reason), "HDF5 could not write the temporary file");
+    else if ((err = SyncPath(tmp, O_RDONLY))) snprintf(reason, sizeof(reason), "fsync: %s", strerror(err));
+    else if (rename(tmp, path) != 0) snprintf(reason, sizeof(reason), "rename: %s", strerror(errno));
+    else (void)SyncPath(c->dir, O_RDONLY | O_DIRECTORY);
+    if (reason[0]) (void)remove(tmp);
+    else PetscCall(Rotate(c, state->iteration));
+    PetscCall(PetscFree(content.options));
+  }
+  PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, c->comm));
+  PetscCheck(!reason[0], c->comm, PETSC_ERR_FILE_WRITE, "could not write the checkpoint '%s': %s", path, reason);
+  PetscCall(PetscLogEventEnd(ENGD_Output, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* What a checkpoint file holds, parsed. */
+typedef struct {
+  PetscInt       version, iteration, failures, n_layers, n_params, dim, ranks;
+  PetscReal      step_time;
+  PetscInt      *widths;
+  PetscReal     *theta;
+  OptimizerState optimizer;
+  History        history;
+  char           activation[32], problem[64], optimizer_type[64];
+} Loaded;
+
+typedef enum { LOAD_OK, LOAD_CORRUPT, LOAD_MISMATCH } LoadStatus;
+
+static PetscErrorCode LoadedDestroy(Loaded *l)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(l->widths));
+  PetscCall(PetscFree(l->theta));
+  PetscCall(OptimizerStateDestroy(&l->optimizer));
+  PetscCall(HistoryDestroy(&l->history));
+  PetscCall(PetscMemzero(l, sizeof(*l)));
+  PetscFunctionReturn(0);
+}
+
+/* The file's bytes, read by rank 0 and broadcast (*size < 0: unreadable, reason says why). */
+static PetscErrorCode ReadImage(Checkpoint c, const char *path, long long *size, char **image, char *reason, size_t reason_size)
+{
+  const long long chunk = 1 << 30;
+
+  PetscFunctionBegin;
+  *image = NULL;
+  *size  = -1;
+  if (c->rank == 0) {
+    FILE       *fp = fopen(path, "rb");
+    struct stat st;
+    if (!fp) snprintf(reason, reason_size, "%s", strerror(errno));
+    else if (fstat(fileno(fp), &st) != 0 || S_ISDIR(st.st_mode)) snprintf(reason, reason_size, "%s", S_ISDIR(st.st_mode) ? "it is a directory" : strerror(errno));
+    else {
+      *size = (long long)st.st_size;
+      PetscCall(PetscMalloc1(*size + 1, image));
+      if (*size > 0 && fread(*image, 1, (size_t)*size, fp) != (size_t)*size) {
+        snprintf(reason, reason_size, "read error");
+        *size = -1;
+      }
+    }
+    if (fp) fclose(fp);
+  }
+  PetscCallMPI(MPI_Bcast(size, 1, MPI_LONG_LONG, 0, c->comm));
+  if (*size < 0) {
+    PetscCallMPI(MPI_Bcast(reason, (PetscMPIInt)reason_size, MPI_CHAR, 0, c->comm));
+    PetscCall(PetscFree(*image));
+    PetscFunctionReturn(0);
+  }
+  if (c->rank != 0) PetscCall(PetscMalloc1(*size + 1, image));
+  for (long long offset = 0; offset < *size; offset += chunk) {
+    const long long n = PetscMin(chunk, *size - offset);
+    PetscCallMPI(MPI_Bcast(*image + offset, (PetscMPIInt)n, MPI_CHAR, 0, c->comm));
+  }
+  PetscFunctionReturn(0);
+}
+
+#define CORRUPT(...) \
+  do { \
+    snprintf(reason, reason_size, __VA_ARGS__); \
+    *status = LOAD_CORRUPT; \
+    goto done; \
+  } while (0)
+
+/* Parse the image (every rank, identically). */
+static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
+{
+  hid_t    fapl = -1, file = -1, group = -1;
+  char     format[64];
+  hsize_t  n;
+  H5G_info_t info;
+
+  PetscFunctionBegin;
+  *status = LOAD_OK;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  if (size == 0) CORRUPT("the file is empty");
+  if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 || H5Pset_file_image(fapl, image, (size_t)size) < 0) CORRUPT("HDF5 cannot take the file image");
+  if ((file = H5Fopen("checkpoint", H5F_ACC_RDONLY, fapl)) < 0) CORRUPT("not an HDF5 file, or truncated");
+  if (EngdH5ReadAttrString(file, "format", format, sizeof(format)) < 0) {
+    snprintf(reason, reason_size, "an HDF5 file without the 'format' attribute of an engd checkpoint");
+    *status = LOAD_MISMATCH;
+    goto done;
+  }
+  if (strcmp(format, CHECKPOINT_FORMAT)) {
+    snprintf(reason, reason_size, "not an engd checkpoint (format '%s')", format);
+    *status = LOAD_MISMATCH;
+    goto done;
+  }
+  if (EngdH5ReadAttrInt(file, "format_version", &l->version) < 0) CORRUPT("no format_version attribute");
+  if (l->version != CHECKPOINT_FORMAT_VERSION) {
+    snprintf(reason, reason_size, "format version %" PetscInt_FMT ", this engd reads version %d", l->version, CHECKPOINT_FORMAT_VERSION);
+    *status = LOAD_MISMATCH;
+    goto done;
+  }
+  if (EngdH5ReadAttrInt(file, "iteration", &l->iteration) < 0 || l->iteration < 0) CORRUPT("no valid iteration attribute");
+  if (EngdH5ReadAttrInt(file, "failures", &l->failures) < 0 || l->failures < 0) CORRUPT("no valid failures attribute");
+  if (EngdH5ReadAttrDouble(file, "step_time", &l->step_time) < 0) CORRUPT("no step_time attribute");
+  if (EngdH5ReadAttrInt(file, "ranks", &l->ranks) < 0) l->ranks = 0;
+
+  if ((group = H5Gopen2(file, "problem", H5P_DEFAULT)) < 0) CORRUPT("no /problem group");
+  if (EngdH5ReadAttrString(group, "type", l->problem, sizeof(l->problem)) < 0 || EngdH5ReadAttrInt(group, "dim", &l->dim) < 0) CORRUPT("/problem lacks its type or dim");
+  H5Gclose(group);
+
+  if ((group = H5Gopen2(file, "model", H5P_DEFAULT)) < 0) CORRUPT("no /model group");
+  if (EngdH5ReadAttrString(group, "activation", l->activation, sizeof(l->activation)) < 0) CORRUPT("/model lacks the activation");
+  if (EngdH5DatasetLength(group, "widths", &n) < 0 || n < 2 || n > 1000) CORRUPT("no valid /model/widths");
+  l->n_layers = (PetscInt)n - 1;
+  PetscCall(PetscMalloc1(n, &l->widths));
+  if (EngdH5ReadInts(group, "widths", n, l->widths) < 0) CORRUPT("cannot read /model/widths");
+  if (EngdH5DatasetLength(group, "parameters", &n) < 0) CORRUPT("no /model/parameters");
+  l->n_params = (PetscInt)n;
+  PetscCall(PetscMalloc1(PetscMax(l->n_params, 1), &l->theta));
+  if (EngdH5ReadDoubles(group, "parameters", n, l->theta) < 0) CORRUPT("cannot read /model/parameters");
+  H5Gclose(group);
+
+  if ((group = H5Gopen2(file, "optimizer", H5P_DEFAULT)) < 0) CORRUPT("no /optimizer group");
+  if (EngdH5ReadAttrString(group, "type", l->optimizer_type, sizeof(l->optimizer_type)) < 0) CORRUPT("/optimizer lacks its type");
+  if (H5Gget_info(group, &info) < 0) CORRUPT("cannot list /optimizer");
+  for (hsize_t k = 0; k < info.nlinks; k++) {
+    char       name[32];
+    PetscReal *values;
+    if (H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof(name), H5P_DEFAULT) < 0 || EngdH5DatasetLength(group, name, &n) < 0) CORRUPT("unreadable /optimizer entry");
+    PetscCall(PetscMalloc1(n + 1, &values));
+    if (EngdH5ReadDoubles(group, name, n, values) < 0) {
+      PetscCall(PetscFree(values));
+      CORRUPT("cannot read /optimizer/%s", name);
+    }
+    PetscCall(OptimizerStateSet(&l->optimizer, name, (PetscInt)n, values));
+    PetscCall(PetscFree(values));
+  }
+  H5Gclose(group);
+
+  if ((group = H5Gopen2(file, "history", H5P_DEFAULT)) < 0) CORRUPT("no /history group");
+  if (EngdH5DatasetLength(group, "iteration", &n) < 0 || (PetscInt)n != l->iteration + 1) CORRUPT("/history/iteration does not have iteration + 1 = %" PetscInt_FMT " rows", l->iteration + 1);
+  {
+    PetscInt  *its;
+    PetscReal *fields[HISTORY_N_FIELDS];
+    PetscBool  ok = PETSC_TRUE;
+    PetscCall(PetscMalloc1(n, &its));
+    for (PetscInt f = 0; f < HISTORY_N_FIELDS; f++) PetscCall(PetscMalloc1(n, &fields[f]));
+    if (EngdH5ReadInts(group, "iteration", n, its) < 0) ok = PETSC_FALSE;
+    for (PetscInt f = 0; ok && f < HISTORY_N_FIELDS; f++)
+      if (EngdH5ReadDoubles(group, HistoryFieldNames[f], n, fields[f]) < 0) ok = PETSC_FALSE;
+    for (hsize_t i = 0; ok && i < n; i++)
+      if (its[i] != (PetscInt)i) ok = PETSC_FALSE;
+    for (hsize_t i = 0; ok && i < n; i++) PetscCall(HistoryAppend(&l->history, its[i], fields[0][i], fields[1][i], fields[2][i], fields[3][i], fields[4][i], fields[5][i], fields[6][i]));
+    PetscCall(PetscFree(its));
+    for (PetscInt f = 0; f < HISTORY_N_FIELDS; f++) PetscCall(PetscFree(fields[f]));
+    if (!ok) CORRUPT("unreadable or inconsistent /history");
+  }
+  H5Gclose(group);
+  group = -1;
+
+done:
+  if (group >= 0) H5Gclose(group);
+  if (file >= 0) H5Fclose(file);
+  if (fapl >= 0) H5Pclose(fapl);
+  PetscFunctionReturn(0);
+}
+
+static void NetworkText(PetscInt n_layers, const PetscInt *widths, const char *activation, char *text, size_t size)
+{
+  size_t used = 0;
+  text[0]     = '\0';
+  for (PetscInt l = 0; l <= n_layers && used < size; l++) used += (size_t)snprintf(text + used, size - used, "%s%lld", l ? "-" : "", (long long)widths[l]);
+  if (used < size) snprintf(text + used, size - used, " %s", activation);
+}
+
+/* Does the parsed checkpoint belong to this run? */
+static PetscErrorCode Verify(Objective objective, Optimizer opt, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
+{
+  Model           model;
+  Problem         problem;
+  const char     *problem_type, *optimizer_type;
+  const PetscInt *widths;
+  PetscInt        n_layers, n_params, dim;
+  ModelActivation activation;
+  PetscBool       same_net;
+  OptimizerState  mine = {0};
+
+  PetscFunctionBegin;
+  PetscCall(ObjectiveGetModel(objective, &model));
+  PetscCall(ObjectiveGetProblem(objective, &problem));
+  PetscCall(ProblemGetType(problem, &problem_type));
+  PetscCall(ProblemGetDimension(problem, &dim));
+  PetscCall(ModelGetWidths(model, &n_layers, &widths));
+  PetscCall(ModelGetActivation(model, &activation));
+  PetscCall(ModelGetNumParameters(model, &n_params));
+  PetscCall(OptimizerGetType(opt, &optimizer_type));
+  *status  = LOAD_MISMATCH;
+  same_net = (l->n_layers == n_layers && !strcmp(l->activation, ModelActivations[activation])) ? PETSC_TRUE : PETSC_FALSE;
+  for (PetscInt k = 0; same_net && k <= n_layers; k++)
+    if (l->widths[k] != widths[k]) same_net = PETSC_FALSE;
+  if (strcmp(l->problem, problem_type)) {
+    snprintf(reason, reason_size, "problem '%s' in the file, '%s' in this run (-problem)", l->problem, problem_type);
+    PetscFunctionReturn(0);
+  }
+  if (l->dim != dim) {
+    snprintf(reason, reason_size, "dimension %lld in the file, %lld in this run (-dim)", (long long)l->dim, (long long)dim);
+    PetscFunctionReturn(0);
+  }
+  if (!same_net) {
+    char file_net[256], run_net[256];
+    NetworkText(l->n_layers, l->widths, l->activation, file_net, sizeof(file_net));
+    NetworkText(n_layers, widths, ModelActivations[activation], run_net, sizeof(run_net));
+    snprintf(reason, reason_size, "network %s in the file, %s in this run (-net_hidden, -net_activation)", file_net, run_net);
+    PetscFunctionReturn(0);
+  }
+  if (l->n_params != n_params) {
+    snprintf(reason, reason_size, "%lld parameters in the file, %lld in this run", (long long)l->n_params, (long long)n_params);
+    PetscFunctionReturn(0);
+  }
+  if (strcmp(l->optimizer_type, optimizer_type)) {
+    snprintf(reason, reason_size, "optimizer '%s' in the file, '%s' in this run (-optimizer)", l->optimizer_type, optimizer_type);
+    PetscFunctionReturn(0);
+  }
+  /* The entries this optimizer's own state has must all be there, with the same lengths. */
+  *status = LOAD_CORRUPT;
+  PetscCall(OptimizerGetState(opt, &mine));
+  for (PetscInt k = 0; k < mine.n; k++) {
+    const PetscReal *values;
+    PetscInt         length;
+    PetscCall(OptimizerStateFind(&l->optimizer, mine.entry[k].name, &length, &values));
+    if (!values || length != mine.entry[k].length) {
+      snprintf(reason, reason_size, "/optimizer/%s is missing or has %lld values instead of %lld", mine.entry[k].name, (long long)length, (long long)mine.entry[k].length);
+      PetscCall(OptimizerStateDestroy(&mine));
+      PetscFunctionReturn(0);
+    }
+  }
+  PetscCall(OptimizerStateDestroy(&mine));
+  *status = LOAD_OK;
+  PetscFunctionReturn(0);
+}
+
+/* Read, parse and verify one file (collective). */
+static PetscErrorCode Load(Checkpoint c, const char *path, Objective objective, Optimizer opt, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
+{
+  long long size;
+  char     *image;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(l, sizeof(*l)));
+  reason[0] = '\0';
+  PetscCall(ReadImage(c, path, &size, &image, reason, reason_size));
+  if (size < 0) {
+    *status = LOAD_CORRUPT;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(Parse(image, size, l, status, reason, reason_size));
+  PetscCall(PetscFree(image));
+  if (*status == LOAD_OK) PetscCall(Verify(objective, opt, l, status, reason, reason_size));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer opt, History *history, CheckpointState *state, PetscBool *restarted, char path[], size_t path_size)
+{
+  Loaded     l;
+  LoadStatus status = LOAD_CORRUPT;
+  char       reason[512];
+  Model      model;
+  PetscReal *theta;
+
+  PetscFunctionBegin;
+  *restarted = PETSC_FALSE;
+  path[0]    = '\0';
+  if (!c->restart_set) PetscFunctionReturn(0);
+  if (strcmp(c->restart, "latest")) {
+    PetscCall(PetscStrncpy(path, c->restart, path_size));
+    PetscCall(Load(c, path, objective, opt, &l, &status, reason, sizeof(reason)));
+    PetscCheck(status != LOAD_CORRUPT, c->comm, PETSC_ERR_FILE_READ, "-restart: cannot use the checkpoint '%s': %s", path, reason);
+    PetscCheck(status != LOAD_MISMATCH, c->comm, PETSC_ERR_FILE_UNEXPECTED, "-restart: the checkpoint '%s' does not fit this run: %s", path, reason);
+  } else {
+    PetscInt *its = NULL, n = 0, skipped = 0;
+    if (c->rank == 0) PetscCall(ListCheckpoints(c->dir, PETSC_FALSE, &n, &its));
+    PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, c->comm));
+    if (c->rank != 0) PetscCall(PetscMalloc1(n + 1, &its));
+    if (n) PetscCallMPI(MPI_Bcast(its, (PetscMPIInt)n, MPIU_INT, 0, c->comm));
+    for (PetscInt k = 0; k < n; k++) {
+      FileName(c->dir, its[k], "", path, path_size);
+      PetscCall(Load(c, path, objective, opt, &l, &status, reason, sizeof(reason)));
+      if (status == LOAD_OK) break;
+      if (status == LOAD_MISMATCH) break;
+      PetscCall(PetscFPrintf(c->comm, PETSC_STDERR, "engd: warning: -restart latest: skipping the unreadable checkpoint '%s': %s\n", path, reason));
+      PetscCall(LoadedDestroy(&l));
+      skipped++;
+    }
+    PetscCall(PetscFree(its));
+    if (n == 0) {
+      PetscCall(PetscPrintf(c->comm, "Restart: no checkpoint in '%s', starting from iteration 0\n", c->dir));
+      PetscFunctionReturn(0);
+    }
+    PetscCheck(status != LOAD_MISMATCH, c->comm, PETSC_ERR_FILE_UNEXPECTED, "-restart latest: the checkpoint '%s' does not fit this run: %s", path, reason);
+    PetscCheck(status == LOAD_OK, c->comm, PETSC_ERR_FILE_READ, "-restart latest: none of the %" PetscInt_FMT " checkpoints in '%s' is readable (see the warnings above)", skipped, c->dir);
+  }
+
+  PetscCall(ObjectiveGetModel(objective, &model));
+  PetscCall(ModelGetParameters(model, &theta));
+  PetscCall(PetscArraycpy(theta, l.theta, l.n_params));
+  PetscCall(OptimizerSetState(opt, &l.optimizer));
+  for (PetscInt i = 0; i < l.history.n; i++) PetscCall(HistoryAppend(history, l.history.iteration[i], l.history.loss[i], l.history.rel_l2[i], l.history.rel_h1[i], l.history.rms[i], l.history.eta[i], l.history.damping[i], l.history.wall_s[i]));
+  if (l.iteration > 0) PetscCall(ObjectiveResample(objective, l.iteration - 1)); /* the point set of the last iteration done */
+  PetscCall(CheckpointStateCapture(state, model, opt, l.iteration, l.failures, l.step_time, history->n));
+  PetscCall(PetscPrintf(c->comm, "Restart: continuing from '%s' at iteration %" PetscInt_FMT " (written on %" PetscInt_FMT " rank%s)\n", path, l.iteration, l.ranks, l.ranks == 1 ? "" : "s"));
+  PetscCall(LoadedDestroy(&l));
+  *restarted = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
