@@ -53,11 +53,6 @@ engd_launch() {
   "${ENGD_LAUNCH[@]}" "$@"
 }
 
-# True when the engd binary knows the checkpoint options (a build without them refuses them).
-engd_supports_checkpoint() {
-  engd_launch 1 "$ENGD_BIN" -help 2>/dev/null | grep -q -- '-checkpoint_dir'
-}
-
 # Seconds the job has left (squeue %L: [days-]hours:minutes:seconds), empty when unlimited/unknown.
 engd_time_left() {
   squeue -h -j "$SLURM_JOB_ID" -o %L 2>/dev/null | awk '/^[0-9]/ {
@@ -81,19 +76,14 @@ _engd_forward() {
 
 # engd_checkpointed DIR RANKS ENGD_OPTIONS...: a restartable run in DIR. The options the job
 # supplies come first, so ENGD_OPTIONS (an -options_file, extra options) can override them:
-#   -output DIR/run.h5 -checkpoint_dir DIR/checkpoints -restart latest [-time_limit s]
+#   [-time_limit s] -checkpoint_dir DIR/checkpoints -restart latest -output DIR/run.h5
 engd_checkpointed() {
   dir=$1; ranks=$2; shift 2
   mkdir -p "$dir/checkpoints" || { engd_log "error: cannot create $dir/checkpoints"; return 1; }
-  set -- -output "$dir/run.h5" "$@"
-  if engd_supports_checkpoint; then
-    left=$(engd_time_left)
-    if [ -n "$left" ] && [ "$ENGD_TIME_MARGIN" -gt 0 ] && [ "$left" -gt "$ENGD_TIME_MARGIN" ]; then
-      set -- -time_limit $((left - ENGD_TIME_MARGIN)) "$@"
-    fi
-    set -- -checkpoint_dir "$dir/checkpoints" -restart latest "$@"
-  else
-    engd_log "note: $ENGD_BIN has no checkpoint options: this run cannot be resumed after a requeue"
+  set -- -checkpoint_dir "$dir/checkpoints" -restart latest -output "$dir/run.h5" "$@"
+  left=$(engd_time_left)
+  if [ -n "$left" ] && [ "$ENGD_TIME_MARGIN" -gt 0 ] && [ "$left" -gt "$ENGD_TIME_MARGIN" ]; then
+    set -- -time_limit $((left - ENGD_TIME_MARGIN)) "$@"
   fi
   # shellcheck disable=SC2086
   set -- "$ENGD_BIN" "$@" $ENGD_EXTRA_OPTIONS
