@@ -1,6 +1,7 @@
 # engd: build the library build/libengd.a and the driver bin/engd.
 #   make            build            make run     default job (2-D Poisson, ENGD, 2 ranks)
 #   make check      all tests        make bench   benchmarks      make V=1   verbose
+#   make figures RESULTS=dir   plots and tables of the results files in dir (into dir/figures)
 # Cluster builds: PETSC_DIR/PETSC_ARCH point at a PETSc install (its lib/pkgconfig/PETSc.pc);
 # HDF5_PC and SCALAPACK_PC name the pkg-config modules of parallel HDF5 and ScaLAPACK.
 
@@ -26,6 +27,7 @@ CPPFLAGS += -Iinclude $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -llapack -lblas -lmvec -lm
 PYTHON   ?= $(shell scripts/find-python.sh)
 NP       ?= 2
+RESULTS  ?= results
 
 ifeq ($(V),1)
 Q :=
@@ -42,7 +44,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=build/tests/%)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all deps run check bench clean
+.PHONY: all deps run check bench figures clean
 all: bin/engd $(TEST_BIN) $(BENCH_BIN)
 
 deps:
@@ -79,7 +81,10 @@ build/bench/%: bench/%.c build/libengd.a
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	scripts/mpirun.sh -n $(NP) bin/engd -options_file configs/poisson2d.opts -output results/poisson2d.h5
+	@mkdir -p results
+	scripts/mpirun.sh -n $(NP) bin/engd -options_file configs/poisson2d.opts -output results/default.h5
+	$(PYTHON) postprocess/plot_history.py -o results/default-history.png results/default.h5
+	$(PYTHON) postprocess/plot_solution.py -o results/default-solution.png results/default.h5
 
 check: deps
 	@$(MAKE) --no-print-directory all
@@ -88,6 +93,9 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	bench/run.sh
+
+figures: deps
+	$(PYTHON) postprocess/figures.py $(RESULTS)
 
 clean:
 	rm -rf build bin
