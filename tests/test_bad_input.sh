@@ -69,6 +69,8 @@ bad 2 'sampler.*baz|baz.*sampler' $OPTS -sampler baz
 bad 2 'net_activation.*relu|relu.*net_activation' $OPTS -net_activation relu
 bad 2 'engd_gram.*nope|nope.*engd_gram' $OPTS -engd_gram nope
 bad 2 'problem.*xyz|xyz.*problem' $OPTS -problem xyz
+bad 2 'max_time.*non-negative' $OPTS -max_time -1
+bad 2 'chunk_rows.*non-negative' $OPTS -chunk_rows -5
 echo "== misspelled option"
 bad 2 'net_hiden' $OPTS -net_hiden 32
 bad 0 'net_hiden' $OPTS -net_hiden 32

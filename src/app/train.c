@@ -6,7 +6,7 @@
 typedef struct {
   char      output[PETSC_MAX_PATH_LEN];
   PetscInt  max_it, monitor_every, eval_every, max_failures;
-  PetscReal stop_rel_l2;
+  PetscReal stop_rel_l2, max_time;
   PetscBool output_set, quiet;
 } RunOptions;
 
@@ -34,6 +34,7 @@ static PetscErrorCode ReadRunOptions(RunOptions *run)
   PetscCall(PetscOptionsInt("-monitor_every", "Print a progress line every k iterations (0: never)", "main", run->monitor_every, &run->monitor_every, NULL));
   PetscCall(PetscOptionsInt("-eval_every", "Evaluate the errors every k iterations (and at the end)", "main", run->eval_every, &run->eval_every, NULL));
   PetscCall(PetscOptionsReal("-stop_rel_l2", "Stop once the relative L2 error is at most this (0: never)", "main", run->stop_rel_l2, &run->stop_rel_l2, NULL));
+  PetscCall(PetscOptionsReal("-max_time", "Training budget: finish normally once this many seconds of optimizer time are spent (0: none)", "main", run->max_time, &run->max_time, NULL));
   PetscCall(PetscOptionsInt("-max_failures", "Stop (exit code 3) after this many consecutive non-finite steps", "main", run->max_failures, &run->max_failures, NULL));
   PetscCall(PetscOptionsString("-output", "HDF5 results file (written when the run ends, not when it is interrupted)", "ResultsWrite", run->output, run->output, sizeof(run->output), &run->output_set));
   PetscCall(PetscOptionsBool("-quiet", "Print only the SUMMARY line (and events: restarts, rejected steps, stops)", "main", run->quiet, &run->quiet, NULL));
@@ -43,6 +44,7 @@ static PetscErrorCode ReadRunOptions(RunOptions *run)
   PetscCheck(run->eval_every >= 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-eval_every must be positive, got %" PetscInt_FMT, run->eval_every);
   PetscCheck(run->max_failures >= 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-max_failures must be positive, got %" PetscInt_FMT, run->max_failures);
   PetscCheck(run->stop_rel_l2 >= 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-stop_rel_l2 must be non-negative, got %g", (double)run->stop_rel_l2);
+  PetscCheck(run->max_time >= 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-max_time must be non-negative, got %g", (double)run->max_time);
   PetscCheck(!run->output_set || run->output[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "-output needs a file name");
   PetscFunctionReturn(0);
 }
@@ -224,6 +226,11 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     PetscCall(HistoryAppend(&history, it, loss, evaluate ? errors.rel_l2 : NAN, evaluate ? errors.rel_h1 : NAN, evaluate ? errors.rms : NAN, step.eta, step.damping, step_time));
     done = it;
     if (evaluate && run.opt.stop_rel_l2 > 0 && errors.rel_l2 <= run.opt.stop_rel_l2) reached = PETSC_TRUE;
+    if (run.opt.max_time > 0) { /* rank 0's clock decides, so that all ranks stop together */
+      PetscMPIInt over = step_time >= run.opt.max_time;
+      PetscCallMPI(MPI_Bcast(&over, 1, MPI_INT, 0, PETSC_COMM_WORLD));
+      if (over) reached = PETSC_TRUE;
+    }
     if (!run.opt.quiet && run.opt.monitor_every && (it % run.opt.monitor_every == 0 || it == run.opt.max_it || reached)) {
       if (!evaluate) PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6" PetscInt_FMT "  %.4e  %.3e  %.3e  %.2e  %.2e\n", it, (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, (double)step.eta, step_time / it));
