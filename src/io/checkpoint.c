@@ -270,16 +270,19 @@ static int WriteFile(const char *path, const Content *c)
   ENGD_H5(EngdH5WriteAttrString(group, "activation", c->activation));
   ENGD_H5(EngdH5WriteAttrInt(group, "seed", c->seed));
   H5Gclose(group);
+  group = -1;
 
   ENGD_H5(group = H5Gcreate2(file, "problem", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrString(group, "type", c->problem));
   ENGD_H5(EngdH5WriteAttrInt(group, "dim", c->dim));
   H5Gclose(group);
+  group = -1;
 
   ENGD_H5(group = H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrString(group, "type", c->optimizer));
   for (PetscInt k = 0; k < os->n; k++) ENGD_H5(EngdH5WriteDoubles(group, os->entry[k].name, (hsize_t)os->entry[k].length, os->entry[k].values));
   H5Gclose(group);
+  group = -1;
 
   ENGD_H5(group = H5Gcreate2(file, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrString(group, "type", c->sampler));
@@ -287,13 +290,11 @@ static int WriteFile(const char *path, const Content *c)
   ENGD_H5(EngdH5WriteAttrInt(group, "resample_every", c->resample_every));
   ENGD_H5(EngdH5WriteAttrInt(group, "epoch", c->epoch));
   H5Gclose(group);
+  group = -1;
 
   ENGD_H5(EngdH5WriteHistory(file, c->history, c->state->n_history));
 
-  ENGD_H5(group = H5Gcreate2(file, "options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteAttrString(group, "text", c->options));
-  H5Gclose(group);
-  group = -1;
+  ENGD_H5(EngdH5WriteOptions(file, c->options));
   ENGD_H5(H5Fclose(file));
   return 0;
 fail:
@@ -494,6 +495,7 @@ static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *
   if ((group = H5Gopen2(file, "problem", H5P_DEFAULT)) < 0) CORRUPT("no /problem group");
   if (EngdH5ReadAttrString(group, "type", l->problem, sizeof(l->problem)) < 0 || EngdH5ReadAttrInt(group, "dim", &l->dim) < 0) CORRUPT("/problem lacks its type or dim");
   H5Gclose(group);
+  group = -1;
 
   if ((group = H5Gopen2(file, "model", H5P_DEFAULT)) < 0) CORRUPT("no /model group");
   if (EngdH5ReadAttrString(group, "activation", l->activation, sizeof(l->activation)) < 0) CORRUPT("/model lacks the activation");
@@ -506,6 +508,7 @@ static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *
   PetscCall(PetscMalloc1(PetscMax(l->n_params, 1), &l->theta));
   if (EngdH5ReadDoubles(group, "parameters", n, l->theta) < 0) CORRUPT("cannot read /model/parameters");
   H5Gclose(group);
+  group = -1;
 
   if ((group = H5Gopen2(file, "optimizer", H5P_DEFAULT)) < 0) CORRUPT("no /optimizer group");
   if (EngdH5ReadAttrString(group, "type", l->optimizer_type, sizeof(l->optimizer_type)) < 0) CORRUPT("/optimizer lacks its type");
@@ -523,6 +526,7 @@ static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *
     PetscCall(PetscFree(values));
   }
   H5Gclose(group);
+  group = -1;
 
   if ((group = H5Gopen2(file, "history", H5P_DEFAULT)) < 0) CORRUPT("no /history group");
   if (EngdH5DatasetLength(group, "iteration", &n) < 0 || (PetscInt)n != l->iteration + 1) CORRUPT("/history/iteration does not have iteration + 1 = %" PetscInt_FMT " rows", l->iteration + 1);

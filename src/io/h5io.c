@@ -88,6 +88,18 @@ fail:
   return -1;
 }
 
+int EngdH5WriteOptions(hid_t file, const char *text)
+{
+  hid_t group = -1;
+  ENGD_H5(group = H5Gcreate2(file, "options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  ENGD_H5(EngdH5WriteAttrString(group, "text", text));
+  H5Gclose(group);
+  return 0;
+fail:
+  if (group >= 0) H5Gclose(group);
+  return -1;
+}
+
 int EngdH5WriteHistory(hid_t file, History *history, PetscInt n_rows)
 {
   hid_t group = -1;

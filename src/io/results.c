@@ -34,6 +34,7 @@ static int WriteFile(const char *path, const ResultsContent *c)
   ENGD_H5(EngdH5WriteAttrString(group, "activation", ModelActivations[c->activation]));
   ENGD_H5(EngdH5WriteAttrInt(group, "seed", c->seed));
   H5Gclose(group);
+  group = -1;
 
   ENGD_H5(group = H5Gcreate2(file, "summary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrInt(group, "iterations", c->summary->iterations));
@@ -47,11 +48,9 @@ static int WriteFile(const char *path, const ResultsContent *c)
   ENGD_H5(EngdH5WriteAttrInt(group, "points", c->summary->points));
   ENGD_H5(EngdH5WriteAttrInt(group, "ranks", c->summary->ranks));
   H5Gclose(group);
-
-  ENGD_H5(group = H5Gcreate2(file, "options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteAttrString(group, "text", c->options));
-  H5Gclose(group);
   group = -1;
+
+  ENGD_H5(EngdH5WriteOptions(file, c->options));
   ENGD_H5(H5Fclose(file));
   return 0;
 fail:

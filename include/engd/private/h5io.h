@@ -21,6 +21,8 @@ int EngdH5WriteAttrInt(hid_t loc, const char *name, PetscInt value);
 int EngdH5WriteAttrString(hid_t loc, const char *name, const char *text);
 /* Group /history of `file`: iteration and every HistoryFieldNames field, rows [0, n_rows). */
 int EngdH5WriteHistory(hid_t file, History *, PetscInt n_rows);
+/* /options with the attribute text (every option of the run, one per line). */
+int EngdH5WriteOptions(hid_t file, const char *text);
 
 int EngdH5ReadAttrInt(hid_t loc, const char *name, PetscInt *value);
 int EngdH5ReadAttrDouble(hid_t loc, const char *name, double *value);
