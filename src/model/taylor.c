@@ -213,22 +213,16 @@ static PetscErrorCode LinearBackward(PetscInt n_out, PetscInt n_in, PetscInt col
   PetscFunctionReturn(0);
 }
 
-/* From this many channels on, a hidden layer's rows are one dgemm per point (below, the call
-   overhead outweighs the loops). */
-#ifndef ROWS_GEMM_MIN_CHANNELS
-#define ROWS_GEMM_MIN_CHANNELS 8
-#endif
-
 /* Rows of layer l for every point: W part sum_s ybar[:, s, p] z[:, s, p]^T, bias part ybar_v.
    Channel s of point p is a contiguous column of n values at (s*nb + p)*n, so point p's channels
    form an n x S matrix with leading dimension nb*n: for l > 1 the W part is the product
-   Ybar_p Z_p^T of two such matrices. It is accumulated channel by channel (contiguous columns;
-   looping over channels innermost strides by nb*n doubles per access, which defeats the caches
-   once S is large) or, from ROWS_GEMM_MIN_CHANNELS channels on, by one dgemm. */
+   Ybar_p Z_p^T of two such matrices, one dgemm per point (faster than loops even for S = 4;
+   a loop over channels innermost strides by nb*n doubles per access, which defeats the caches
+   once S is large). For the scalar output layer it is sum_s ybar_s z_s, axpys on contiguous z_s. */
 static PetscErrorCode LayerRows(Model m, PetscInt l, const PetscReal *ybar, PetscReal *jac_t, PetscInt ld)
 {
   const PetscInt  n_out = m->widths[l], n_in = m->widths[l - 1], nb = m->tape_nb, S = m->tape_channels, d = m->dim;
-  const PetscBool use_gemm = (l > 1 && n_out > 1 && S >= ROWS_GEMM_MIN_CHANNELS) ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool use_gemm = (l > 1 && n_out > 1) ? PETSC_TRUE : PETSC_FALSE;
   PetscBLASInt    M = 0, N = 0, K = 0, lda = 0, ldb = 0;
   const PetscReal one = 1.0, zero = 0.0;
 
@@ -256,25 +250,13 @@ static PetscErrorCode LayerRows(Model m, PetscInt l, const PetscReal *ybar, Pets
       }
     } else if (use_gemm) {
       PetscCallBLAS("BLASgemm", BLASgemm_("N", "T", &M, &N, &K, &one, ybar_v, &lda, m->post[l - 1] + p * n_in, &ldb, &zero, row_W, &M));
-    } else if (n_out == 1) { /* the scalar output layer: row = sum_s ybar_s z_s */
+    } else { /* the scalar output layer */
       for (PetscInt s = 0; s < S; s++) {
         const PetscReal *z_s = m->post[l - 1] + (s * nb + p) * n_in, ys = ybar[s * nb + p];
         if (s == 0)
           for (PetscInt j = 0; j < n_in; j++) row_W[j] = ys * z_s[j];
         else
           for (PetscInt j = 0; j < n_in; j++) row_W[j] += ys * z_s[j];
-      }
-    } else {
-      for (PetscInt s = 0; s < S; s++) {
-        const PetscReal *z_s = m->post[l - 1] + (s * nb + p) * n_in, *ybar_s = ybar + (s * nb + p) * n_out;
-        for (PetscInt j = 0; j < n_in; j++) {
-          PetscReal      *col = row_W + j * n_out;
-          const PetscReal zs  = z_s[j];
-          if (s == 0)
-            for (PetscInt i = 0; i < n_out; i++) col[i] = ybar_s[i] * zs;
-          else
-            for (PetscInt i = 0; i < n_out; i++) col[i] += ybar_s[i] * zs;
-        }
       }
     }
   }
