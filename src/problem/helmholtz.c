@@ -129,7 +129,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Helmholtz(Problem p)
   PetscFunctionBegin;
   PetscCall(PetscNew(&ctx));
   ctx->k                = 6.0;
-  ctx->mode             = 2;
+  ctx->mode             = 1;
   p->data               = ctx;
   p->ops.setfromoptions = SetFromOptions_Helmholtz;
   p->ops.view           = View_Helmholtz;
