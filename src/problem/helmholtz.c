@@ -2,8 +2,8 @@
    manufactured solution
      u* = prod_i sin(m pi x_i),   f = (d m^2 pi^2 - k^2) u*,   g = u* = 0 on the boundary
    (k = -helmholtz_k, m = -helmholtz_mode). For k^2 above the smallest Dirichlet eigenvalue
-   d pi^2 the operator is indefinite; k^2 = d m^2 pi^2 (f = 0) would make u* an eigenfunction,
-   not the unique solution, and is refused.
+   d pi^2 the operator is indefinite; k^2 equal to an eigenvalue pi^2 (m_1^2 + ... + m_d^2) leaves
+   the solution non-unique and is refused.
    Terms: interior  r = -Laplace(u) - k^2 u - f,   boundary  r = u - g.
 
    This file is the worked example of README's "Adding your own PDE". */
@@ -28,6 +28,31 @@ static PetscReal HelmholtzExact(const Helmholtz *ctx, PetscInt d, const PetscRea
     grad[i * stride] = w * PetscCosReal(w * x[i]) * others;
   }
   return u;
+}
+
+/* Whether k^2 is a Dirichlet eigenvalue of -Laplace on the unit box: k^2 = pi^2 n with n a sum of
+   d squares of positive integers. */
+static PetscErrorCode HelmholtzResonant(PetscReal k, PetscInt d, PetscBool *resonant)
+{
+  const PetscReal ratio = k * k / (PETSC_PI * PETSC_PI);
+  const PetscInt  n     = (PetscInt)PetscFloorReal(ratio + 0.5);
+  PetscBool      *ways, *next;
+
+  PetscFunctionBegin;
+  *resonant = PETSC_FALSE;
+  if (PetscAbsReal(ratio - n) > 1e-8 * PetscMax(1.0, ratio) || n < d || n > 100000) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc2(n + 1, &ways, n + 1, &next));
+  for (PetscInt v = 0; v <= n; v++) ways[v] = v == 0 ? PETSC_TRUE : PETSC_FALSE; /* sums of 0 squares */
+  for (PetscInt j = 0; j < d; j++) { /* sums of j + 1 squares */
+    for (PetscInt v = 0; v <= n; v++) {
+      next[v] = PETSC_FALSE;
+      for (PetscInt m = 1; m * m <= v && !next[v]; m++) next[v] = ways[v - m * m];
+    }
+    PetscCall(PetscArraycpy(ways, next, n + 1));
+  }
+  *resonant = ways[n];
+  PetscCall(PetscFree2(ways, next));
+  PetscFunctionReturn(0);
 }
 
 /* Data that do not depend on the network, once per point set: f (interior, term 0), g (boundary). */
@@ -84,6 +109,7 @@ static PetscErrorCode Exact_Helmholtz(Problem p, PetscInt n, const PetscReal *x,
 static PetscErrorCode SetFromOptions_Helmholtz(Problem p, PetscOptionItems *PetscOptionsObject)
 {
   Helmholtz *ctx = (Helmholtz *)p->data;
+  PetscBool  resonant;
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Helmholtz options");
@@ -91,7 +117,8 @@ static PetscErrorCode SetFromOptions_Helmholtz(Problem p, PetscOptionItems *Pets
   PetscCall(PetscOptionsInt("-helmholtz_mode", "Frequency m of the exact solution prod_i sin(m pi x_i)", "ProblemCreate_Helmholtz", ctx->mode, &ctx->mode, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(ctx->mode >= 1, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-helmholtz_mode must be positive, got %" PetscInt_FMT, ctx->mode);
-  PetscCheck(PetscAbsReal(p->dim * PetscSqr(ctx->mode * PETSC_PI) - PetscSqr(ctx->k)) > 1e-8, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-helmholtz_k %g: k^2 is the Dirichlet eigenvalue of the exact solution (no unique solution)", (double)ctx->k);
+  PetscCall(HelmholtzResonant(ctx->k, p->dim, &resonant));
+  PetscCheck(!resonant, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-helmholtz_k %g: k^2 is a Dirichlet eigenvalue of -Laplace on the unit box (no unique solution)", (double)ctx->k);
   if (p->n_terms == 0) {
     PetscInt *faces;
     PetscCall(ProblemSetBox(p, 0.0, 1.0));
