@@ -19,6 +19,8 @@
 #     differs by 3e-6, its rel_l2 by 9e-5; see test_parallel_agreement.sh);
 #   - with -engd_rcond 1e-4 (well-conditioned solve), 10 iterations of heat (1+1)-D, heat
 #     (4+1)-D and nonlinear Poisson: the whole history and the parameters to 1e-10.
+# Bad values of the new options (bin/engd without mpirun): exit 1 with one "engd: error:" line
+# naming the option.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup problems_convergence h5py
@@ -95,6 +97,23 @@ for prob in heat1d heat4d nonlinear; do
   for n in 1 3; do engd $n "${prob}_r4_n$n" $opts -engd_rcond 1e-4 -engd_adaptive_rcond 0 -max_it 10 || ok=0; done
   [ $ok = 1 ] && compare "$prob, rcond 1e-4, 1 vs 3 ranks" 1e-10 --params "$T/${prob}_r4_n1.h5" "$T/${prob}_r4_n3.h5"
 done
+
+echo "== bad values of the new problems' options"
+bad() { # PATTERN options...
+  pattern=$1; shift
+  timeout 60 bin/engd -max_it 1 "$@" >"$T/bad.out" 2>"$T/bad.err"
+  rc=$?
+  line=$(grep 'engd: error:' "$T/bad.err")
+  if [ $rc = 1 ] && [ "$(echo "$line" | grep -c .)" = 1 ] && echo "$line" | grep -Eq -- "$pattern"; then echo "ok: $* -> $line"
+  else echo "FAIL: $*: exit $rc, error line(s): $line"; fail=1; fi
+}
+bad "-problem heat needs -dim" -problem heat -dim 1
+bad "-heat_kappa" -problem heat -heat_kappa -1
+bad "-heat_solution|unknown|sin_cos" -problem heat -heat_solution sin_cos
+bad "-solution bilinear needs an even -dim" -problem poisson -dim 3 -solution bilinear -sampler uniform
+bad "-nonlinear_amplitude" -problem nonlinear_poisson -nonlinear_amplitude 0
+bad "-helmholtz_k .*eigenvalue" -problem helmholtz -helmholtz_k 7.024814731040727
+bad "-helmholtz_mode" -problem helmholtz -helmholtz_mode 0
 
 [ $fail = 0 ] && echo "problems convergence: all checks passed"
 exit $fail
