@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [SECTIONS] [OPTIONS...]
 #
-# SECTIONS: all (default), or one or more of speed, accuracy, seeds, gram, comma-separated:
+# SECTIONS: all (default), or one or more of speed, accuracy, seeds, gram, channels, comma-separated:
 #   speed     seconds per ENGD iteration of the default job (configs/poisson2d.opts) on 2 ranks
 #             and on 1 rank (SUMMARY s_per_it, best of $REPEAT runs), with the -log_view stage
 #             breakdown per iteration (EngdRows, EngdGram, EngdSolve, EngdLineSearch, ...)
@@ -38,15 +38,15 @@ esac
 sections=$(echo "$sections" | tr ',' ' ')
 for s in $sections; do
   case "$s" in
-    all | speed | accuracy | seeds | gram) ;;
-    *) echo "bench/run.sh: unknown section '$s' (use speed, accuracy, seeds, gram or all)" >&2; exit 2 ;;
+    all | speed | accuracy | seeds | gram | channels) ;;
+    *) echo "bench/run.sh: unknown section '$s' (use speed, accuracy, seeds, gram, channels or all)" >&2; exit 2 ;;
   esac
 done
-[ "$sections" = all ] && sections="speed accuracy seeds gram"
+[ "$sections" = all ] && sections="speed accuracy seeds gram channels"
 # the pass-through options go to bin/engd, unless gram is the only section
 if [ "$sections" = gram ]; then GRAM_EXTRA="$*"; ENGD_EXTRA=""; else GRAM_EXTRA=""; ENGD_EXTRA="$*"; fi
 
-for f in "$ENGD" build/bench/bench_gram; do
+for f in "$ENGD" build/bench/bench_gram build/bench/bench_channels; do
   [ -x "$f" ] || { echo "bench/run.sh: $f is missing: run make first" >&2; exit 1; }
 done
 TMP=$(mktemp -d /tmp/engd-bench.XXXXXX) || exit 1
@@ -179,6 +179,36 @@ section_gram() {
     echo "-- exit status $?, $(elapsed "$t0" "$(now)") s"
     echo
   done
+}
+
+# ---------------------------------------------------------------------------------------------
+section_channels() {
+  echo "== e. Taylor-mode channels: cost per point as S = d + 2 grows (build/bench/bench_channels, 1 rank) =="
+  for hidden in 64 64,64; do
+    for bs in 128 16; do
+      echo "-- build/bench/bench_channels -bench_dims 2,10,100 -net_hidden $hidden -net_block_size $bs"
+      timeout 600 build/bench/bench_channels -bench_dims 2,10,100 -net_hidden "$hidden" -net_block_size "$bs" 2>&1 | sed 's/^/   /'
+    done
+  done
+  echo "-- ENGD per iteration on $NP ranks, -max_it 10: stage times (max over ranks) / iterations, ms"
+  printf '   %-24s %5s %6s %6s  %8s  %8s  %8s  %8s  %9s\n' config d P N Rows LineSrch Gram Solve "s_per_it"
+  for cfg in poisson2d poisson10d poisson100d; do
+    OUT="$TMP/channels_$cfg.log"
+    # shellcheck disable=SC2086
+    if ! timeout 1800 $MPIRUN -n "$NP" $ENGD -options_file "configs/$cfg.opts" -max_it 10 -log_view -monitor_every 0 $ENGD_EXTRA >"$OUT" 2>&1; then
+      echo "   $cfg failed:"; tail -n 5 "$OUT" | sed 's/^/   | /'; continue
+    fi
+    awk -v cfg="$cfg" -v d="$(sed -n 's/^-dim //p' "configs/$cfg.opts")" '
+      /^SUMMARY/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+      $1 ~ /^Engd/ && NF > 5 { t[$1] = $4 }
+      END {
+        its = f["iterations"]
+        printf "   %-24s %5d %6d %6d  %8.2f  %8.2f  %8.2f  %8.2f  %9.4f\n", cfg, d, f["params"], f["points"],
+               1000 * t["EngdRows"] / its, 1000 * t["EngdLineSearch"] / its, 1000 * t["EngdGram"] / its, 1000 * t["EngdSolve"] / its, f["s_per_it"]
+      }' "$OUT"
+  done
+  echo "   (Rows: residuals and Jacobian rows, S = d + 2 channels on interior points; LineSrch: 31 forward passes)"
+  echo
 }
 
 for s in $sections; do

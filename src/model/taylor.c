@@ -36,24 +36,17 @@ static PetscErrorCode LinearForward(PetscInt n_out, PetscInt n_in, PetscInt nb, 
   PetscFunctionReturn(0);
 }
 
-/* First layer: the input channels are x, the unit vectors e_i and 0, so no dgemm is needed
-   beyond the value channel. */
-static PetscErrorCode FirstLayerForward(Model m, const PetscReal *theta, PetscInt nb, PetscInt order, const PetscReal *x, PetscBool keep_tape, PetscReal *y)
+/* First layer: the input channels are x, the unit vectors e_i and 0, so only the value channel
+   needs a product; its derivative channels are the columns w_i of W_1 for every point and its
+   trace channel is 0, which the activation's forward and reverse passes use directly (they are
+   never stored: at d = 100 they would be 100 copies of W_1 per point). */
+static PetscErrorCode FirstLayerForward(Model m, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscReal *y)
 {
-  const PetscInt   n1 = m->widths[1], d = m->dim, S = ModelNumChannels(d, order);
+  const PetscInt   n1 = m->widths[1], d = m->dim;
   const PetscReal *W = theta + m->w_offset[1], *b = theta + m->b_offset[1];
 
   PetscFunctionBegin;
   PetscCall(LinearForward(n1, d, nb, 1, W, b, x, y));
-  if (!keep_tape) PetscFunctionReturn(0); /* ActivationForward uses W directly; the reverse pass needs y */
-  for (PetscInt i = 0; order >= 1 && i < d; i++) {
-    const PetscReal *w_col = W + i * n1;
-    for (PetscInt p = 0; p < nb; p++) {
-      PetscReal *y_col = y + ((1 + i) * nb + p) * n1;
-      for (PetscInt k = 0; k < n1; k++) y_col[k] = w_col[k];
-    }
-  }
-  if (order == 2) PetscCall(PetscArrayzero(y + (S - 1) * nb * n1, nb * n1));
   PetscFunctionReturn(0);
 }
 
@@ -97,20 +90,21 @@ static PetscErrorCode ActivationForward(Model m, const PetscReal *theta, PetscIn
     PetscCall(FirstActivationForward(m, theta, nb, order, c));
     PetscFunctionReturn(0);
   }
-  for (PetscInt i = 0; i < d; i++) {
-    const PetscReal *yi = y + (1 + i) * len;
-    PetscReal       *zi = z + (1 + i) * len;
-    for (PetscInt k = 0; k < len; k++) zi[k] = s1[k] * yi[k];
-  }
   if (order == 2) {
     const PetscReal *yT = y + (1 + d) * len;
     PetscReal       *zT = z + (1 + d) * len;
     for (PetscInt k = 0; k < len; k++) zT[k] = s1[k] * yT[k];
-    for (PetscInt i = 0; i < d; i++) {
-      const PetscReal *yi = y + (1 + i) * len, ci = TraceWeight(c, i);
-      if (ci == 0.0) continue;
-      for (PetscInt k = 0; k < len; k++) zT[k] += ci * s2[k] * yi[k] * yi[k];
-    }
+  }
+  for (PetscInt i = 0; i < d; i++) { /* one pass per coordinate: z_i and its trace term */
+    const PetscReal *yi = y + (1 + i) * len, ci = order == 2 ? TraceWeight(c, i) : 0.0;
+    PetscReal       *zi = z + (1 + i) * len, *zT = z + (1 + d) * len;
+    if (ci == 0.0)
+      for (PetscInt k = 0; k < len; k++) zi[k] = s1[k] * yi[k];
+    else
+      for (PetscInt k = 0; k < len; k++) {
+        zi[k] = s1[k] * yi[k];
+        zT[k] += ci * s2[k] * yi[k] * yi[k];
+      }
   }
   PetscCall(PetscLogFlops((order == 2 ? 4.0 * d + 2 : 1.0 * d) * len));
   PetscFunctionReturn(0);
@@ -125,7 +119,7 @@ PetscErrorCode ModelForward(Model m, const PetscReal *theta, PetscInt nb, const 
   PetscCheck(order >= 0 && order <= 2, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "Derivative order %" PetscInt_FMT " not in 0..2", order);
   m->tape_valid = PETSC_FALSE;
   if (nb == 0) PetscFunctionReturn(0);
-  PetscCall(FirstLayerForward(m, theta, nb, order, x, keep_tape, m->pre[1]));
+  PetscCall(FirstLayerForward(m, theta, nb, x, m->pre[1]));
   for (PetscInt l = 1; l < L; l++) {
     PetscCall(ActivationForward(m, theta, l, nb, order, trace_weights, keep_tape));
     PetscCall(LinearForward(m->widths[l + 1], m->widths[l], nb, S, theta + m->w_offset[l + 1], theta + m->b_offset[l + 1], m->post[l], m->pre[l + 1]));
@@ -142,37 +136,59 @@ PetscErrorCode ModelForward(Model m, const PetscReal *theta, PetscInt nb, const 
   PetscFunctionReturn(0);
 }
 
-/* zbar (cotangent of layer l's output channels) -> ybar (cotangent of its pre-activation). */
-static PetscErrorCode ActivationBackward(Model m, PetscInt l, const PetscReal *zbar, PetscReal *ybar)
+/* zbar (cotangent of layer l's output channels) -> ybar (cotangent of its pre-activation), one
+   pass over the block per input coordinate i. In the first layer y_i = w_i (column i of W_1) for
+   every point and y_T = 0 (see FirstLayerForward), and ybar_T is not computed: the first layer's
+   rows and gradient use only ybar_v and the ybar_i. */
+static PetscErrorCode ActivationBackward(Model m, const PetscReal *theta, PetscInt l, const PetscReal *zbar, PetscReal *ybar)
 {
   const PetscInt   n = m->widths[l], d = m->dim, nb = m->tape_nb, order = m->tape_order, len = n * nb;
   const PetscReal *y = m->pre[l], *s1 = m->d1[l], *s2 = m->d2[l], *s3 = m->d3[l], *c = m->tape_trace_weights;
+  const PetscReal *W1 = theta + m->w_offset[1], *zbarT = zbar + (1 + d) * len;
+  const PetscBool  first = l == 1 ? PETSC_TRUE : PETSC_FALSE;
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < len; k++) ybar[k] = s1[k] * zbar[k];
-  for (PetscInt i = 0; order >= 1 && i < d; i++) {
-    const PetscReal *yi = y + (1 + i) * len, *zbari = zbar + (1 + i) * len;
-    PetscReal       *ybari = ybar + (1 + i) * len;
-    for (PetscInt k = 0; k < len; k++) {
-      ybar[k] += s2[k] * yi[k] * zbari[k];
-      ybari[k] = s1[k] * zbari[k];
-    }
-  }
-  if (order == 2) {
-    const PetscReal *yT = y + (1 + d) * len, *zbarT = zbar + (1 + d) * len;
+  if (order == 2 && !first) {
+    const PetscReal *yT    = y + (1 + d) * len;
     PetscReal       *ybarT = ybar + (1 + d) * len;
     for (PetscInt k = 0; k < len; k++) {
       ybarT[k] = s1[k] * zbarT[k];
       ybar[k] += s2[k] * yT[k] * zbarT[k];
     }
-    for (PetscInt i = 0; i < d; i++) {
-      const PetscReal *yi = y + (1 + i) * len;
-      PetscReal       *ybari = ybar + (1 + i) * len;
-      if (c[i] == 0.0) continue;
-      for (PetscInt k = 0; k < len; k++) {
-        ybar[k] += c[i] * s3[k] * yi[k] * yi[k] * zbarT[k];
-        ybari[k] += 2.0 * c[i] * s2[k] * yi[k] * zbarT[k];
+  }
+  for (PetscInt i = 0; order >= 1 && i < d; i++) {
+    const PetscReal *zbari = zbar + (1 + i) * len;
+    const PetscReal  ci    = order == 2 ? c[i] : 0.0;
+    PetscReal       *ybari = ybar + (1 + i) * len;
+    if (first) {
+      const PetscReal *w = W1 + i * n;
+      for (PetscInt p = 0; p < nb; p++) {
+        PetscReal       *yb = ybar + p * n, *ybi = ybari + p * n;
+        const PetscReal *t1 = s1 + p * n, *t2 = s2 + p * n, *t3 = s3 + p * n, *zbi = zbari + p * n, *zbT = zbarT + p * n;
+        if (ci == 0.0)
+          for (PetscInt k = 0; k < n; k++) {
+            yb[k] += t2[k] * w[k] * zbi[k];
+            ybi[k] = t1[k] * zbi[k];
+          }
+        else
+          for (PetscInt k = 0; k < n; k++) {
+            yb[k] += t2[k] * w[k] * zbi[k] + ci * t3[k] * w[k] * w[k] * zbT[k];
+            ybi[k] = t1[k] * zbi[k] + 2.0 * ci * t2[k] * w[k] * zbT[k];
+          }
       }
+    } else {
+      const PetscReal *yi = y + (1 + i) * len;
+      if (ci == 0.0)
+        for (PetscInt k = 0; k < len; k++) {
+          ybar[k] += s2[k] * yi[k] * zbari[k];
+          ybari[k] = s1[k] * zbari[k];
+        }
+      else
+        for (PetscInt k = 0; k < len; k++) {
+          ybar[k] += s2[k] * yi[k] * zbari[k] + ci * s3[k] * yi[k] * yi[k] * zbarT[k];
+          ybari[k] = s1[k] * zbari[k] + 2.0 * ci * s2[k] * yi[k] * zbarT[k];
+        }
     }
   }
   PetscCall(PetscLogFlops(6.0 * (d + 1) * len));
@@ -197,33 +213,50 @@ static PetscErrorCode LinearBackward(PetscInt n_out, PetscInt n_in, PetscInt col
   PetscFunctionReturn(0);
 }
 
-/* Rows of layer l for every point: W part sum_s ybar[:, s, p] z[j, s, p], bias part ybar_v. */
+/* Rows of layer l for every point: W part sum_s ybar[:, s, p] z[:, s, p]^T, bias part ybar_v.
+   Channel s of point p is a contiguous column of n values at (s*nb + p)*n, so point p's channels
+   form an n x S matrix with leading dimension nb*n: for l > 1 the W part is the product
+   Ybar_p Z_p^T of two such matrices, one dgemm per point (faster than loops even for S = 4;
+   a loop over channels innermost strides by nb*n doubles per access, which defeats the caches
+   once S is large). For the scalar output layer it is sum_s ybar_s z_s, axpys on contiguous z_s. */
 static PetscErrorCode LayerRows(Model m, PetscInt l, const PetscReal *ybar, PetscReal *jac_t, PetscInt ld)
 {
-  const PetscInt n_out = m->widths[l], n_in = m->widths[l - 1], nb = m->tape_nb, S = m->tape_channels, d = m->dim;
+  const PetscInt  n_out = m->widths[l], n_in = m->widths[l - 1], nb = m->tape_nb, S = m->tape_channels, d = m->dim;
+  const PetscBool use_gemm = (l > 1 && n_out > 1) ? PETSC_TRUE : PETSC_FALSE;
+  PetscBLASInt    M = 0, N = 0, K = 0, lda = 0, ldb = 0;
+  const PetscReal one = 1.0, zero = 0.0;
 
   PetscFunctionBegin;
+  if (use_gemm) {
+    PetscCall(PetscBLASIntCast(n_out, &M));
+    PetscCall(PetscBLASIntCast(n_in, &N));
+    PetscCall(PetscBLASIntCast(S, &K));
+    PetscCall(PetscBLASIntCast(nb * n_out, &lda));
+    PetscCall(PetscBLASIntCast(nb * n_in, &ldb));
+  }
   for (PetscInt p = 0; p < nb; p++) {
     PetscReal *row_W = jac_t + p * ld + m->w_offset[l], *row_b = jac_t + p * ld + m->b_offset[l];
     const PetscReal *ybar_v = ybar + p * n_out;
     PetscCall(PetscArraycpy(row_b, ybar_v, n_out));
-    for (PetscInt j = 0; j < n_in; j++) {
-      PetscReal *col = row_W + j * n_out;
-      if (l == 1) { /* input channels: x_j on the value channel, 1 on channel e_j, 0 elsewhere */
+    if (l == 1) { /* input channels: x_j on the value channel, 1 on channel e_j, 0 elsewhere */
+      for (PetscInt j = 0; j < n_in; j++) {
+        PetscReal       *col    = row_W + j * n_out;
         const PetscReal  xj     = m->x_block[p * d + j];
         const PetscReal *ybar_j = ybar + ((1 + j) * nb + p) * n_out;
         if (S > 1)
           for (PetscInt i = 0; i < n_out; i++) col[i] = ybar_v[i] * xj + ybar_j[i];
         else
           for (PetscInt i = 0; i < n_out; i++) col[i] = ybar_v[i] * xj;
-      } else {
-        const PetscReal *z = m->post[l - 1];
-        for (PetscInt i = 0; i < n_out; i++) col[i] = ybar_v[i] * z[p * n_in + j];
-        for (PetscInt s = 1; s < S; s++) {
-          const PetscReal  zs     = z[(s * nb + p) * n_in + j];
-          const PetscReal *ybar_s = ybar + (s * nb + p) * n_out;
-          for (PetscInt i = 0; i < n_out; i++) col[i] += ybar_s[i] * zs;
-        }
+      }
+    } else if (use_gemm) {
+      PetscCallBLAS("BLASgemm", BLASgemm_("N", "T", &M, &N, &K, &one, ybar_v, &lda, m->post[l - 1] + p * n_in, &ldb, &zero, row_W, &M));
+    } else { /* the scalar output layer */
+      for (PetscInt s = 0; s < S; s++) {
+        const PetscReal *z_s = m->post[l - 1] + (s * nb + p) * n_in, ys = ybar[s * nb + p];
+        if (s == 0)
+          for (PetscInt j = 0; j < n_in; j++) row_W[j] = ys * z_s[j];
+        else
+          for (PetscInt j = 0; j < n_in; j++) row_W[j] += ys * z_s[j];
       }
     }
   }
@@ -269,7 +302,7 @@ static PetscErrorCode Backward(Model m, const PetscReal *theta, const PetscReal 
     else PetscCall(LayerGradient(m, l, ybar, grad));
     if (l == 1) break;
     PetscCall(LinearBackward(m->widths[l], m->widths[l - 1], nb * S, theta + m->w_offset[l], ybar, zbar));
-    PetscCall(ActivationBackward(m, l - 1, zbar, ybar));
+    PetscCall(ActivationBackward(m, theta, l - 1, zbar, ybar));
   }
   PetscFunctionReturn(0);
 }

@@ -2,11 +2,14 @@
      sin_prod  u* = prod_i sin(pi x_i)   (the ENGD paper's 2-D case)
      sin_sum   u* = sum_i sin(pi x_i)
      cos_sum   u* = sum_i cos(pi x_i)    (the KFAC paper's 5-D case)
+     bilinear  u* = sum_{k=1}^{d/2} x_{2k-1} x_{2k}, f = 0, d even   (the KFAC paper's 10-D case)
+     norm_sq   u* = |x|^2, f = -2d                                   (the KFAC paper's 100-D case)
+   (the last two are E and Yu's deep Ritz examples, arXiv:1710.00211).
    Terms: interior  r = -Laplace(u) - f,   boundary  r = u - g. */
 #include <engd/private/problemimpl.h>
 
-typedef enum { POISSON_SIN_PROD, POISSON_SIN_SUM, POISSON_COS_SUM } PoissonSolution;
-static const char *const PoissonSolutions[] = {"sin_prod", "sin_sum", "cos_sum", "PoissonSolution", "POISSON_", NULL};
+typedef enum { POISSON_SIN_PROD, POISSON_SIN_SUM, POISSON_COS_SUM, POISSON_BILINEAR, POISSON_NORM_SQ } PoissonSolution;
+static const char *const PoissonSolutions[] = {"sin_prod", "sin_sum", "cos_sum", "bilinear", "norm_sq", "PoissonSolution", "POISSON_", NULL};
 
 typedef struct {
   PoissonSolution solution;
@@ -18,6 +21,27 @@ static void PoissonExactPoint(PoissonSolution sol, PetscInt d, const PetscReal *
   const PetscReal pi = PETSC_PI;
   PetscReal       value = sol == POISSON_SIN_PROD ? 1.0 : 0.0;
 
+  if (sol == POISSON_BILINEAR) { /* harmonic: pairs (x_{2k-1}, x_{2k}) in 1-based numbering */
+    for (PetscInt k = 0; k + 1 < d; k += 2) {
+      value += x[k] * x[k + 1];
+      if (grad) {
+        grad[k * stride]       = x[k + 1];
+        grad[(k + 1) * stride] = x[k];
+      }
+    }
+    *u   = value;
+    *lap = 0.0;
+    return;
+  }
+  if (sol == POISSON_NORM_SQ) {
+    for (PetscInt i = 0; i < d; i++) {
+      value += x[i] * x[i];
+      if (grad) grad[i * stride] = 2.0 * x[i];
+    }
+    *u   = value;
+    *lap = 2.0 * (PetscReal)d;
+    return;
+  }
   for (PetscInt i = 0; i < d; i++) {
     const PetscReal s = PetscSinReal(pi * x[i]), c = PetscCosReal(pi * x[i]);
     if (sol == POISSON_SIN_PROD) value *= s;
@@ -33,7 +57,7 @@ static void PoissonExactPoint(PoissonSolution sol, PetscInt d, const PetscReal *
     } else grad[i * stride] = sol == POISSON_SIN_SUM ? pi * c : -pi * s;
   }
   *u = value;
-  /* every case is an eigenfunction: Laplace(u*) = -k pi^2 u* */
+  /* the trigonometric cases are eigenfunctions: Laplace(u*) = -k pi^2 u* */
   *lap = -(sol == POISSON_SIN_PROD ? (PetscReal)d : 1.0) * pi * pi * value;
 }
 
@@ -90,9 +114,10 @@ static PetscErrorCode SetFromOptions_Poisson(Problem p, PetscOptionItems *PetscO
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Poisson options");
-  PetscCall(PetscOptionsEList("-solution", "Exact solution", "ProblemCreate_Poisson", PoissonSolutions, 3, PoissonSolutions[sol], &sol, NULL));
+  PetscCall(PetscOptionsEList("-solution", "Exact solution", "ProblemCreate_Poisson", PoissonSolutions, 5, PoissonSolutions[sol], &sol, NULL));
   PetscOptionsHeadEnd();
   ctx->solution = (PoissonSolution)sol;
+  PetscCheck(ctx->solution != POISSON_BILINEAR || p->dim % 2 == 0, p->comm, PETSC_ERR_ARG_INCOMP, "-solution bilinear needs an even -dim, got %" PetscInt_FMT, p->dim);
   if (p->n_terms == 0) {
     PetscCall(ProblemSetBox(p, 0.0, 1.0));
     PetscCall(ProblemAddTerm(p, "interior", 2, 1, 900, 1.0, 0, NULL, -1, NULL));

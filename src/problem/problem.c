@@ -4,6 +4,9 @@
 static PetscFunctionList ProblemList = NULL;
 
 PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem);
+PETSC_EXTERN PetscErrorCode ProblemCreate_Heat(Problem);
+PETSC_EXTERN PetscErrorCode ProblemCreate_Nonlinear(Problem);
+PETSC_EXTERN PetscErrorCode ProblemCreate_Helmholtz(Problem);
 
 PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem))
 {
@@ -17,6 +20,9 @@ static PetscErrorCode ProblemRegisterAll(void)
   PetscFunctionBegin;
   if (ProblemList) PetscFunctionReturn(0);
   PetscCall(ProblemRegister("poisson", ProblemCreate_Poisson));
+  PetscCall(ProblemRegister("heat", ProblemCreate_Heat));
+  PetscCall(ProblemRegister("nonlinear_poisson", ProblemCreate_Nonlinear));
+  PetscCall(ProblemRegister("helmholtz", ProblemCreate_Helmholtz));
   PetscFunctionReturn(0);
 }
 
@@ -70,7 +76,7 @@ PetscErrorCode ProblemSetFromOptions(Problem p)
   if (p->type[0]) PetscCall(PetscStrncpy(type, p->type, sizeof(type)));
   PetscOptionsBegin(p->comm, NULL, "Problem options", "Problem");
   PetscCall(PetscOptionsFList("-problem", "PDE to solve", "ProblemSetType", ProblemList, type, type, sizeof(type), &set));
-  PetscCall(PetscOptionsInt("-dim", "Spatial dimension d of the domain", "ProblemSetFromOptions", p->dim, &p->dim, NULL));
+  PetscCall(PetscOptionsInt("-dim", "Dimension of the box domain and of the network input (heat: 1 + the spatial dimension)", "ProblemSetFromOptions", p->dim, &p->dim, NULL));
   PetscCheck(p->dim >= 1, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-dim must be at least 1, got %" PetscInt_FMT, p->dim);
   if (set || !p->ops.residual) PetscCall(ProblemSetType(p, type));
   if (p->ops.setfromoptions) PetscCall((*p->ops.setfromoptions)(p, PetscOptionsObject));
