@@ -295,7 +295,7 @@ static PetscErrorCode CheckProblemData(const Case *cs, Problem problem, Objectiv
    differences. */
 static PetscErrorCode CheckNetworkResiduals(const Case *cs, Problem problem, Model model, Objective objective, const PetscReal *theta, const PetscReal *res)
 {
-  PetscInt  dim, n_terms, row = 0, bs;
+  PetscInt  dim, n_terms, bs;
   PetscReal err = 0;
   Scalar    fnet = {NULL, model, theta, NULL}, fexact = {problem, NULL, NULL, NULL};
   MPI_Comm  comm;
@@ -328,9 +328,10 @@ static PetscErrorCode CheckNetworkResiduals(const Case *cs, Problem problem, Mod
         want = u[q] - us[q];
         size = PetscMax(1.0, PetscAbsReal(u[q]));
       }
-      err = PetscMax(err, PetscAbsReal(res[row + q] / scale - want) / size);
+      PetscInt row;
+      PetscCall(ObjectiveGetTermRow(objective, t, q, &row));
+      err = PetscMax(err, PetscAbsReal(res[row] / scale - want) / size);
     }
-    row += n;
     PetscCall(PetscFree6(u, g, h, us, gs, hs));
   }
   PetscCall(PetscFree(fnet.buf));

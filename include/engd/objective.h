@@ -32,6 +32,8 @@ PetscErrorCode ObjectiveGetSampling(Objective, SamplerType *, PetscInt *resample
 PetscErrorCode ObjectiveGetLocalRows(Objective, PetscInt *n_rows_local, PetscInt *n_rows_max);
 PetscErrorCode ObjectiveGetGlobalRows(Objective, PetscInt *n_rows);
 /* This rank's chunks: chunk c is local rows [chunk_row[c], chunk_row[c+1]), c < n_chunks_local. */
+/* The local row of local point `point` of term t (rows are stored chunk by chunk). */
+PetscErrorCode ObjectiveGetTermRow(Objective, PetscInt term, PetscInt point, PetscInt *row);
 PetscErrorCode ObjectiveGetChunks(Objective, PetscInt *n_chunks_local, const PetscInt **chunk_row);
 /* Draw new points if the iteration starts a new resampling epoch (uniform sampler only). The
    epoch is iteration / resample_every, so calling this with the last iteration done restores

@@ -391,6 +391,20 @@ PetscErrorCode ObjectiveGetChunks(Objective o, PetscInt *n_chunks_local, const P
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ObjectiveGetTermRow(Objective o, PetscInt t, PetscInt point, PetscInt *row)
+{
+  PetscFunctionBegin;
+  PetscCheck(t >= 0 && t < o->n_terms && point >= 0 && point < o->terms[t].n_local, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "Term %" PetscInt_FMT " has no local point %" PetscInt_FMT, t, point);
+  for (PetscInt c = 0; c < o->chunk_hi - o->chunk_lo; c++) {
+    const ChunkPiece *pc = &o->pieces[c * o->n_terms + t];
+    if (point >= pc->point && point < pc->point + pc->n) {
+      *row = pc->row + point - pc->point;
+      PetscFunctionReturn(0);
+    }
+  }
+  SETERRQ(o->comm, PETSC_ERR_PLIB, "Point %" PetscInt_FMT " of term %" PetscInt_FMT " is in no chunk", point, t);
+}
+
 PetscErrorCode ObjectiveResidualRows(Objective o, const PetscReal *theta, PetscReal *res, PetscReal *jac_t, PetscReal *loss)
 {
   DDReal acc = {0.0, 0.0};
