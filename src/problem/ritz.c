@@ -139,7 +139,7 @@ static PetscErrorCode SetFromOptions_Ritz(Problem p, PetscOptionItems *PetscOpti
     p->terms[term].kind = PROBLEM_TERM_ENERGY;
     PetscCall(PetscMalloc1(p->dim, &coords));
     for (PetscInt i = 0; i < p->dim; i++) coords[i] = i;
-    PetscCall(ProblemAddTerm(p, "boundary", 0, 1, 120, 1000.0, p->dim, coords, -1, NULL));
+    PetscCall(ProblemAddTerm(p, "boundary", 0, 1, 120, 1e4, p->dim, coords, -1, NULL));
     PetscCall(PetscFree(coords));
   }
   PetscFunctionReturn(0);
