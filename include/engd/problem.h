@@ -9,7 +9,12 @@
 
 typedef struct _p_Problem *Problem;
 
-/* One term of the loss  w/(2N) sum_{x in X} r(x)^2. Its points live in the interior of the box
+/* Kind of a term: a least-squares residual, or (deep Ritz) a quadrature of an energy density. */
+typedef enum { PROBLEM_TERM_LEAST_SQUARES, PROBLEM_TERM_ENERGY } ProblemTermKind;
+
+/* One term of the loss  w/(2N) sum_{x in X} r(x)^2  (least squares), or of the energy
+   w sum_{x in X} w_x e(x, u(x), grad u(x))  (kind PROBLEM_TERM_ENERGY, deep Ritz: the first
+   point-data value of every point is its quadrature weight w_x). Its points live in the interior of the box
    (n_faces = 0) or on the listed faces: face k is {x : x_{face_coord[k]} = lower or upper},
    face_side[k] = 0 (lower) or 1 (upper). The residual needs the channels of `order`
    (see model.h) and its default point count and weight come from -n_<name>, -<name>_weight. */
@@ -21,6 +26,8 @@ typedef struct {
   PetscReal weight;
   PetscInt  n_faces;
   PetscInt *face_coord, *face_side;
+  ProblemTermKind kind;       /* least squares unless the problem sets it after ProblemAddTerm */
+  PetscBool       grid_nodes; /* -sampler grid: nodes including the ends (lower + i h, h = (upper - lower)/(m - 1)) instead of cell centres */
 } ProblemTerm;
 
 /* Data of a term at its points that do not depend on the network (source f, boundary values g):
@@ -29,6 +36,12 @@ typedef PetscErrorCode (*ProblemPointDataFn)(Problem, PetscInt term, PetscInt n,
 /* r[p] = residual of point p; if cot != NULL also the linearisation: cot[s*n + p] = dr_p/d out_s
    (the Gauss-Newton linearisation for nonlinear operators). out holds the network channels. */
 typedef PetscErrorCode (*ProblemResidualFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot);
+
+/* Energy terms: at each point p the density e[p] and, if not NULL, its derivatives in the
+   channels (u, d_1 u, ..., d_d u): de[s*n + p] = de_p/d out_s and the diagonal of the Hessian
+   d2e[s*n + p] = d2e_p/d out_s^2. The Hessian must be diagonal and non-negative (the energy
+   Gram matrix's rows are its square roots, see objective.h). */
+typedef PetscErrorCode (*ProblemEnergyFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *e, PetscReal *de, PetscReal *d2e);
 
 PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem));
 PetscErrorCode ProblemCreate(MPI_Comm, Problem *);
@@ -47,6 +60,7 @@ PetscErrorCode ProblemGetNumTerms(Problem, PetscInt *n_terms);
 PetscErrorCode ProblemGetTerm(Problem, PetscInt term, const ProblemTerm **);
 PetscErrorCode ProblemPointData(Problem, PetscInt term, PetscInt n, const PetscReal *x, PetscReal *data);
 PetscErrorCode ProblemResidual(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot);
+PetscErrorCode ProblemEnergy(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *e, PetscReal *de, PetscReal *d2e);
 /* Exact solution u*(x) and, if grad != NULL, its gradient grad[i*n + p]. */
 PetscErrorCode ProblemExactSolution(Problem, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad);
 

@@ -164,7 +164,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   PetscCall(RunControlSetUp(run.control)); /* from here on SIGUSR1/SIGTERM stop the run cleanly */
   PetscCall(OptimizerSetUp(run.optimizer));
   *reading_options = PETSC_FALSE;
-  PetscCall(ObjectiveGetGlobalRows(run.objective, &n_points));
+  PetscCall(ObjectiveGetGlobalPoints(run.objective, &n_points));
   PetscCall(ModelGetParameters(run.model, &theta));
 
   if (!run.opt.quiet) {

@@ -11,7 +11,8 @@
 typedef struct {
   const ProblemTerm *term;
   PetscInt           start, n_local; /* the rank's points of the term: [start, start + n_local) */
-  PetscReal          scale; /* sqrt(w_t / N_t) */
+  PetscReal          scale; /* sqrt(w_t / N_t) (least-squares terms) */
+  PetscInt           rows_per_point; /* 1, or the S channels of an energy term */
   PetscReal         *x;     /* dim x n_local */
   PetscReal         *data;  /* n_data x n_local, from ProblemPointData */
 } TermPoints;
@@ -34,7 +35,8 @@ struct _p_Objective {
   SamplerType sampler;
   PetscInt    resample_every, epoch;
   TermPoints *terms;
-  PetscInt    n_rows_local, n_rows_max, n_rows_global;
+  PetscInt    n_rows_local, n_rows_max, n_rows_global, n_points_global;
+  PetscBool   has_energy;
   PetscInt    chunk_rows;                 /* -chunk_rows (0: automatic) */
   PetscInt    n_chunks, chunk_lo, chunk_hi; /* K global chunks; this rank owns [lo, hi) */
   ChunkPiece *pieces;                     /* (chunk_hi - chunk_lo) x n_terms */
@@ -46,6 +48,7 @@ struct _p_Objective {
   ProblemTerm eval_term; /* interior of the box */
   /* workspace for one block */
   PetscReal *out, *res, *cot, *u_exact, *grad_exact, *theta_trial, *chunk_grad;
+  PetscReal *energy, *denergy, *d2energy; /* e, De, diag D^2e of an energy block */
   DDReal    *dd;         /* double-double accumulators: max(n_params + 1, line-search candidates) */
   PetscInt   n_dd;
   PetscBool  setup_called;
@@ -130,7 +133,7 @@ static PetscErrorCode SetUpChunks(Objective o)
       pc->point = (PetscInt)(g * N / K) - o->terms[t].start;
       pc->n     = (PetscInt)((g + 1) * N / K - g * N / K);
       pc->row   = row;
-      row += pc->n;
+      row += pc->n * o->terms[t].rows_per_point;
     }
   }
   o->chunk_row[n_owned] = row;
@@ -161,14 +164,23 @@ PetscErrorCode ObjectiveSetUp(Objective o)
   PetscCall(ModelGetSeed(o->model, &o->seed));
   PetscCall(ProblemGetNumTerms(o->problem, &o->n_terms));
   PetscCall(PetscCalloc1(o->n_terms, &o->terms));
-  o->n_rows_global = 0;
+  o->n_rows_global   = 0;
+  o->n_points_global = 0;
   for (PetscInt t = 0; t < o->n_terms; t++) {
     TermPoints *tp = &o->terms[t];
     PetscCall(ProblemGetTerm(o->problem, t, &tp->term));
     PetscCall(SamplerCheckCount(o->comm, o->sampler, o->dim, tp->term));
     PetscCheck(tp->term->n_points >= o->size, o->comm, PETSC_ERR_ARG_INCOMP, "More ranks (%d) than %s points (%" PetscInt_FMT ")", o->size, tp->term->name, tp->term->n_points);
-    tp->scale = PetscSqrtReal(tp->term->weight / (PetscReal)tp->term->n_points);
-    o->n_rows_global += tp->term->n_points;
+    tp->scale          = PetscSqrtReal(tp->term->weight / (PetscReal)tp->term->n_points);
+    tp->rows_per_point = 1;
+    if (tp->term->kind == PROBLEM_TERM_ENERGY) {
+      PetscCheck(tp->term->n_data >= 1, o->comm, PETSC_ERR_ARG_WRONG, "Energy term %s needs its quadrature weights as first point-data value", tp->term->name);
+      PetscCheck(!tp->term->grid_nodes || o->sampler == SAMPLER_GRID, o->comm, PETSC_ERR_ARG_INCOMP, "The %s term's quadrature (trapezoid rule on grid nodes) needs -sampler grid, got -sampler %s", tp->term->name, SamplerTypes[o->sampler]);
+      tp->rows_per_point = ModelNumChannels(o->dim, tp->term->order);
+      o->has_energy      = PETSC_TRUE;
+    }
+    o->n_rows_global += tp->term->n_points * tp->rows_per_point;
+    o->n_points_global += tp->term->n_points;
   }
   PetscCall(SetUpChunks(o));
   for (PetscInt t = 0; t < o->n_terms; t++) {
@@ -199,6 +211,7 @@ PetscErrorCode ObjectiveSetUp(Objective o)
   o->n_dd = o->n_params + 64;
   PetscCall(PetscMalloc6(S * n_max, &o->out, n_max, &o->res, S * n_max, &o->cot, n_max, &o->u_exact, o->dim * n_max, &o->grad_exact, o->n_params, &o->theta_trial));
   PetscCall(PetscMalloc2(o->n_params, &o->chunk_grad, o->n_dd, &o->dd));
+  PetscCall(PetscMalloc3(n_max, &o->energy, S * n_max, &o->denergy, S * n_max, &o->d2energy));
   o->setup_called = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -242,6 +255,7 @@ PetscErrorCode ObjectiveDestroy(Objective *objective)
     PetscCall(PetscFree(o->x_eval));
     PetscCall(PetscFree6(o->out, o->res, o->cot, o->u_exact, o->grad_exact, o->theta_trial));
     PetscCall(PetscFree2(o->chunk_grad, o->dd));
+    PetscCall(PetscFree3(o->energy, o->denergy, o->d2energy));
     PetscCall(PetscFree2(o->pieces, o->chunk_row));
     PetscCall(PetscFree(o->h1_chunk_row));
   }
@@ -295,6 +309,20 @@ PetscErrorCode ObjectiveGetGlobalRows(Objective o, PetscInt *n_rows)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ObjectiveGetGlobalPoints(Objective o, PetscInt *n_points)
+{
+  PetscFunctionBegin;
+  *n_points = o->n_points_global;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveHasEnergyTerms(Objective o, PetscBool *has_energy)
+{
+  PetscFunctionBegin;
+  *has_energy = o->has_energy;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ObjectiveGetTermPoints(Objective o, PetscInt t, PetscInt *n_local, const PetscReal **x)
 {
   PetscFunctionBegin;
@@ -327,7 +355,28 @@ static PetscErrorCode BlockResidual(Objective o, PetscInt t, const PetscReal *th
   PetscFunctionReturn(0);
 }
 
-/* Half the sum of squared scaled residuals of one chunk piece of term t, block by block. */
+/* Energy term t on one block: the quadrature  sum_q c_q e_q  with c_q = w_t w_q (w_q the
+   quadrature weight, the first point-data value) in *sum, the weights c_q in o->res and, with
+   derivs, De and diag D^2e in o->denergy, o->d2energy (channel-major, s*nb + q). */
+static PetscErrorCode BlockEnergy(Objective o, PetscInt t, const PetscReal *theta, PetscInt b, PetscInt nb, PetscBool keep_tape, PetscBool derivs, PetscReal *sum)
+{
+  const ProblemTerm *term = o->terms[t].term;
+  const PetscReal   *x = o->terms[t].x + b * o->dim, *data = o->terms[t].data + b * term->n_data;
+  PetscReal          total = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(ModelForward(o->model, theta, nb, x, term->order, NULL, keep_tape, o->out));
+  PetscCall(ProblemEnergy(o->problem, t, nb, x, data, o->out, o->energy, derivs ? o->denergy : NULL, derivs ? o->d2energy : NULL));
+  for (PetscInt q = 0; q < nb; q++) {
+    o->res[q] = term->weight * data[q * term->n_data];
+    total += o->res[q] * o->energy[q];
+  }
+  *sum = total;
+  PetscFunctionReturn(0);
+}
+
+/* The loss of one chunk piece of term t, block by block: half the sum of squared scaled
+   residuals, or the energy quadrature. */
 static PetscErrorCode PieceLoss(Objective o, PetscInt t, const ChunkPiece *pc, const PetscReal *theta, PetscReal *half_sq)
 {
   PetscFunctionBegin;
@@ -335,7 +384,8 @@ static PetscErrorCode PieceLoss(Objective o, PetscInt t, const ChunkPiece *pc, c
   for (PetscInt b = 0; b < pc->n; b += o->block_size) {
     const PetscInt nb = PetscMin(o->block_size, pc->n - b);
     PetscReal      part = 0.0;
-    PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_FALSE, o->res, NULL, &part));
+    if (o->terms[t].term->kind == PROBLEM_TERM_ENERGY) PetscCall(BlockEnergy(o, t, theta, pc->point + b, nb, PETSC_FALSE, PETSC_FALSE, &part));
+    else PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_FALSE, o->res, NULL, &part));
     *half_sq += part;
   }
   PetscFunctionReturn(0);
@@ -415,11 +465,28 @@ PetscErrorCode ObjectiveResidualRows(Objective o, const PetscReal *theta, PetscR
     PetscReal chunk = 0.0;
     for (PetscInt t = 0; t < o->n_terms; t++) {
       const ChunkPiece *pc = &o->pieces[c * o->n_terms + t];
+      const PetscInt    S  = o->terms[t].rows_per_point;
       for (PetscInt b = 0; b < pc->n; b += o->block_size) {
-        const PetscInt nb = PetscMin(o->block_size, pc->n - b), row = pc->row + b;
+        const PetscInt nb = PetscMin(o->block_size, pc->n - b), row = pc->row + S * b;
         PetscReal      part = 0.0;
-        PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_TRUE, res + row, o->cot, &part));
-        PetscCall(ModelBackwardRows(o->model, theta, o->cot, jac_t + row * o->n_params, o->n_params));
+        if (o->terms[t].term->kind == PROBLEM_TERM_ENERGY) {
+          /* D^2e_q = diag(d_s) = L L^T with L = diag(sqrt(d_s)): row s of point q is
+             sqrt(c_q d_s) d out_s / d theta (zero where d_s = 0), residual 0 */
+          PetscCall(BlockEnergy(o, t, theta, pc->point + b, nb, PETSC_TRUE, PETSC_TRUE, &part));
+          for (PetscInt s = 0; s < S; s++) {
+            PetscCall(PetscArrayzero(o->cot, S * nb));
+            for (PetscInt q = 0; q < nb; q++) {
+              const PetscReal d = o->d2energy[s * nb + q];
+              PetscCheck(!(d < 0) && !(o->res[q] < 0), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Energy term %s: the Gram rows need a non-negative Hessian diagonal and quadrature weights, got d2e %g, weight %g", o->terms[t].term->name, (double)d, (double)o->res[q]);
+              o->cot[s * nb + q] = PetscSqrtReal(o->res[q] * d);
+              res[row + s * nb + q] = 0.0;
+            }
+            PetscCall(ModelBackwardRows(o->model, theta, o->cot, jac_t + (row + s * nb) * o->n_params, o->n_params));
+          }
+        } else {
+          PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_TRUE, res + row, o->cot, &part));
+          PetscCall(ModelBackwardRows(o->model, theta, o->cot, jac_t + row * o->n_params, o->n_params));
+        }
         chunk += part;
       }
     }
@@ -486,10 +553,17 @@ PetscErrorCode ObjectiveGradient(Objective o, const PetscReal *theta, PetscReal 
       for (PetscInt b = 0; b < pc->n; b += o->block_size) {
         const PetscInt nb = PetscMin(o->block_size, pc->n - b);
         PetscReal      part = 0.0;
-        PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_TRUE, o->res, o->cot, &part));
-        /* d(1/2 r~^2)/d theta = r~ dr~/d theta: weight each point's cotangents by its residual */
-        for (PetscInt s = 0; s < S; s++)
-          for (PetscInt q = 0; q < nb; q++) o->cot[s * nb + q] *= o->res[q];
+        if (o->terms[t].term->kind == PROBLEM_TERM_ENERGY) {
+          /* d(sum_q c_q e_q)/d theta = sum_q c_q De_q . d out_q/d theta */
+          PetscCall(BlockEnergy(o, t, theta, pc->point + b, nb, PETSC_TRUE, PETSC_TRUE, &part));
+          for (PetscInt s = 0; s < S; s++)
+            for (PetscInt q = 0; q < nb; q++) o->cot[s * nb + q] = o->res[q] * o->denergy[s * nb + q];
+        } else {
+          PetscCall(BlockResidual(o, t, theta, pc->point + b, nb, PETSC_TRUE, o->res, o->cot, &part));
+          /* d(1/2 r~^2)/d theta = r~ dr~/d theta: weight each point's cotangents by its residual */
+          for (PetscInt s = 0; s < S; s++)
+            for (PetscInt q = 0; q < nb; q++) o->cot[s * nb + q] *= o->res[q];
+        }
         PetscCall(ModelBackwardGradient(o->model, theta, o->cot, o->chunk_grad));
         chunk += part;
       }

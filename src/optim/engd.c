@@ -6,7 +6,11 @@
    Hilbert NGD (-optimizer hngd), the comparison the ENGD paper makes, is the same iteration
    with the Gram matrix of the solution space's inner product instead of the energy's: the
    H1(Omega) products of the tangent functions d u_theta / d theta_i, by quadrature on the
-   interior points (ObjectiveH1Rows). */
+   interior points (ObjectiveH1Rows).
+
+   Deep Ritz (energy terms, objective.h): the rows are the weighted rows of the quadrature of
+   the energy density's Hessian, G = sum_q c_q J_q^T D^2e_q J_q, and grad L is no longer
+   J~^T r~: it comes from ObjectiveGradient (chunked double-double sums as well). */
 #include <engd/private/optimizerimpl.h>
 #include <petscblaslapack.h>
 #include <engd/ddsum.h>
@@ -23,6 +27,7 @@ typedef struct {
 
 typedef struct {
   PetscBool  hilbert;    /* hngd: the H1 Gram matrix instead of the energy's */
+  PetscBool  energy;     /* the objective has energy terms: gradient from ObjectiveGradient */
   PetscReal *h1_rows_t;  /* P x (H1 rows), hngd only */
   Gram       gram;
   PetscReal  damping;
@@ -56,6 +61,7 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
 
   PetscFunctionBegin;
   PetscCall(ObjectiveGetLocalRows(opt->objective, &engd->n_rows_local, &engd->n_rows_max));
+  PetscCall(ObjectiveHasEnergyTerms(opt->objective, &engd->energy));
   if (engd->hilbert) {
     PetscInt n_h1_max;
     PetscCall(ObjectiveGetH1Rows(opt->objective, NULL, NULL, &n_h1_max));
@@ -104,20 +110,24 @@ static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
     info->nonfinite = PETSC_TRUE;
     PetscFunctionReturn(0);
   }
-  /* grad L = sum over chunks of J~_c^T r~_c, in double-double (see ddsum.h) */
-  PetscCall(PetscLogEventBegin(ENGD_Gradient, 0, 0, 0, 0));
   PetscCall(ObjectiveGetChunks(opt->objective, &n_chunks, &chunk_row));
-  PetscCall(PetscBLASIntCast(P, &n));
-  DDZero(P, engd->grad_sum);
-  for (PetscInt c = 0; c < n_chunks; c++) {
-    PetscCall(PetscBLASIntCast(chunk_row[c + 1] - chunk_row[c], &k));
-    if (k == 0) continue;
-    PetscCallBLAS("BLASgemv", BLASgemv_("N", &n, &k, &one, engd->jac_t + chunk_row[c] * P, &n, engd->res + chunk_row[c], &one_i, &zero, engd->grad, &one_i));
-    DDAddArray(P, engd->grad, engd->grad_sum);
+  if (engd->energy) { /* deep Ritz: grad L = sum_q c_q De_q . J_q */
+    PetscReal loss_grad;
+    PetscCall(ObjectiveGradient(opt->objective, theta, engd->grad, &loss_grad));
+  } else { /* grad L = sum over chunks of J~_c^T r~_c, in double-double (see ddsum.h) */
+    PetscCall(PetscLogEventBegin(ENGD_Gradient, 0, 0, 0, 0));
+    PetscCall(PetscBLASIntCast(P, &n));
+    DDZero(P, engd->grad_sum);
+    for (PetscInt c = 0; c < n_chunks; c++) {
+      PetscCall(PetscBLASIntCast(chunk_row[c + 1] - chunk_row[c], &k));
+      if (k == 0) continue;
+      PetscCallBLAS("BLASgemv", BLASgemv_("N", &n, &k, &one, engd->jac_t + chunk_row[c] * P, &n, engd->res + chunk_row[c], &one_i, &zero, engd->grad, &one_i));
+      DDAddArray(P, engd->grad, engd->grad_sum);
+    }
+    PetscCall(DDAllreduce(opt->comm, P, engd->grad_sum));
+    DDRoundArray(P, engd->grad_sum, engd->grad);
+    PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
   }
-  PetscCall(DDAllreduce(opt->comm, P, engd->grad_sum));
-  DDRoundArray(P, engd->grad_sum, engd->grad);
-  PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
 
   if (engd->hilbert) {
     PetscCall(ObjectiveGetH1Rows(opt->objective, &n_chunks, &chunk_row, NULL));

@@ -7,6 +7,8 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem);
 PETSC_EXTERN PetscErrorCode ProblemCreate_Heat(Problem);
 PETSC_EXTERN PetscErrorCode ProblemCreate_Nonlinear(Problem);
 PETSC_EXTERN PetscErrorCode ProblemCreate_Helmholtz(Problem);
+PETSC_EXTERN PetscErrorCode ProblemCreate_Ritz1d(Problem);
+PETSC_EXTERN PetscErrorCode ProblemCreate_RitzPoisson(Problem);
 
 PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem))
 {
@@ -23,6 +25,8 @@ static PetscErrorCode ProblemRegisterAll(void)
   PetscCall(ProblemRegister("heat", ProblemCreate_Heat));
   PetscCall(ProblemRegister("nonlinear_poisson", ProblemCreate_Nonlinear));
   PetscCall(ProblemRegister("helmholtz", ProblemCreate_Helmholtz));
+  PetscCall(ProblemRegister("ritz1d", ProblemCreate_Ritz1d));
+  PetscCall(ProblemRegister("ritz_poisson", ProblemCreate_RitzPoisson));
   PetscFunctionReturn(0);
 }
 
@@ -124,6 +128,8 @@ PetscErrorCode ProblemAddTerm(Problem p, const char name[], PetscInt order, Pets
   term->n_points = n_points;
   term->weight   = weight;
   term->n_faces  = n_faces;
+  term->kind       = PROBLEM_TERM_LEAST_SQUARES;
+  term->grid_nodes = PETSC_FALSE;
   PetscCall(PetscMalloc2(n_faces, &term->face_coord, n_faces, &term->face_side));
   for (PetscInt c = 0; c < n_coords; c++)
     for (PetscInt s = 0; s < 2; s++) {
@@ -144,7 +150,7 @@ PetscErrorCode ProblemView(Problem p, PetscViewer viewer)
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
   if (p->ops.view) PetscCall((*p->ops.view)(p, viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
-  for (PetscInt t = 0; t < p->n_terms; t++) PetscCall(PetscViewerASCIIPrintf(viewer, "  term %-10s %7" PetscInt_FMT " points, weight %g\n", p->terms[t].name, p->terms[t].n_points, (double)p->terms[t].weight));
+  for (PetscInt t = 0; t < p->n_terms; t++) PetscCall(PetscViewerASCIIPrintf(viewer, "  term %-10s %7" PetscInt_FMT " points, weight %g%s\n", p->terms[t].name, p->terms[t].n_points, (double)p->terms[t].weight, p->terms[t].kind == PROBLEM_TERM_ENERGY ? " (energy)" : ""));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
   PetscFunctionReturn(0);
 }
@@ -213,6 +219,14 @@ PetscErrorCode ProblemResidual(Problem p, PetscInt t, PetscInt n, const PetscRea
 {
   PetscFunctionBegin;
   PetscCall((*p->ops.residual)(p, t, n, x, data, out, r, cot));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ProblemEnergy(Problem p, PetscInt t, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *e, PetscReal *de, PetscReal *d2e)
+{
+  PetscFunctionBegin;
+  PetscCheck(p->terms[t].kind == PROBLEM_TERM_ENERGY && p->ops.energy, p->comm, PETSC_ERR_ARG_WRONG, "Term %s of problem %s is not an energy term", p->terms[t].name, p->type);
+  PetscCall((*p->ops.energy)(p, t, n, x, data, out, e, de, d2e));
   PetscFunctionReturn(0);
 }
 

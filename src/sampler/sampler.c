@@ -29,6 +29,7 @@ PetscErrorCode SamplerCheckCount(MPI_Comm comm, SamplerType type, PetscInt dim, 
   PetscFunctionBegin;
   if (type != SAMPLER_GRID) PetscFunctionReturn(0);
   if (term->n_faces == 0) {
+    PetscCheck(!term->grid_nodes || IntegerRoot(term->n_points, dim) != 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-n_%s must be at least 2^%" PetscInt_FMT " for a grid of nodes with both ends, got %" PetscInt_FMT, term->name, dim, term->n_points);
     PetscCheck(IntegerRoot(term->n_points, dim) > 0, comm, PETSC_ERR_ARG_INCOMP, "-n_%s %" PetscInt_FMT " is not a perfect %" PetscInt_FMT "-th power, as -sampler grid needs (or use -sampler uniform)", term->name, term->n_points, dim);
   } else {
     const PetscInt per_face = term->n_points / term->n_faces;
@@ -38,12 +39,14 @@ PetscErrorCode SamplerCheckCount(MPI_Comm comm, SamplerType type, PetscInt dim, 
   PetscFunctionReturn(0);
 }
 
-/* Coordinates of cell-centre grid point `index` of m^k points in the listed coordinates. */
-static void GridPoint(PetscInt index, PetscInt m, PetscInt dim, PetscInt skip, const PetscReal *lower, const PetscReal *upper, PetscReal *x)
+/* Coordinates of cell-centre grid point `index` of m^k points in the listed coordinates; with
+   nodes, of the grid of nodes lower + i (upper - lower)/(m - 1), which includes both ends. */
+static void GridPoint(PetscInt index, PetscInt m, PetscBool nodes, PetscInt dim, PetscInt skip, const PetscReal *lower, const PetscReal *upper, PetscReal *x)
 {
   for (PetscInt i = 0; i < dim; i++) {
     if (i == skip) continue;
-    x[i] = lower[i] + (upper[i] - lower[i]) * ((PetscReal)(index % m) + 0.5) / (PetscReal)m;
+    if (nodes) x[i] = index % m == m - 1 ? upper[i] : lower[i] + (upper[i] - lower[i]) * (PetscReal)(index % m) / (PetscReal)(m - 1);
+    else x[i] = lower[i] + (upper[i] - lower[i]) * ((PetscReal)(index % m) + 0.5) / (PetscReal)m;
     index /= m;
   }
 }
@@ -58,7 +61,7 @@ PetscErrorCode SamplerGenerate(SamplerType type, PetscInt dim, const PetscReal *
     PetscReal     *xq = x + q * dim;
     PetscInt       face = -1;
     if (F == 0) {
-      if (type == SAMPLER_GRID) GridPoint(g, IntegerRoot(term->n_points, dim), dim, -1, lower, upper, xq);
+      if (type == SAMPLER_GRID) GridPoint(g, IntegerRoot(term->n_points, dim), term->grid_nodes, dim, -1, lower, upper, xq);
       else
         for (PetscInt i = 0; i < dim; i++) xq[i] = lower[i] + (upper[i] - lower[i]) * RngUniform(seed, stream, (uint64_t)(g * dim + i));
       continue;
@@ -66,7 +69,7 @@ PetscErrorCode SamplerGenerate(SamplerType type, PetscInt dim, const PetscReal *
     if (type == SAMPLER_GRID) {
       const PetscInt per_face = term->n_points / F;
       face                    = g / per_face;
-      GridPoint(g % per_face, IntegerRoot(per_face, dim - 1), dim, term->face_coord[face], lower, upper, xq);
+      GridPoint(g % per_face, IntegerRoot(per_face, dim - 1), term->grid_nodes, dim, term->face_coord[face], lower, upper, xq);
     } else {
       face = g % F;
       for (PetscInt i = 0; i < dim; i++) xq[i] = lower[i] + (upper[i] - lower[i]) * RngUniform(seed, stream, (uint64_t)(g * dim + i));

@@ -9,6 +9,7 @@ typedef struct {
   PetscErrorCode (*destroy)(Problem);
   ProblemPointDataFn pointdata;
   ProblemResidualFn  residual;
+  ProblemEnergyFn    energy; /* energy terms (deep Ritz) */
   PetscErrorCode (*exact)(Problem, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad);
 } ProblemOps;
 
