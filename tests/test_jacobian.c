@@ -15,60 +15,12 @@
          (1/N) sum_x [du/dtheta du/dtheta^T + sum_i d(d_i u)/dtheta ...^T] built from central
          differences of the network's value and gradient at the interior points. */
 /* ranks: 1 2 3 */
-#include "testing.h"
+#include "stack.h"
 
 typedef struct {
   const char *name;
   const char *options[32]; /* name, value pairs, NULL-terminated */
 } Case;
-
-static PetscErrorCode SetCaseOptions(const Case *cs, PetscBool set)
-{
-  PetscFunctionBeginUser;
-  for (PetscInt k = 0; cs->options[k]; k += 2) {
-    if (set) PetscCall(PetscOptionsSetValue(NULL, cs->options[k], cs->options[k + 1]));
-    else PetscCall(PetscOptionsClearValue(NULL, cs->options[k]));
-  }
-  PetscFunctionReturn(0);
-}
-
-/* Problem, Model and Objective on comm, as bin/engd creates them. */
-static PetscErrorCode BuildStack(MPI_Comm comm, Problem *problem, Model *model, Objective *objective)
-{
-  PetscInt dim;
-
-  PetscFunctionBeginUser;
-  PetscCall(ProblemCreate(comm, problem));
-  PetscCall(ProblemSetFromOptions(*problem));
-  PetscCall(ModelCreate(comm, model));
-  PetscCall(ProblemGetDimension(*problem, &dim));
-  PetscCall(ModelSetDimension(*model, dim));
-  PetscCall(ModelSetFromOptions(*model));
-  PetscCall(ObjectiveCreate(*model, *problem, objective));
-  PetscCall(ObjectiveSetFromOptions(*objective));
-  PetscCall(ObjectiveSetUp(*objective));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode DestroyStack(Problem *problem, Model *model, Objective *objective)
-{
-  PetscFunctionBeginUser;
-  PetscCall(ObjectiveDestroy(objective));
-  PetscCall(ModelDestroy(model));
-  PetscCall(ProblemDestroy(problem));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode ReportMax(MPI_Comm comm, const char *what, PetscReal local, PetscReal tol)
-{
-  PetscReal global;
-
-  PetscFunctionBeginUser;
-  if (local != local) local = PETSC_MAX_REAL; /* NaN */
-  PetscCall(MPIU_Allreduce(&local, &global, 1, MPIU_REAL, MPIU_MAX, comm));
-  PetscCall(PetscPrintf(comm, "    %-58s %.1e (tol %.0e)\n", what, (double)global, (double)tol));
-  PetscFunctionReturn(0);
-}
 
 /* (g): the Problem's point data and exact solution on this rank's points of every term. */
 static PetscErrorCode CheckProblemData(const char *name, Problem problem, Objective objective)
@@ -184,10 +136,10 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_interior, PetscInt n_
 
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(comm, "  %s\n", cs->name));
-  PetscCall(SetCaseOptions(cs, PETSC_TRUE));
+  PetscCall(TestSetOptions(cs->options, PETSC_TRUE));
   PetscCall(BuildStack(comm, &problem, &model, &objective));
   PetscCall(BuildStack(PETSC_COMM_SELF, &problem1, &model1, &objective1));
-  PetscCall(SetCaseOptions(cs, PETSC_FALSE));
+  PetscCall(TestSetOptions(cs->options, PETSC_FALSE));
 
   PetscCall(ModelGetNumParameters(model, &P));
   PetscCall(ObjectiveGetLocalRows(objective, &n_local, &n_max));

@@ -20,7 +20,7 @@
          and the 102 channels of the 100-D case;
      (f) Jacobian rows against central differences of the residuals in theta. */
 /* ranks: 1 3 */
-#include "testing.h"
+#include "stack.h"
 
 typedef struct Case Case;
 struct Case {
@@ -80,27 +80,6 @@ static PetscReal OpPoisson(const Case *cs, PetscInt dim, PetscReal u, const Pets
 }
 static PetscReal OpNonlinear(const Case *cs, PetscInt dim, PetscReal u, const PetscReal *g, const PetscReal *h) { return OpPoisson(cs, dim, u, g, h) + u * u * u; }
 static PetscReal OpHelmholtz(const Case *cs, PetscInt dim, PetscReal u, const PetscReal *g, const PetscReal *h) { return OpPoisson(cs, dim, u, g, h) - cs->param * cs->param * u; }
-
-static PetscErrorCode SetCaseOptions(const Case *cs, PetscBool set)
-{
-  PetscFunctionBeginUser;
-  for (PetscInt k = 0; cs->options[k]; k += 2) {
-    if (set) PetscCall(PetscOptionsSetValue(NULL, cs->options[k], cs->options[k + 1]));
-    else PetscCall(PetscOptionsClearValue(NULL, cs->options[k]));
-  }
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode ReportMax(MPI_Comm comm, const char *what, PetscReal local, PetscReal tol)
-{
-  PetscReal global;
-
-  PetscFunctionBeginUser;
-  if (local != local) local = PETSC_MAX_REAL; /* NaN */
-  PetscCall(MPIU_Allreduce(&local, &global, 1, MPIU_REAL, MPIU_MAX, comm));
-  PetscCall(PetscPrintf(comm, "    %-66s %.1e (tol %.0e)\n", what, (double)global, (double)tol));
-  PetscFunctionReturn(0);
-}
 
 /* A scalar function of n points (dim x n): u* through the Problem, or the network. */
 typedef struct {
@@ -352,7 +331,7 @@ static PetscErrorCode CheckCase(const Case *cs)
 
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(comm, "  %s\n", cs->name));
-  PetscCall(SetCaseOptions(cs, PETSC_TRUE));
+  PetscCall(TestSetOptions(cs->options, PETSC_TRUE));
   PetscCall(ProblemCreate(comm, &problem));
   PetscCall(ProblemSetFromOptions(problem));
   PetscCall(ModelCreate(comm, &model));
@@ -362,7 +341,7 @@ static PetscErrorCode CheckCase(const Case *cs)
   PetscCall(ObjectiveCreate(model, problem, &objective));
   PetscCall(ObjectiveSetFromOptions(objective));
   PetscCall(ObjectiveSetUp(objective));
-  PetscCall(SetCaseOptions(cs, PETSC_FALSE));
+  PetscCall(TestSetOptions(cs->options, PETSC_FALSE));
 
   PetscCall(CheckTerms(cs, problem, objective));
   PetscCall(CheckProblemData(cs, problem, objective));

@@ -24,23 +24,9 @@ cd "$(dirname "$0")/.." || exit 1
 test_setup problems_convergence h5py
 
 fail=0
-# engd RANKS NAME [options...]: quiet run writing $T/NAME.{out,err,h5}; sets $summary
-engd() {
-  n=$1; name=$2; shift 2
-  rm -f "$T/$name.h5"
-  summary=""
-  if ! scripts/mpirun.sh -n "$n" bin/engd -quiet -output "$T/$name.h5" "$@" >"$T/$name.out" 2>"$T/$name.err"; then
-    echo "FAIL: $name: engd -n $n $* exited non-zero:"; tail -n 5 "$T/$name.err"; fail=1; return 1
-  fi
-  summary=$(tail -n 1 "$T/$name.out")
-  case "$summary" in SUMMARY*) ;; *) echo "FAIL: $name: last line is not a SUMMARY: $summary"; fail=1; return 1 ;; esac
-  printf '%-14s %s\n' "$name" "$(echo "$summary" | sed 's/ rel_h1=.*s_per_it=/ s_per_it=/; s/ ranks=.*//')"
-}
-field() { echo "$summary" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-check() { # description A B: require A <= B as floats (NaN fails)
-  if "$PYTHON" -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)' "$2" "$3" 2>/dev/null; then echo "ok: $1: $2 <= $3"
-  else echo "FAIL: $1: $2 > $3"; fail=1; fi
-}
+engd() { engd_ranks "$@"; }
+field() { summary_field "$@"; }
+check() { check_le "$@"; }
 compare() { # label tol [--first N] [--params] files...
   label=$1; tol=$2; shift 2
   "$PYTHON" tests/compare_history.py --label "$label" --tol "$tol" "$@" || { echo "FAIL: $label"; fail=1; }

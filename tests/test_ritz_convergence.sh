@@ -11,23 +11,9 @@ cd "$(dirname "$0")/.." || exit 1
 test_setup ritz_convergence h5py
 
 fail=0
-# engd RANKS NAME [options...]: quiet run writing $T/NAME.{out,err,h5}; sets $summary
-engd() {
-  n=$1; name=$2; shift 2
-  rm -f "$T/$name.h5"
-  summary=""
-  if ! scripts/mpirun.sh -n "$n" bin/engd -quiet -output "$T/$name.h5" "$@" >"$T/$name.out" 2>"$T/$name.err"; then
-    echo "FAIL: $name: engd -n $n $* exited non-zero:"; tail -n 5 "$T/$name.err"; fail=1; return 1
-  fi
-  summary=$(tail -n 1 "$T/$name.out")
-  case "$summary" in SUMMARY*) ;; *) echo "FAIL: $name: last line is not a SUMMARY: $summary"; fail=1; return 1 ;; esac
-  printf '%-14s %s\n' "$name" "$(echo "$summary" | sed 's/ rel_h1=.*s_per_it=/ s_per_it=/; s/ params=.*//')"
-}
-field() { echo "$summary" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-le() { "$PYTHON" -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if a <= b else 1)' "$1" "$2" 2>/dev/null; }
-check() { # description A B: require A <= B
-  if le "$2" "$3"; then echo "ok: $1: $2 <= $3"; else echo "FAIL: $1: $2 > $3"; fail=1; fi
-}
+engd() { engd_ranks "$@"; }
+field() { summary_field "$@"; }
+check() { check_le "$@"; }
 
 echo "== ritz1d (configs/ritz1d.opts), 2 ranks"
 if engd 2 ritz1d -options_file configs/ritz1d.opts; then
