@@ -2,9 +2,11 @@
    Jacobian rows and applies its damped pseudo-inverse,
        d = sum_{i: lambda_i > rcond lambda_max} v_i v_i^T rhs / (lambda_i + damping),
    returning d on every rank. Back-ends (-engd_gram):
-     replicated  local dsyrk, MPI_Allreduce of G, every rank solves the P x P problem (LAPACK);
-     scalapack   rows redistributed to a 2-D block-cyclic layout, pdsyrk, pdsyevd: ~P^2/R memory;
-     auto        replicated while its P^2 copy fits the memory budget, else scalapack. */
+     replicated  a dsyrk per chunk summed in double-double, MPI_Allreduce of the packed G, every
+                 rank solves the P x P problem (LAPACK): the same G on any rank count;
+     scalapack   G in a 2-D block-cyclic layout, built panel by panel from local dgemms and
+                 MPI_Reduce_scatter, pdsyevd: ~P^2/R memory;
+     auto        replicated while its copies of G fit the memory budget, else scalapack. */
 #ifndef ENGD_GRAM_H
 #define ENGD_GRAM_H
 

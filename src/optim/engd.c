@@ -19,7 +19,8 @@
    -engd_rcond and lowers it tenfold, down to -engd_rcond_min, whenever the line search takes
    a short step (eta <= 2^-5) or none. Short steps mean the direction lacks components the
    cut-off removed; a lower cut-off resolves them. Starting high keeps the early, far-from-
-   solution steps well conditioned. */
+   solution steps well conditioned. The floor (1e-14) stays above the rounding noise of a
+   double-precision G, about 1e-15 lambda_max: below it the direction picks up noise. */
 typedef struct {
   PetscBool adaptive;
   PetscReal rcond_min;
