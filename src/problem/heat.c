@@ -79,11 +79,7 @@ static PetscErrorCode Residual_Heat(Problem p, PetscInt t, PetscInt n, const Pet
         cot[(S - 1) * n + q] = -1.0;
       }
     }
-  } else { /* boundary or initial: channel u */
-    for (PetscInt q = 0; q < n; q++) r[q] = out[q] - data[q];
-    if (cot)
-      for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
-  }
+  } else ProblemDataResidual(n, data, out, r, cot); /* boundary or initial: channel u */
   PetscFunctionReturn(0);
 }
 

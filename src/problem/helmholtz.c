@@ -87,11 +87,7 @@ static PetscErrorCode Residual_Helmholtz(Problem p, PetscInt t, PetscInt n, cons
         cot[(S - 1) * n + q] = -1.0;
       }
     }
-  } else {
-    for (PetscInt q = 0; q < n; q++) r[q] = out[q] - data[q];
-    if (cot)
-      for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
-  }
+  } else ProblemDataResidual(n, data, out, r, cot);
   PetscFunctionReturn(0);
 }
 
@@ -120,14 +116,11 @@ static PetscErrorCode SetFromOptions_Helmholtz(Problem p, PetscOptionItems *Pets
   PetscCall(HelmholtzResonant(ctx->k, p->dim, &resonant));
   PetscCheck(!resonant, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-helmholtz_k %g: k^2 is a Dirichlet eigenvalue of -Laplace on the unit box (no unique solution)", (double)ctx->k);
   if (p->n_terms == 0) {
-    PetscInt *faces;
     PetscCall(ProblemSetBox(p, 0.0, 1.0));
-    /* name, derivative order of the channels, data per point, default points and weight, faces */
+    /* name, derivative order of the channels, data per point, default points and weight, faces
+       (none: the interior); then u = g on every face */
     PetscCall(ProblemAddTerm(p, "interior", 2, 1, 900, 1.0, 0, NULL, -1, NULL));
-    PetscCall(PetscMalloc1(p->dim, &faces));
-    for (PetscInt i = 0; i < p->dim; i++) faces[i] = i;
-    PetscCall(ProblemAddTerm(p, "boundary", 0, 1, 120, 1.0, p->dim, faces, -1, NULL));
-    PetscCall(PetscFree(faces));
+    PetscCall(ProblemAddBoundaryTerm(p, 120, 1.0, NULL));
   }
   PetscFunctionReturn(0);
 }

@@ -60,11 +60,7 @@ static PetscErrorCode Residual_Nonlinear(Problem p, PetscInt t, PetscInt n, cons
         cot[(S - 1) * n + q] = -1.0;
       }
     }
-  } else { /* boundary: channel u */
-    for (PetscInt q = 0; q < n; q++) r[q] = out[q] - data[q];
-    if (cot)
-      for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
-  }
+  } else ProblemDataResidual(n, data, out, r, cot); /* boundary: channel u */
   PetscFunctionReturn(0);
 }
 
@@ -90,13 +86,9 @@ static PetscErrorCode SetFromOptions_Nonlinear(Problem p, PetscOptionItems *Pets
   PetscOptionsHeadEnd();
   PetscCheck(ctx->amplitude != 0, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-nonlinear_amplitude must be nonzero (the errors are relative to u*)");
   if (p->n_terms == 0) {
-    PetscInt *coords;
     PetscCall(ProblemSetBox(p, 0.0, 1.0));
     PetscCall(ProblemAddTerm(p, "interior", 2, 1, 900, 1.0, 0, NULL, -1, NULL));
-    PetscCall(PetscMalloc1(p->dim, &coords));
-    for (PetscInt i = 0; i < p->dim; i++) coords[i] = i;
-    PetscCall(ProblemAddTerm(p, "boundary", 0, 1, 120, 1.0, p->dim, coords, -1, NULL));
-    PetscCall(PetscFree(coords));
+    PetscCall(ProblemAddBoundaryTerm(p, 120, 1.0, NULL));
   }
   PetscFunctionReturn(0);
 }

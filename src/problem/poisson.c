@@ -87,11 +87,7 @@ static PetscErrorCode Residual_Poisson(Problem p, PetscInt t, PetscInt n, const 
       PetscCall(PetscArrayzero(cot, S * n));
       for (PetscInt q = 0; q < n; q++) cot[(S - 1) * n + q] = -1.0;
     }
-  } else { /* boundary: channel u; r = u - g */
-    for (PetscInt q = 0; q < n; q++) r[q] = out[q] - data[q];
-    if (cot)
-      for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
-  }
+  } else ProblemDataResidual(n, data, out, r, cot); /* boundary: channel u; r = u - g */
   PetscFunctionReturn(0);
 }
 
@@ -110,7 +106,7 @@ static PetscErrorCode Exact_Poisson(Problem p, PetscInt n, const PetscReal *x, P
 static PetscErrorCode SetFromOptions_Poisson(Problem p, PetscOptionItems *PetscOptionsObject)
 {
   Poisson  *ctx = (Poisson *)p->data;
-  PetscInt  sol = (PetscInt)ctx->solution, *coords;
+  PetscInt  sol = (PetscInt)ctx->solution;
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Poisson options");
@@ -121,10 +117,7 @@ static PetscErrorCode SetFromOptions_Poisson(Problem p, PetscOptionItems *PetscO
   if (p->n_terms == 0) {
     PetscCall(ProblemSetBox(p, 0.0, 1.0));
     PetscCall(ProblemAddTerm(p, "interior", 2, 1, 900, 1.0, 0, NULL, -1, NULL));
-    PetscCall(PetscMalloc1(p->dim, &coords));
-    for (PetscInt i = 0; i < p->dim; i++) coords[i] = i;
-    PetscCall(ProblemAddTerm(p, "boundary", 0, 1, 120, 1.0, p->dim, coords, -1, NULL));
-    PetscCall(PetscFree(coords));
+    PetscCall(ProblemAddBoundaryTerm(p, 120, 1.0, NULL));
   }
   PetscFunctionReturn(0);
 }

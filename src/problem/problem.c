@@ -143,6 +143,25 @@ PetscErrorCode ProblemAddTerm(Problem p, const char name[], PetscInt order, Pets
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ProblemAddBoundaryTerm(Problem p, PetscInt n_points, PetscReal weight, PetscInt *term)
+{
+  PetscInt *faces;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(p->dim, &faces));
+  for (PetscInt i = 0; i < p->dim; i++) faces[i] = i;
+  PetscCall(ProblemAddTerm(p, "boundary", 0, 1, n_points, weight, p->dim, faces, -1, term));
+  PetscCall(PetscFree(faces));
+  PetscFunctionReturn(0);
+}
+
+void ProblemDataResidual(PetscInt n, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot)
+{
+  for (PetscInt q = 0; q < n; q++) r[q] = out[q] - data[q];
+  if (cot)
+    for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
+}
+
 PetscErrorCode ProblemView(Problem p, PetscViewer viewer)
 {
   PetscFunctionBegin;

@@ -99,9 +99,7 @@ static PetscErrorCode Residual_Ritz(Problem p, PetscInt t, PetscInt n, const Pet
 {
   PetscFunctionBegin;
   PetscCheck(p->terms[t].kind == PROBLEM_TERM_LEAST_SQUARES, p->comm, PETSC_ERR_ARG_WRONG, "Term %s is an energy term, it has no residual", p->terms[t].name);
-  for (PetscInt q = 0; q < n; q++) r[q] = out[q] - data[q];
-  if (cot)
-    for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
+  ProblemDataResidual(n, data, out, r, cot);
   PetscFunctionReturn(0);
 }
 
@@ -120,7 +118,7 @@ static PetscErrorCode Exact_Ritz(Problem p, PetscInt n, const PetscReal *x, Pets
 static PetscErrorCode SetFromOptions_Ritz(Problem p, PetscOptionItems *PetscOptionsObject)
 {
   Ritz     *ctx = (Ritz *)p->data;
-  PetscInt  term, *coords, dim;
+  PetscInt  term, dim;
   PetscBool set;
 
   PetscFunctionBegin;
@@ -137,10 +135,7 @@ static PetscErrorCode SetFromOptions_Ritz(Problem p, PetscOptionItems *PetscOpti
     PetscCall(ProblemSetBox(p, 0.0, 1.0));
     PetscCall(ProblemAddTerm(p, "interior", 1, 2, 900, 1.0, 0, NULL, -1, &term));
     p->terms[term].kind = PROBLEM_TERM_ENERGY;
-    PetscCall(PetscMalloc1(p->dim, &coords));
-    for (PetscInt i = 0; i < p->dim; i++) coords[i] = i;
-    PetscCall(ProblemAddTerm(p, "boundary", 0, 1, 120, 1e4, p->dim, coords, -1, NULL));
-    PetscCall(PetscFree(coords));
+    PetscCall(ProblemAddBoundaryTerm(p, 120, 1e4, NULL));
   }
   PetscFunctionReturn(0);
 }

@@ -30,5 +30,9 @@ PetscErrorCode ProblemSetBox(Problem, PetscReal lo, PetscReal hi);
 /* Add a term: n_faces = 0 for the interior; otherwise faces of the given coordinates
    (both sides if side < 0, else only that side). Returns the term's index. */
 PetscErrorCode ProblemAddTerm(Problem, const char name[], PetscInt order, PetscInt n_data, PetscInt n_points, PetscReal weight, PetscInt n_coords, const PetscInt coords[], PetscInt side, PetscInt *term);
+/* The Dirichlet term "boundary" on every face of the box: channel u, one data value g. */
+PetscErrorCode ProblemAddBoundaryTerm(Problem, PetscInt n_points, PetscReal weight, PetscInt *term);
+/* Residual of a data term, r = u - g with g = data, and its cotangent dr/du = 1 (channel u). */
+void ProblemDataResidual(PetscInt n, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot);
 
 #endif
