@@ -56,4 +56,38 @@ static inline PetscErrorCode ReportMax(MPI_Comm comm, const char *what, PetscRea
   PetscFunctionReturn(0);
 }
 
+/* Largest difference on this rank between the Jacobian rows jac_t (ObjectiveResidualRows at
+   theta) and central differences of the residuals in theta (step h), relative to each row's
+   largest entry. */
+static inline PetscErrorCode RowsVsDifferences(Objective objective, const PetscReal *theta, const PetscReal *jac_t, PetscReal h, PetscReal *worst)
+{
+  Model      model;
+  PetscInt   P, n_local, n_max;
+  PetscReal *thetas, *res_p, *res_m, *jac_s, *fd_err, *row_norm, loss;
+
+  PetscFunctionBeginUser;
+  PetscCall(ObjectiveGetModel(objective, &model));
+  PetscCall(ModelGetNumParameters(model, &P));
+  PetscCall(ObjectiveGetLocalRows(objective, &n_local, &n_max));
+  PetscCall(PetscMalloc4(P, &thetas, n_max, &res_p, n_max, &res_m, (size_t)P * n_max, &jac_s));
+  PetscCall(PetscCalloc2(n_max, &fd_err, n_max, &row_norm));
+  for (PetscInt k = 0; k < P; k++) {
+    PetscCall(PetscArraycpy(thetas, theta, P));
+    thetas[k] = theta[k] + h;
+    PetscCall(ObjectiveResidualRows(objective, thetas, res_p, jac_s, &loss));
+    thetas[k] = theta[k] - h;
+    PetscCall(ObjectiveResidualRows(objective, thetas, res_m, jac_s, &loss));
+    for (PetscInt p = 0; p < n_local; p++) {
+      const PetscReal J = jac_t[p * P + k];
+      fd_err[p]         = PetscMax(fd_err[p], PetscAbsReal(J - (res_p[p] - res_m[p]) / (2 * h)));
+      row_norm[p]       = PetscMax(row_norm[p], PetscAbsReal(J));
+    }
+  }
+  *worst = 0.0;
+  for (PetscInt p = 0; p < n_local; p++) *worst = PetscMax(*worst, fd_err[p] / PetscMax(row_norm[p], 1e-300));
+  PetscCall(PetscFree4(thetas, res_p, res_m, jac_s));
+  PetscCall(PetscFree2(fd_err, row_norm));
+  PetscFunctionReturn(0);
+}
+
 #endif

@@ -326,7 +326,7 @@ static PetscErrorCode CheckCase(const Case *cs)
   Objective objective;
   MPI_Comm  comm = PETSC_COMM_WORLD;
   PetscInt  P, n_local, n_max, dim;
-  PetscReal *theta, *thetas, *res, *jac_t, *res_p, *res_m, *jac_s, loss;
+  PetscReal *theta, *res, *jac_t, loss;
   const PetscReal h = 1e-5;
 
   PetscFunctionBeginUser;
@@ -348,8 +348,7 @@ static PetscErrorCode CheckCase(const Case *cs)
 
   PetscCall(ModelGetNumParameters(model, &P));
   PetscCall(ObjectiveGetLocalRows(objective, &n_local, &n_max));
-  PetscCall(PetscMalloc4(P, &theta, P, &thetas, n_max, &res, (size_t)P * n_max, &jac_t));
-  PetscCall(PetscMalloc3(n_max, &res_p, n_max, &res_m, (size_t)P * n_max, &jac_s));
+  PetscCall(PetscMalloc3(P, &theta, n_max, &res, (size_t)P * n_max, &jac_t));
   {
     PetscReal *t0;
     PetscCall(ModelGetParameters(model, &t0));
@@ -360,30 +359,14 @@ static PetscErrorCode CheckCase(const Case *cs)
 
   /* (f) rows against central differences of the residual vector */
   {
-    PetscReal *fd_err, *row_norm, worst = 0;
-    PetscCall(PetscCalloc2(n_local, &fd_err, n_local, &row_norm));
-    for (PetscInt k = 0; k < P; k++) {
-      PetscReal l;
-      PetscCall(PetscArraycpy(thetas, theta, P));
-      thetas[k] = theta[k] + h;
-      PetscCall(ObjectiveResidualRows(objective, thetas, res_p, jac_s, &l));
-      thetas[k] = theta[k] - h;
-      PetscCall(ObjectiveResidualRows(objective, thetas, res_m, jac_s, &l));
-      for (PetscInt p = 0; p < n_local; p++) {
-        const PetscReal J = jac_t[p * P + k];
-        fd_err[p]         = PetscMax(fd_err[p], PetscAbsReal(J - (res_p[p] - res_m[p]) / (2 * h)));
-        row_norm[p]       = PetscMax(row_norm[p], PetscAbsReal(J));
-      }
-    }
-    for (PetscInt p = 0; p < n_local; p++) worst = PetscMax(worst, fd_err[p] / PetscMax(row_norm[p], 1e-300));
+    PetscReal worst = 0.0;
+    PetscCall(RowsVsDifferences(objective, theta, jac_t, h, &worst));
     CHECK(worst < 1e-6, "%s: Jacobian rows differ from central differences: %.1e", cs->name, (double)worst);
     PetscCall(ReportMax(comm, "(f) rows vs differences in theta (h 1e-5), rel. to the row", worst, 1e-6));
-    PetscCall(PetscFree2(fd_err, row_norm));
   }
   PetscCall(PetscPrintf(comm, "    (P = %" PetscInt_FMT ", %" PetscInt_FMT " channels)\n", P, ModelNumChannels(dim, 2)));
 
-  PetscCall(PetscFree4(theta, thetas, res, jac_t));
-  PetscCall(PetscFree3(res_p, res_m, jac_s));
+  PetscCall(PetscFree3(theta, res, jac_t));
   PetscCall(ObjectiveDestroy(&objective));
   PetscCall(ModelDestroy(&model));
   PetscCall(ProblemDestroy(&problem));
