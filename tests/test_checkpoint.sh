@@ -34,7 +34,7 @@ compare() { # label tol files...
 echo "== -checkpoint_every 4 -checkpoint_keep 2, 12 iterations: ckpt-8 and ckpt-12 remain"
 # shellcheck disable=SC2086
 engd 2 engd_full $SMALL -max_it 12 -checkpoint_every 4 -checkpoint_dir "$T/engd" -output "$T/engd_full.h5"
-files=$(cd "$T/engd" 2>/dev/null && ls -a | grep -v '^\.*$' | tr '\n' ' ')
+files=$(cd "$T/engd" 2>/dev/null && ls -a | grep -v '^\.*$' | grep -v '^\.engd-lock$' | tr '\n' ' ')
 [ "$files" = "ckpt-00000008.h5 ckpt-00000012.h5 " ] || { echo "FAIL: checkpoint directory holds '$files'"; fail=1; }
 "$PYTHON" - "$T/engd/ckpt-00000008.h5" "$T/engd_full.h5" <<'EOF' || { echo "FAIL: checkpoint layout"; fail=1; }
 import sys, h5py, numpy as np
@@ -43,7 +43,7 @@ a = c.attrs
 errors = []
 def check(cond, what):
     if not cond: errors.append(what)
-check(a["format"] in (b"engd-checkpoint", "engd-checkpoint") and int(a["format_version"]) == 1, "format attributes %r" % dict(a))
+check(a["format"] in (b"engd-checkpoint", "engd-checkpoint") and int(a["format_version"]) == 2 and len(a["run_id"]) == 16, "format attributes %r" % dict(a))
 check(int(a["iteration"]) == 8 and int(a["failures"]) == 0 and float(a["step_time"]) > 0, "iteration/failures/step_time %r" % dict(a))
 check(list(c["history/iteration"][()]) == list(range(9)), "history rows")
 for name in ("loss", "rel_l2", "eta", "wall_s"):
@@ -53,6 +53,8 @@ check(c["optimizer"].attrs["type"] in (b"engd", "engd") and c["optimizer/rcond"]
 check(c["problem"].attrs["type"] in (b"poisson", "poisson") and int(c["problem"].attrs["dim"]) == 2, "problem")
 check("-checkpoint_every 4" in c["options"].attrs["text"].decode(), "options text")
 check(all(k in c["sampler"].attrs for k in ("type", "seed", "resample_every", "epoch")), "sampler attributes")
+check(c["model/parameters"].fletcher32 and c["history/loss"].fletcher32, "Fletcher-32 checksums on the datasets")
+check(b"term interior" in bytes(c["problem"].attrs["description"]), "problem description")
 print("  ckpt-8: rcond %.1e, %d history rows, groups %s" % (c["optimizer/rcond"][0], c["history/iteration"].size, sorted(c.keys())))
 for e in errors: print("  FAIL: " + e)
 sys.exit(1 if errors else 0)

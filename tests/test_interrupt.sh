@@ -129,9 +129,9 @@ while [ -z "$rank0" ] && [ $i -lt 100 ]; do rank0=$(rank_pid 0); i=$((i + 1)); s
 i=0
 mid_write=0
 while [ -n "$rank0" ] && [ $i -lt 3000 ] && kill -0 "$pid" 2>/dev/null; do
-  if ls "$T/crash" 2>/dev/null | grep -q '\.h5$' && ls "$T/crash" 2>/dev/null | grep -q '\.h5\.tmp$'; then
+  if ls "$T/crash" 2>/dev/null | grep -q '\.h5$' && ls "$T/crash" 2>/dev/null | grep -q '\.tmp$'; then
     kill -STOP "$rank0"
-    if ls "$T/crash" | grep -q '\.h5\.tmp$'; then mid_write=1; break; fi
+    if ls "$T/crash" | grep -q '\.tmp$'; then mid_write=1; break; fi
     kill -CONT "$rank0"
   fi
   sleep 0.01

@@ -27,7 +27,7 @@
 #include <engd/optimizer.h>
 #include <engd/history.h>
 
-#define CHECKPOINT_FORMAT_VERSION 1
+#define CHECKPOINT_FORMAT_VERSION 2
 
 typedef struct _p_Checkpoint *Checkpoint;
 
@@ -50,9 +50,18 @@ PetscErrorCode CheckpointStateDestroy(CheckpointState *);
 PetscErrorCode CheckpointCreate(MPI_Comm, Checkpoint *);
 /* Options: -checkpoint_dir dir (checkpoints)  -checkpoint_keep n (2)  -restart file|latest */
 PetscErrorCode CheckpointSetFromOptions(Checkpoint);
-/* One-line error if the directory cannot be written; creates nothing (the directory is made
-   when the first checkpoint is written). */
-PetscErrorCode CheckpointSetUp(Checkpoint);
+/* One-line error if the directory cannot be written, and this run's identity (a random id,
+   replaced by the checkpoint's on a restart). requested: the run asked for checkpoints
+   (-checkpoint_every, -time_limit; -checkpoint_dir and -restart count too): then the directory
+   is created now and its lock <dir>/.engd-lock taken for the whole run (a second writer is
+   refused with a line naming the holder); otherwise both wait for the first write (a signal). */
+PetscErrorCode CheckpointSetUp(Checkpoint, PetscBool requested);
+/* After CheckpointRestart: refuse a directory that holds checkpoints of another run (another
+   run id), unless -checkpoint_overwrite. Collective. */
+PetscErrorCode CheckpointClaimDirectory(Checkpoint);
+/* Whether the run asked for checkpoints (see CheckpointSetUp): only then is a divergence's
+   last good state written. */
+PetscErrorCode CheckpointIsRequested(Checkpoint, PetscBool *);
 PetscErrorCode CheckpointDestroy(Checkpoint *);
 PetscErrorCode CheckpointGetDirectory(Checkpoint, const char **dir);
 

@@ -7,7 +7,10 @@
                  (write, stop)
    are combined into one decision that every rank takes alike, with one MPI reduction per
    iteration: a signal may reach only some ranks, and each rank reads its own clock. The
-   signal handlers only set a flag (volatile sig_atomic_t). */
+   signal handlers only set a flag (volatile sig_atomic_t). main blocks the two signals in its
+   first line and installs the handlers right after PetscInitialize (replacing PETSc's), so a
+   signal during start-up is kept pending and stops the run after its first iteration. A rank
+   whose parent (the launcher) has gone stops in the same way (RUN_LAUNCHER_GONE). */
 #ifndef ENGD_RUNCONTROL_H
 #define ENGD_RUNCONTROL_H
 
@@ -17,6 +20,9 @@ typedef struct _p_RunControl *RunControl;
 
 typedef enum { RUN_CONTINUE, RUN_STOP_SIGNAL, RUN_STOP_TIME_LIMIT } RunStopReason;
 
+/* The "signal" of a rank whose launcher has gone (SIGHUP's number: no handler involved). */
+#define RUN_LAUNCHER_GONE 1
+
 typedef struct {
   PetscBool     periodic; /* a periodic checkpoint is due after this iteration */
   RunStopReason stop;     /* stop (after writing a checkpoint) or go on */
@@ -25,12 +31,15 @@ typedef struct {
 
 /* Record the process's start (call first thing in main); -time_limit counts from there. */
 void RunControlMarkProcessStart(void);
+/* Block SIGUSR1 and SIGTERM (first thing in main: before PETSc's handlers, before exec) and
+   note the launcher's pid. */
+void RunControlBlockSignals(void);
+/* Install the SIGUSR1/SIGTERM flag handlers and unblock the signals (after PetscInitialize). */
+PetscErrorCode RunControlInstallHandlers(void);
 
 PetscErrorCode RunControlCreate(MPI_Comm, RunControl *);
 /* Options: -checkpoint_every k (0: never)  -time_limit s (0: none) */
 PetscErrorCode RunControlSetFromOptions(RunControl);
-/* Install the SIGUSR1 and SIGTERM handlers (RunControlDestroy restores the previous ones). */
-PetscErrorCode RunControlSetUp(RunControl);
 PetscErrorCode RunControlDestroy(RunControl *);
 PetscErrorCode RunControlGetCheckpointEvery(RunControl, PetscInt *);
 PetscErrorCode RunControlGetTimeLimit(RunControl, PetscReal *);

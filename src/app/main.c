@@ -5,6 +5,7 @@ static const char help[] = "engd: trains PINNs with energy natural gradient desc
                            "checkpoint written (requeue with -restart latest).\n\n";
 
 #include "train.h"
+#include <engd/private/atomicfile.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
   int            exit_code = EXIT_FINISHED;
 
+  RunControlBlockSignals();     /* SIGUSR1/SIGTERM wait until the handlers are in place */
   RunControlMarkProcessStart(); /* -time_limit counts from here */
   EnsureOneBlasThread(argv);
   for (int i = 1; i + 1 < argc; i++) /* PETSc reads these before any handler of ours is in place */
@@ -63,7 +65,9 @@ int main(int argc, char **argv)
     }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(PetscPushErrorHandler(OneLineErrorHandler, NULL));
+  PetscCall(RunControlInstallHandlers()); /* after PetscInitialize: replaces PETSc's handlers */
   ierr = Train(&reading_options, &exit_code);
+  EngdLockReleaseAll();
   if (ierr) {
     if (error_was_local) MPI_Abort(PETSC_COMM_WORLD, ierr == PETSC_ERR_NOT_CONVERGED ? EXIT_DIVERGED : EXIT_BAD_INPUT);
     PetscFinalize();

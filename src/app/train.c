@@ -159,9 +159,14 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     PetscCall(RunDestroy(&run));
     PetscFunctionReturn(0);
   }
-  if (run.opt.output_set) PetscCall(ResultsCheckWritable(PETSC_COMM_WORLD, run.opt.output));
-  PetscCall(CheckpointSetUp(run.checkpoint));
-  PetscCall(RunControlSetUp(run.control)); /* from here on SIGUSR1/SIGTERM stop the run cleanly */
+  if (run.opt.output_set) PetscCall(ResultsReserve(PETSC_COMM_WORLD, run.opt.output));
+  {
+    PetscInt  every;
+    PetscReal limit;
+    PetscCall(RunControlGetCheckpointEvery(run.control, &every));
+    PetscCall(RunControlGetTimeLimit(run.control, &limit));
+    PetscCall(CheckpointSetUp(run.checkpoint, every > 0 || limit > 0 ? PETSC_TRUE : PETSC_FALSE));
+  }
   PetscCall(OptimizerSetUp(run.optimizer));
   *reading_options = PETSC_FALSE;
   PetscCall(ObjectiveGetGlobalPoints(run.objective, &n_points));
@@ -177,6 +182,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
 
   PetscCall(HistoryInit(&history));
   PetscCall(CheckpointRestart(run.checkpoint, run.objective, run.optimizer, &history, &restored, &restarted, restart_path, sizeof(restart_path)));
+  PetscCall(CheckpointClaimDirectory(run.checkpoint));
   if (restarted) {
     it_start  = restored.iteration;
     failures  = restored.failures;

@@ -3,11 +3,48 @@
 #include <engd/runcontrol.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t signal_received = 0;
 static double                process_start   = -1.0;
+static pid_t                 launcher_pid    = 0; /* the parent at start: mpirun, srun's step, a shell */
+static PetscBool             handlers_installed = PETSC_FALSE;
 
 static void OnSignal(int signum) { signal_received = signum; }
+
+static void StopSignals(sigset_t *set)
+{
+  sigemptyset(set);
+  sigaddset(set, SIGUSR1);
+  sigaddset(set, SIGTERM);
+}
+
+void RunControlBlockSignals(void)
+{
+  sigset_t set;
+  StopSignals(&set);
+  sigprocmask(SIG_BLOCK, &set, NULL); /* kept across exec; a signal now waits, pending */
+  if (!launcher_pid) launcher_pid = getppid();
+}
+
+PetscErrorCode RunControlInstallHandlers(void)
+{
+  struct sigaction action;
+  sigset_t         set;
+
+  PetscFunctionBegin;
+  if (handlers_installed) PetscFunctionReturn(0);
+  memset(&action, 0, sizeof(action));
+  action.sa_handler = OnSignal;
+  action.sa_flags   = SA_RESTART; /* MPI and file I/O go on; the loop polls the flag */
+  sigemptyset(&action.sa_mask);
+  PetscCheck(sigaction(SIGUSR1, &action, NULL) == 0 && sigaction(SIGTERM, &action, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the SIGUSR1/SIGTERM handlers");
+  StopSignals(&set);
+  sigprocmask(SIG_UNBLOCK, &set, NULL); /* a signal that came during start-up is taken now */
+  if (!launcher_pid) launcher_pid = getppid();
+  handlers_installed = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
 
 static double MonotonicSeconds(void)
 {
@@ -32,6 +69,7 @@ const char *RunControlSignalName(int signal)
   static char name[32];
   if (signal == SIGUSR1) return "SIGUSR1";
   if (signal == SIGTERM) return "SIGTERM";
+  if (signal == RUN_LAUNCHER_GONE) return "the end of its launcher (parent process)";
   snprintf(name, sizeof(name), "signal %d", signal);
   return name;
 }
@@ -42,8 +80,6 @@ struct _p_RunControl {
   PetscReal        time_limit;
   PetscLogDouble   longest_iteration, longest_write;
   PetscInt         n_writes;
-  struct sigaction previous_usr1, previous_term;
-  PetscBool        handlers_installed;
 };
 
 PetscErrorCode RunControlCreate(MPI_Comm comm, RunControl *rc)
@@ -67,29 +103,9 @@ PetscErrorCode RunControlSetFromOptions(RunControl rc)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode RunControlSetUp(RunControl rc)
-{
-  struct sigaction action;
-
-  PetscFunctionBegin;
-  if (rc->handlers_installed) PetscFunctionReturn(0);
-  memset(&action, 0, sizeof(action));
-  action.sa_handler = OnSignal;
-  action.sa_flags   = SA_RESTART; /* MPI and file I/O go on; the loop polls the flag */
-  sigemptyset(&action.sa_mask);
-  PetscCheck(sigaction(SIGUSR1, &action, &rc->previous_usr1) == 0 && sigaction(SIGTERM, &action, &rc->previous_term) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the SIGUSR1/SIGTERM handlers");
-  rc->handlers_installed = PETSC_TRUE;
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode RunControlDestroy(RunControl *rc)
 {
   PetscFunctionBegin;
-  if (!*rc) PetscFunctionReturn(0);
-  if ((*rc)->handlers_installed) {
-    sigaction(SIGUSR1, &(*rc)->previous_usr1, NULL);
-    sigaction(SIGTERM, &(*rc)->previous_term, NULL);
-  }
   PetscCall(PetscFree(*rc));
   PetscFunctionReturn(0);
 }
@@ -125,7 +141,8 @@ PetscErrorCode RunControlDecide(RunControl rc, PetscInt iteration, PetscLogDoubl
   rc->longest_iteration = PetscMax(rc->longest_iteration, iteration_time);
   /* before the first write its time is unknown: assume it takes as long as an iteration */
   write_estimate = rc->n_writes ? rc->longest_write : rc->longest_iteration;
-  local[0]       = (int)signal_received;
+  /* a launcher killed outright (kill -9 of mpirun) signals nobody: the ranks are re-parented */
+  local[0]       = signal_received ? (int)signal_received : (getppid() != launcher_pid ? RUN_LAUNCHER_GONE : 0);
   local[1]       = rc->time_limit > 0 && RunControlElapsed() + 2.0 * rc->longest_iteration + write_estimate > rc->time_limit;
   local[2]       = rc->checkpoint_every > 0 && iteration % rc->checkpoint_every == 0;
   PetscCallMPI(MPI_Allreduce(local, global, 3, MPI_INT, MPI_MAX, rc->comm));

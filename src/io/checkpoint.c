@@ -2,16 +2,21 @@
    include/engd/checkpoint.h). */
 #include <engd/checkpoint.h>
 #include <engd/private/h5io.h>
+#include <engd/private/atomicfile.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHECKPOINT_FORMAT "engd-checkpoint"
+#define LOCK_NAME         ".engd-lock"
+#define RUN_ID_LENGTH     16 /* hex digits */
 
 struct _p_Checkpoint {
   MPI_Comm    comm;
@@ -19,7 +24,11 @@ struct _p_Checkpoint {
   char        dir[PETSC_MAX_PATH_LEN];
   char        restart[PETSC_MAX_PATH_LEN];
   PetscInt    keep;
-  PetscBool   restart_set;
+  PetscBool   restart_set, dir_set, requested, overwrite;
+  char        run_id[RUN_ID_LENGTH + 1]; /* this run's identity; a restart takes the file's */
+  char      (*adopted)[RUN_ID_LENGTH + 1]; /* other runs' ids, treated as ours (-checkpoint_overwrite) */
+  PetscInt    n_adopted;
+  int         lock_fd; /* rank 0: the directory's lock, once taken */
 };
 
 PetscErrorCode CheckpointStateCapture(CheckpointState *s, Model model, Optimizer opt, PetscInt iteration, PetscInt failures, PetscReal step_time, PetscInt n_history)
@@ -60,7 +69,8 @@ PetscErrorCode CheckpointCreate(MPI_Comm comm, Checkpoint *ck)
   PetscFunctionBegin;
   PetscCall(PetscNew(&c));
   c->comm = comm;
-  c->keep = 2;
+  c->keep    = 2;
+  c->lock_fd = -1;
   PetscCall(PetscStrncpy(c->dir, "checkpoints", sizeof(c->dir)));
   PetscCallMPI(MPI_Comm_rank(comm, &c->rank));
   PetscCallMPI(MPI_Comm_size(comm, &c->size));
@@ -73,11 +83,14 @@ PetscErrorCode CheckpointSetFromOptions(Checkpoint c)
   PetscBool dir_set;
 
   PetscFunctionBegin;
+  c->overwrite = PETSC_FALSE;
   PetscOptionsBegin(c->comm, NULL, "Checkpoint files and restart", "Checkpoint");
   PetscCall(PetscOptionsString("-checkpoint_dir", "Directory of the checkpoint files ckpt-<iteration>.h5 (created when first needed)", "CheckpointWrite", c->dir, c->dir, sizeof(c->dir), &dir_set));
   PetscCall(PetscOptionsInt("-checkpoint_keep", "Keep this many newest checkpoints", "CheckpointWrite", c->keep, &c->keep, NULL));
   PetscCall(PetscOptionsString("-restart", "Continue from this checkpoint file, or (latest) from the newest readable one in -checkpoint_dir", "CheckpointRestart", c->restart, c->restart, sizeof(c->restart), &c->restart_set));
+  PetscCall(PetscOptionsBool("-checkpoint_overwrite", "Let a fresh run take over a -checkpoint_dir that holds another run's checkpoints (they are then replaced and rotated as this run's)", "CheckpointClaimDirectory", c->overwrite, &c->overwrite, NULL));
   PetscOptionsEnd();
+  c->dir_set = dir_set;
   PetscCheck(!dir_set || c->dir[0], c->comm, PETSC_ERR_ARG_WRONG, "-checkpoint_dir needs a directory name");
   PetscCheck(strlen(c->dir) + 40 < sizeof(c->dir), c->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_dir: the path is too long");
   PetscCheck(c->keep >= 1, c->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_keep must be at least 1, got %" PetscInt_FMT, c->keep);
@@ -95,12 +108,15 @@ PetscErrorCode CheckpointGetDirectory(Checkpoint c, const char **dir)
 PetscErrorCode CheckpointDestroy(Checkpoint *ck)
 {
   PetscFunctionBegin;
+  if (!*ck) PetscFunctionReturn(0);
+  if ((*ck)->lock_fd >= 0) EngdLockRelease((*ck)->lock_fd);
+  PetscCall(PetscFree((*ck)->adopted));
   PetscCall(PetscFree(*ck));
   PetscFunctionReturn(0);
 }
 
-/* "ckpt-<digits>.h5" (tmp = PETSC_FALSE) or "ckpt-<digits>.h5.tmp" (tmp = PETSC_TRUE). */
-static PetscBool ParseName(const char *name, PetscInt *iteration, PetscBool *tmp)
+/* "ckpt-<digits>.h5": a checkpoint's name (temporaries end in .tmp and never match). */
+static PetscBool ParseName(const char *name, PetscInt *iteration)
 {
   const char *c = name + 5;
   long long   value = 0;
@@ -108,10 +124,7 @@ static PetscBool ParseName(const char *name, PetscInt *iteration, PetscBool *tmp
 
   if (strncmp(name, "ckpt-", 5)) return PETSC_FALSE;
   for (; *c >= '0' && *c <= '9' && digits < 18; c++, digits++) value = 10 * value + (*c - '0');
-  if (digits < 8) return PETSC_FALSE;
-  if (!strcmp(c, ".h5")) *tmp = PETSC_FALSE;
-  else if (!strcmp(c, ".h5.tmp")) *tmp = PETSC_TRUE;
-  else return PETSC_FALSE;
+  if (digits < 8 || strcmp(c, ".h5") || value > PETSC_MAX_INT) return PETSC_FALSE;
   *iteration = (PetscInt)value;
   return PETSC_TRUE;
 }
@@ -129,19 +142,18 @@ static int CompareDescending(const void *a, const void *b)
 }
 
 /* Iterations of the checkpoint files in dir, newest first (rank 0; none if dir is missing). */
-static PetscErrorCode ListCheckpoints(const char *dir, PetscBool tmp_files, PetscInt *n, PetscInt **iterations)
+static PetscErrorCode ListCheckpoints(const char *dir, PetscInt *n, PetscInt **iterations)
 {
   DIR           *d;
   struct dirent *entry;
   PetscInt       capacity = 16, iteration;
-  PetscBool      tmp;
 
   PetscFunctionBegin;
   *n = 0;
   PetscCall(PetscMalloc1(capacity, iterations));
   if (!(d = opendir(dir))) PetscFunctionReturn(0);
   while ((entry = readdir(d))) {
-    if (!ParseName(entry->d_name, &iteration, &tmp) || tmp != tmp_files) continue;
+    if (!ParseName(entry->d_name, &iteration)) continue;
     if (*n == capacity) {
       PetscInt *bigger;
       PetscCall(PetscMalloc1(2 * capacity, &bigger));
@@ -232,14 +244,126 @@ static void CheckDirectory(const char *dir, char *reason, size_t size)
   }
 }
 
-PetscErrorCode CheckpointSetUp(Checkpoint c)
+/* Rank 0: create the directory and take its lock; reason says why not. */
+static void TakeDirectory(Checkpoint c, char *reason, size_t size)
+{
+  char lock[PETSC_MAX_PATH_LEN + 16], holder[512], host[400];
+  int  err;
+
+  reason[0] = '\0';
+  if (c->lock_fd >= 0) return;
+  if ((err = MakeDirectories(c->dir))) {
+    snprintf(reason, size, "cannot create the directory: %s", strerror(err));
+    return;
+  }
+  EngdHolderText(host, sizeof(host));
+  snprintf(holder, sizeof(holder), "%s run %s", host, c->run_id);
+  snprintf(lock, sizeof(lock), "%s/%s", c->dir, LOCK_NAME);
+  c->lock_fd = EngdLockAcquire(lock, holder, 0, reason, size);
+}
+
+/* Collective: the directory exists and this process holds its lock. */
+static PetscErrorCode LockDirectory(Checkpoint c)
+{
+  char reason[PETSC_MAX_PATH_LEN + 768] = "";
+
+  PetscFunctionBegin;
+  if (c->rank == 0) TakeDirectory(c, reason, sizeof(reason));
+  PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, c->comm));
+  PetscCheck(!reason[0], c->comm, PETSC_ERR_FILE_OPEN, "-checkpoint_dir '%s': %s", c->dir, reason);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointSetUp(Checkpoint c, PetscBool requested)
 {
   char reason[PETSC_MAX_PATH_LEN + 128] = "";
 
   PetscFunctionBegin;
-  if (c->rank == 0) CheckDirectory(c->dir, reason, sizeof(reason));
+  c->requested = requested || c->dir_set || c->restart_set;
+  if (c->rank == 0) {
+    unsigned char bytes[RUN_ID_LENGTH / 2];
+    CheckDirectory(c->dir, reason, sizeof(reason));
+    if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) { /* no entropy: time and pid */
+      const unsigned long long t = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32);
+      PetscCall(PetscMemcpy(bytes, &t, sizeof(bytes)));
+    }
+    for (size_t k = 0; k < sizeof(bytes); k++) snprintf(c->run_id + 2 * k, 3, "%02x", bytes[k]);
+  }
   PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, c->comm));
   PetscCheck(!reason[0], c->comm, PETSC_ERR_FILE_OPEN, "-checkpoint_dir: cannot write checkpoints to '%s': %s", c->dir, reason);
+  PetscCallMPI(MPI_Bcast(c->run_id, sizeof(c->run_id), MPI_CHAR, 0, c->comm));
+  if (c->requested) { /* an existing directory is locked now, a new one once the restart is read */
+    PetscMPIInt exists = 0;
+    struct stat st;
+    if (c->rank == 0) exists = stat(c->dir, &st) == 0 && S_ISDIR(st.st_mode);
+    PetscCallMPI(MPI_Bcast(&exists, 1, MPI_INT, 0, c->comm));
+    if (exists) PetscCall(LockDirectory(c));
+  }
+  PetscFunctionReturn(0);
+}
+
+typedef enum { OWNER_NONE, OWNER_THIS_RUN, OWNER_OTHER_RUN, OWNER_UNREADABLE } Owner;
+
+/* Whose checkpoint is the file at path (rank 0)? A file that HDF5 cannot open belongs to no
+   run (OWNER_UNREADABLE); one without a run id (written by another program or an older engd)
+   to another run. id receives the file's run id ("" if none). Never blocks: only regular
+   files are opened. */
+static Owner OwnerOf(Checkpoint c, const char *path, char *id, size_t id_size)
+{
+  struct stat st;
+  hid_t       file;
+  Owner       owner;
+
+  id[0] = '\0';
+  if (lstat(path, &st) != 0) return OWNER_NONE;
+  if (!S_ISREG(st.st_mode)) return OWNER_OTHER_RUN;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) return OWNER_UNREADABLE;
+  if (EngdH5ReadAttrString(file, "run_id", id, id_size) < 0) id[0] = '\0';
+  H5Fclose(file);
+  owner = (id[0] && !strcmp(id, c->run_id)) ? OWNER_THIS_RUN : OWNER_OTHER_RUN;
+  for (PetscInt k = 0; owner == OWNER_OTHER_RUN && id[0] && k < c->n_adopted; k++)
+    if (!strcmp(id, c->adopted[k])) owner = OWNER_THIS_RUN;
+  return owner;
+}
+
+PetscErrorCode CheckpointClaimDirectory(Checkpoint c)
+{
+  char reason[2 * PETSC_MAX_PATH_LEN + 512] = "";
+
+  PetscFunctionBegin;
+  if (!c->requested) PetscFunctionReturn(0); /* a signal's checkpoint never replaces another run's file */
+  PetscCall(LockDirectory(c));
+  if (c->rank == 0) {
+    PetscInt *its, n, n_other = 0, first = 0, last = 0;
+    char      path[PETSC_MAX_PATH_LEN], id[64], other[64] = "";
+    PetscCall(ListCheckpoints(c->dir, &n, &its));
+    for (PetscInt k = 0; k < n; k++) {
+      FileName(c->dir, its[k], "", path, sizeof(path));
+      if (OwnerOf(c, path, id, sizeof(id)) != OWNER_OTHER_RUN) continue;
+      if (!n_other++) last = its[k];
+      first = its[k];
+      if (!other[0]) PetscCall(PetscStrncpy(other, id[0] ? id : "without a run id", sizeof(other)));
+      if (c->overwrite && id[0]) { /* adopt: its files are rotated as ours from now on */
+        PetscBool known = PETSC_FALSE;
+        for (PetscInt a = 0; a < c->n_adopted; a++)
+          if (!strcmp(c->adopted[a], id)) known = PETSC_TRUE;
+        if (!known) {
+          char(*bigger)[RUN_ID_LENGTH + 1];
+          PetscCall(PetscMalloc1(c->n_adopted + 1, &bigger));
+          if (c->n_adopted) PetscCall(PetscArraycpy(bigger, c->adopted, c->n_adopted));
+          PetscCall(PetscStrncpy(bigger[c->n_adopted++], id, RUN_ID_LENGTH + 1));
+          PetscCall(PetscFree(c->adopted));
+          c->adopted = bigger;
+        }
+      }
+    }
+    PetscCall(PetscFree(its));
+    if (n_other && !c->overwrite)
+      snprintf(reason, sizeof(reason), "-checkpoint_dir '%s' holds %lld checkpoint%s of another run (run %s, iterations %lld to %lld); continue that run with -restart latest, choose another -checkpoint_dir, or pass -checkpoint_overwrite to let this run replace them", c->dir, (long long)n_other, n_other > 1 ? "s" : "", other, (long long)first, (long long)last);
+  }
+  PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, c->comm));
+  PetscCheck(!reason[0], c->comm, PETSC_ERR_FILE_OPEN, "%s", reason);
   PetscFunctionReturn(0);
 }
 
@@ -248,17 +372,18 @@ typedef struct {
   History               *history;
   PetscInt               n_layers, seed, dim, resample_every, epoch, ranks;
   const PetscInt        *widths;
-  const char            *activation, *problem, *optimizer, *sampler, *options;
+  const char            *activation, *problem, *description, *optimizer, *sampler, *options, *run_id;
 } Content;
 
-static int WriteFile(const char *path, const Content *c)
+static int BuildFile(hid_t file, const void *ctx)
 {
-  hid_t                 file = -1, group = -1;
-  const OptimizerState *os   = &c->state->optimizer;
+  const Content        *c     = (const Content *)ctx;
+  hid_t                 group = -1;
+  const OptimizerState *os    = &c->state->optimizer;
 
-  ENGD_H5(file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrString(file, "format", CHECKPOINT_FORMAT));
   ENGD_H5(EngdH5WriteAttrInt(file, "format_version", CHECKPOINT_FORMAT_VERSION));
+  ENGD_H5(EngdH5WriteAttrString(file, "run_id", c->run_id));
   ENGD_H5(EngdH5WriteAttrInt(file, "iteration", c->state->iteration));
   ENGD_H5(EngdH5WriteAttrInt(file, "failures", c->state->failures));
   ENGD_H5(EngdH5WriteAttrDouble(file, "step_time", c->state->step_time));
@@ -275,6 +400,7 @@ static int WriteFile(const char *path, const Content *c)
   ENGD_H5(group = H5Gcreate2(file, "problem", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrString(group, "type", c->problem));
   ENGD_H5(EngdH5WriteAttrInt(group, "dim", c->dim));
+  ENGD_H5(EngdH5WriteAttrString(group, "description", c->description));
   H5Gclose(group);
   group = -1;
 
@@ -293,68 +419,82 @@ static int WriteFile(const char *path, const Content *c)
   group = -1;
 
   ENGD_H5(EngdH5WriteHistory(file, c->history, c->state->n_history));
-
   ENGD_H5(EngdH5WriteOptions(file, c->options));
-  ENGD_H5(H5Fclose(file));
   return 0;
 fail:
   if (group >= 0) H5Gclose(group);
-  if (file >= 0) H5Fclose(file);
   return -1;
 }
 
-/* fsync a file or directory by name; returns 0 or an errno value. */
-static int SyncPath(const char *path, int flags)
+/* The problem as ProblemView prints it (every rank alike; PetscFree it): what a restart must
+   find unchanged (type, dimension, solution and coefficients, each term's points and weight). */
+static PetscErrorCode DescribeProblem(Problem problem, char **text)
 {
-  int fd = open(path, flags), err = 0;
-  if (fd < 0) return errno;
-  if (fsync(fd) != 0 && errno != EINVAL) err = errno; /* some file systems cannot sync directories */
-  close(fd);
-  return err;
-}
-
-/* After ckpt-<iteration>.h5 is in place: drop files of later iterations (superseded: left by a
-   run restarted from an earlier checkpoint), all but the newest `keep`, and stale .tmp files. */
-static PetscErrorCode Rotate(Checkpoint c, PetscInt iteration)
-{
-  PetscInt *its, n, kept = 0;
-  char      path[PETSC_MAX_PATH_LEN];
+  char       *buffer = NULL;
+  size_t      size   = 0;
+  FILE       *fp     = open_memstream(&buffer, &size);
+  PetscViewer viewer;
 
   PetscFunctionBegin;
-  PetscCall(ListCheckpoints(c->dir, PETSC_FALSE, &n, &its));
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory (open_memstream)");
+  PetscCall(PetscViewerASCIIOpenWithFILE(PETSC_COMM_SELF, fp, &viewer));
+  PetscCall(ProblemView(problem, viewer));
+  PetscCall(PetscViewerDestroy(&viewer));
+  fclose(fp);
+  PetscCall(PetscStrallocpy(buffer ? buffer : "", text));
+  free(buffer);
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0, after ckpt-<iteration>.h5 is in place: remove this run's files of later iterations
+   (superseded: left before a restart from an earlier checkpoint), all but its newest `keep`,
+   and its stale temporaries. Files of other runs and unreadable files are left alone. */
+static PetscErrorCode Rotate(Checkpoint c, PetscInt iteration)
+{
+  PetscInt      *its, n, kept = 0;
+  char           path[PETSC_MAX_PATH_LEN], id[64], mine[RUN_ID_LENGTH + 8];
+  DIR           *d;
+  struct dirent *entry;
+
+  PetscFunctionBegin;
+  PetscCall(ListCheckpoints(c->dir, &n, &its));
   for (PetscInt k = 0; k < n; k++) {
+    FileName(c->dir, its[k], "", path, sizeof(path));
+    if (OwnerOf(c, path, id, sizeof(id)) != OWNER_THIS_RUN) continue;
     if (its[k] <= iteration && kept < c->keep) {
       kept++;
       continue;
     }
-    FileName(c->dir, its[k], "", path, sizeof(path));
-    (void)remove(path);
+    (void)unlink(path);
   }
   PetscCall(PetscFree(its));
-  PetscCall(ListCheckpoints(c->dir, PETSC_TRUE, &n, &its));
-  for (PetscInt k = 0; k < n; k++) {
-    FileName(c->dir, its[k], ".tmp", path, sizeof(path));
-    (void)remove(path);
+  snprintf(mine, sizeof(mine), ".%s-", c->run_id); /* ckpt-<it>.h5.<run id>-XXXXXX.tmp */
+  if ((d = opendir(c->dir))) {
+    while ((entry = readdir(d))) {
+      const size_t len = strlen(entry->d_name);
+      if (strncmp(entry->d_name, "ckpt-", 5) || len < 4 || strcmp(entry->d_name + len - 4, ".tmp") || !strstr(entry->d_name, mine)) continue;
+      if (snprintf(path, sizeof(path), "%s/%s", c->dir, entry->d_name) < (int)sizeof(path)) (void)unlink(path);
+    }
+    closedir(d);
   }
-  PetscCall(PetscFree(its));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode CheckpointWrite(Checkpoint c, Objective objective, Optimizer opt, const CheckpointState *state, History *history, char path[], size_t path_size)
 {
-  char reason[256] = "";
+  char  reason[PETSC_MAX_PATH_LEN + 768] = "";
+  char *description;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(ENGD_Output, 0, 0, 0, 0));
   FileName(c->dir, state->iteration, "", path, path_size);
   if (c->rank == 0) {
-    char            tmp[PETSC_MAX_PATH_LEN];
+    char            tag[RUN_ID_LENGTH + 2], id[64];
     Content         content;
     Model           model;
     Problem         problem;
     SamplerType     sampler;
     ModelActivation activation;
-    int             err;
 
     PetscCall(ObjectiveGetModel(objective, &model));
     PetscCall(ObjectiveGetProblem(objective, &problem));
@@ -363,28 +503,27 @@ PetscErrorCode CheckpointWrite(Checkpoint c, Objective objective, Optimizer opt,
     PetscCall(ModelGetSeed(model, &content.seed));
     PetscCall(ProblemGetType(problem, &content.problem));
     PetscCall(ProblemGetDimension(problem, &content.dim));
+    PetscCall(DescribeProblem(problem, &description));
     PetscCall(OptimizerGetType(opt, &content.optimizer));
     PetscCall(ObjectiveGetSampling(objective, &sampler, &content.resample_every, NULL));
-    content.epoch      = (content.resample_every > 0 && state->iteration > 0) ? (state->iteration - 1) / content.resample_every : 0;
-    content.activation = ModelActivations[activation];
-    content.sampler    = SamplerTypes[sampler];
-    content.state      = state;
-    content.history    = history;
-    content.ranks      = c->size;
+    content.epoch       = (content.resample_every > 0 && state->iteration > 0) ? (state->iteration - 1) / content.resample_every : 0;
+    content.activation  = ModelActivations[activation];
+    content.sampler     = SamplerTypes[sampler];
+    content.description = description;
+    content.state       = state;
+    content.history     = history;
+    content.ranks       = c->size;
+    content.run_id      = c->run_id;
     PetscCall(EngdOptionsText((char **)&content.options));
-    FileName(c->dir, state->iteration, ".tmp", tmp, sizeof(tmp));
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    if ((err = MakeDirectories(c->dir))) snprintf(reason, sizeof(reason), "cannot create the directory: %s", strerror(err));
-    else if (WriteFile(tmp, &content) < 0) snprintf(reason, sizeof(reason), "HDF5 could not write the temporary file");
-    else if ((err = SyncPath(tmp, O_RDONLY))) snprintf(reason, sizeof(reason), "fsync: %s", strerror(err));
-    else if (rename(tmp, path) != 0) snprintf(reason, sizeof(reason), "rename: %s", strerror(errno));
-    else (void)SyncPath(c->dir, O_RDONLY | O_DIRECTORY);
-    if (reason[0]) (void)remove(tmp);
-    else PetscCall(Rotate(c, state->iteration));
+    snprintf(tag, sizeof(tag), ".%s", c->run_id);
+    TakeDirectory(c, reason, sizeof(reason));
+    if (!reason[0] && OwnerOf(c, path, id, sizeof(id)) == OWNER_OTHER_RUN) snprintf(reason, sizeof(reason), "the file exists and belongs to another run (run %s); it is left as it is", id[0] ? id : "without a run id");
+    if (!reason[0] && EngdH5WriteAtomic(path, tag, 1, BuildFile, &content, reason, sizeof(reason)) == 0) PetscCall(Rotate(c, state->iteration));
     PetscCall(PetscFree(content.options));
+    PetscCall(PetscFree(description));
   }
   PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, c->comm));
-  PetscCheck(!reason[0], c->comm, PETSC_ERR_FILE_WRITE, "could not write the checkpoint '%s': %s", path, reason);
+  PetscCheck(!reason[0], c->comm, PETSC_ERR_FILE_WRITE, "could not write the checkpoint '%s': %s (earlier checkpoints are kept)", path, reason);
   PetscCall(PetscLogEventEnd(ENGD_Output, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
@@ -397,7 +536,9 @@ typedef struct {
   PetscReal     *theta;
   OptimizerState optimizer;
   History        history;
-  char           activation[32], problem[64], optimizer_type[64];
+  char           activation[32], problem[64], optimizer_type[64], sampler[32], run_id[64];
+  PetscInt       seed, resample_every;
+  char           description[4096];
 } Loaded;
 
 typedef enum { LOAD_OK, LOAD_CORRUPT, LOAD_MISMATCH } LoadStatus;
@@ -422,11 +563,15 @@ static PetscErrorCode ReadImage(Checkpoint c, const char *path, long long *size,
   *image = NULL;
   *size  = -1;
   if (c->rank == 0) {
-    FILE       *fp = fopen(path, "rb");
     struct stat st;
-    if (!fp) snprintf(reason, reason_size, "%s", strerror(errno));
-    else if (fstat(fileno(fp), &st) != 0 || S_ISDIR(st.st_mode)) snprintf(reason, reason_size, "%s", S_ISDIR(st.st_mode) ? "it is a directory" : strerror(errno));
+    FILE       *fp = NULL;
+    int         fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
+    if (fd < 0) snprintf(reason, reason_size, "%s", strerror(errno));
+    else if (fstat(fd, &st) != 0) snprintf(reason, reason_size, "%s", strerror(errno));
+    else if (!S_ISREG(st.st_mode)) snprintf(reason, reason_size, "it is %s, not a regular file", S_ISDIR(st.st_mode) ? "a directory" : (S_ISFIFO(st.st_mode) ? "a FIFO" : (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a file")));
+    else if (!(fp = fdopen(fd, "rb"))) snprintf(reason, reason_size, "%s", strerror(errno));
     else {
+      fd = -1; /* fclose closes it */
       *size = (long long)st.st_size;
       PetscCall(PetscMalloc1(*size + 1, image));
       if (*size > 0 && fread(*image, 1, (size_t)*size, fp) != (size_t)*size) {
@@ -435,6 +580,7 @@ static PetscErrorCode ReadImage(Checkpoint c, const char *path, long long *size,
       }
     }
     if (fp) fclose(fp);
+    if (fd >= 0) close(fd);
   }
   PetscCallMPI(MPI_Bcast(size, 1, MPI_LONG_LONG, 0, c->comm));
   if (*size < 0) {
@@ -487,13 +633,20 @@ static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *
     *status = LOAD_MISMATCH;
     goto done;
   }
-  if (EngdH5ReadAttrInt(file, "iteration", &l->iteration) < 0 || l->iteration < 0) CORRUPT("no valid iteration attribute");
+  if (EngdH5ReadAttrString(file, "run_id", l->run_id, sizeof(l->run_id)) < 0 || strlen(l->run_id) != RUN_ID_LENGTH) CORRUPT("no valid run_id attribute");
+  if (EngdH5ReadAttrInt(file, "iteration", &l->iteration) < 0 || l->iteration < 0) CORRUPT("no valid iteration attribute (missing, negative or beyond %d)", PETSC_MAX_INT);
   if (EngdH5ReadAttrInt(file, "failures", &l->failures) < 0 || l->failures < 0) CORRUPT("no valid failures attribute");
-  if (EngdH5ReadAttrDouble(file, "step_time", &l->step_time) < 0) CORRUPT("no step_time attribute");
+  if (EngdH5ReadAttrDouble(file, "step_time", &l->step_time) < 0 || !(l->step_time >= 0) || PetscIsInfReal(l->step_time)) CORRUPT("no valid step_time attribute (finite, non-negative)");
   if (EngdH5ReadAttrInt(file, "ranks", &l->ranks) < 0) l->ranks = 0;
 
   if ((group = H5Gopen2(file, "problem", H5P_DEFAULT)) < 0) CORRUPT("no /problem group");
   if (EngdH5ReadAttrString(group, "type", l->problem, sizeof(l->problem)) < 0 || EngdH5ReadAttrInt(group, "dim", &l->dim) < 0) CORRUPT("/problem lacks its type or dim");
+  if (EngdH5ReadAttrString(group, "description", l->description, sizeof(l->description)) < 0) CORRUPT("/problem lacks its description");
+  H5Gclose(group);
+  group = -1;
+
+  if ((group = H5Gopen2(file, "sampler", H5P_DEFAULT)) < 0) CORRUPT("no /sampler group");
+  if (EngdH5ReadAttrString(group, "type", l->sampler, sizeof(l->sampler)) < 0 || EngdH5ReadAttrInt(group, "seed", &l->seed) < 0 || EngdH5ReadAttrInt(group, "resample_every", &l->resample_every) < 0) CORRUPT("/sampler lacks its type, seed or resample_every");
   H5Gclose(group);
   group = -1;
 
@@ -506,7 +659,9 @@ static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *
   if (EngdH5DatasetLength(group, "parameters", &n) < 0) CORRUPT("no /model/parameters");
   l->n_params = (PetscInt)n;
   PetscCall(PetscMalloc1(PetscMax(l->n_params, 1), &l->theta));
-  if (EngdH5ReadDoubles(group, "parameters", n, l->theta) < 0) CORRUPT("cannot read /model/parameters");
+  if (EngdH5ReadDoubles(group, "parameters", n, l->theta) < 0) CORRUPT("cannot read /model/parameters (damaged: its checksum does not match)");
+  for (hsize_t i = 0; i < n; i++)
+    if (PetscIsInfOrNanReal(l->theta[i])) CORRUPT("/model/parameters[%lld] is not finite", (long long)i);
   H5Gclose(group);
   group = -1;
 
@@ -520,8 +675,13 @@ static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *
     PetscCall(PetscMalloc1(n + 1, &values));
     if (EngdH5ReadDoubles(group, name, n, values) < 0) {
       PetscCall(PetscFree(values));
-      CORRUPT("cannot read /optimizer/%s", name);
+      CORRUPT("cannot read /optimizer/%s (damaged: its checksum does not match)", name);
     }
+    for (hsize_t i = 0; i < n; i++)
+      if (PetscIsInfOrNanReal(values[i])) {
+        PetscCall(PetscFree(values));
+        CORRUPT("/optimizer/%s[%lld] is not finite", name, (long long)i);
+      }
     PetscCall(OptimizerStateSet(&l->optimizer, name, (PetscInt)n, values));
     PetscCall(PetscFree(values));
   }
@@ -544,7 +704,7 @@ static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *
     for (hsize_t i = 0; ok && i < n; i++) PetscCall(HistoryAppend(&l->history, its[i], fields[0][i], fields[1][i], fields[2][i], fields[3][i], fields[4][i], fields[5][i], fields[6][i]));
     PetscCall(PetscFree(its));
     for (PetscInt f = 0; f < HISTORY_N_FIELDS; f++) PetscCall(PetscFree(fields[f]));
-    if (!ok) CORRUPT("unreadable or inconsistent /history");
+    if (!ok) CORRUPT("unreadable or inconsistent /history (damaged: a checksum does not match, or the iterations are not 0, 1, ...)");
   }
   H5Gclose(group);
   group = -1;
@@ -562,6 +722,51 @@ static void NetworkText(PetscInt n_layers, const PetscInt *widths, const char *a
   text[0]     = '\0';
   for (PetscInt l = 0; l <= n_layers && used < size; l++) used += (size_t)snprintf(text + used, size - used, "%s%lld", l ? "-" : "", (long long)widths[l]);
   if (used < size) snprintf(text + used, size - used, " %s", activation);
+}
+
+/* The first line in which two texts differ, into line_a and line_b. */
+static void FirstDifferentLine(const char *a, const char *b, char *line_a, char *line_b, size_t size)
+{
+  while (*a || *b) {
+    const size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
+    if (na != nb || strncmp(a, b, na)) {
+      snprintf(line_a, size, "%.*s", (int)na, a);
+      snprintf(line_b, size, "%.*s", (int)nb, b);
+      return;
+    }
+    a += na + (a[na] == '\n');
+    b += nb + (b[nb] == '\n');
+  }
+  line_a[0] = line_b[0] = '\0';
+}
+
+/* The options that decide the trajectory beyond the network: the problem (as ProblemView
+   shows it: solution, coefficients, points and weight of each term) and the point sets
+   (sampler, seed, resampling). reason stays empty when they agree. */
+static PetscErrorCode VerifyTrajectory(Objective objective, const Loaded *l, char *reason, size_t reason_size)
+{
+  Model       model;
+  Problem     problem;
+  SamplerType sampler;
+  PetscInt    seed, resample_every;
+  char       *description, in_file[512], in_run[512];
+
+  PetscFunctionBegin;
+  reason[0] = '\0';
+  PetscCall(ObjectiveGetModel(objective, &model));
+  PetscCall(ObjectiveGetProblem(objective, &problem));
+  PetscCall(ModelGetSeed(model, &seed));
+  PetscCall(ObjectiveGetSampling(objective, &sampler, &resample_every, NULL));
+  PetscCall(DescribeProblem(problem, &description));
+  FirstDifferentLine(l->description, description, in_file, in_run, sizeof(in_file));
+  PetscCall(PetscFree(description));
+  for (char *t = in_file; *t == ' '; t = in_file) memmove(in_file, in_file + 1, strlen(in_file)); /* indentation */
+  for (char *t = in_run; *t == ' '; t = in_run) memmove(in_run, in_run + 1, strlen(in_run));
+  if (in_file[0] || in_run[0]) snprintf(reason, reason_size, "another problem: '%s' in the file, '%s' in this run (-solution, -n_<term>, -<term>_weight or the problem's own options)", in_file, in_run);
+  else if (strcmp(l->sampler, SamplerTypes[sampler])) snprintf(reason, reason_size, "sampler '%s' in the file, '%s' in this run (-sampler)", l->sampler, SamplerTypes[sampler]);
+  else if (l->seed != seed) snprintf(reason, reason_size, "seed %lld in the file, %lld in this run (-seed)", (long long)l->seed, (long long)seed);
+  else if (l->resample_every != resample_every) snprintf(reason, reason_size, "resampling every %lld iterations in the file, %lld in this run (-resample_every)", (long long)l->resample_every, (long long)resample_every);
+  PetscFunctionReturn(0);
 }
 
 /* Does the parsed checkpoint belong to this run? */
@@ -612,6 +817,8 @@ static PetscErrorCode Verify(Objective objective, Optimizer opt, Loaded *l, Load
     snprintf(reason, reason_size, "optimizer '%s' in the file, '%s' in this run (-optimizer)", l->optimizer_type, optimizer_type);
     PetscFunctionReturn(0);
   }
+  PetscCall(VerifyTrajectory(objective, l, reason, reason_size));
+  if (reason[0]) PetscFunctionReturn(0);
   /* The entries this optimizer's own state has must all be there, with the same lengths. */
   *status = LOAD_CORRUPT;
   PetscCall(OptimizerGetState(opt, &mine));
@@ -669,7 +876,7 @@ PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer op
     PetscCheck(status != LOAD_MISMATCH, c->comm, PETSC_ERR_FILE_UNEXPECTED, "-restart: the checkpoint '%s' does not fit this run: %s", path, reason);
   } else {
     PetscInt *its = NULL, n = 0, skipped = 0;
-    if (c->rank == 0) PetscCall(ListCheckpoints(c->dir, PETSC_FALSE, &n, &its));
+    if (c->rank == 0) PetscCall(ListCheckpoints(c->dir, &n, &its));
     PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, c->comm));
     if (c->rank != 0) PetscCall(PetscMalloc1(n + 1, &its));
     if (n) PetscCallMPI(MPI_Bcast(its, (PetscMPIInt)n, MPIU_INT, 0, c->comm));
@@ -691,6 +898,7 @@ PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer op
     PetscCheck(status == LOAD_OK, c->comm, PETSC_ERR_FILE_READ, "-restart latest: none of the %" PetscInt_FMT " checkpoints in '%s' is readable (see the warnings above)", skipped, c->dir);
   }
 
+  PetscCall(PetscStrncpy(c->run_id, l.run_id, sizeof(c->run_id))); /* the same run, continued */
   PetscCall(ObjectiveGetModel(objective, &model));
   PetscCall(ModelGetParameters(model, &theta));
   PetscCall(PetscArraycpy(theta, l.theta, l.n_params));
@@ -701,5 +909,12 @@ PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer op
   PetscCall(PetscPrintf(c->comm, "Restart: continuing from '%s' at iteration %" PetscInt_FMT " (written on %" PetscInt_FMT " rank%s)\n", path, l.iteration, l.ranks, l.ranks == 1 ? "" : "s"));
   PetscCall(LoadedDestroy(&l));
   *restarted = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointIsRequested(Checkpoint c, PetscBool *requested)
+{
+  PetscFunctionBegin;
+  *requested = c->requested;
   PetscFunctionReturn(0);
 }

@@ -1,41 +1,44 @@
 /* HDF5 helpers of the results and checkpoint files (serial API, one rank). */
 #include <engd/private/h5io.h>
+#include <engd/private/atomicfile.h>
 #include <stdlib.h>
 #include <string.h>
 
-int EngdH5WriteDoubles(hid_t loc, const char *name, hsize_t n, const double *data)
+/* A one-dimensional dataset of n values; in a checksummed file one chunk with Fletcher-32,
+   which HDF5 verifies on every read. */
+static int WriteArray(hid_t loc, const char *name, hsize_t n, hid_t type, const void *data)
 {
-  hid_t space = -1, set = -1;
+  hid_t space = -1, create = H5P_DEFAULT, set = -1;
   ENGD_H5(space = H5Screate_simple(1, &n, NULL));
-  ENGD_H5(set = H5Dcreate2(loc, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (n) ENGD_H5(H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+  if (n && EngdH5Checksummed()) {
+    ENGD_H5(create = H5Pcreate(H5P_DATASET_CREATE));
+    ENGD_H5(H5Pset_chunk(create, 1, &n));
+    ENGD_H5(H5Pset_fletcher32(create));
+  }
+  ENGD_H5(set = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, create, H5P_DEFAULT));
+  if (n) ENGD_H5(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
   H5Dclose(set);
+  if (create != H5P_DEFAULT) H5Pclose(create);
   H5Sclose(space);
   return 0;
 fail:
   if (set >= 0) H5Dclose(set);
+  if (create >= 0 && create != H5P_DEFAULT) H5Pclose(create);
   if (space >= 0) H5Sclose(space);
   return -1;
 }
 
+int EngdH5WriteDoubles(hid_t loc, const char *name, hsize_t n, const double *data) { return WriteArray(loc, name, n, H5T_NATIVE_DOUBLE, data); }
+
 int EngdH5WriteInts(hid_t loc, const char *name, hsize_t n, const PetscInt *data)
 {
   long long *buf = (long long *)malloc(sizeof(long long) * (n ? n : 1));
-  hid_t      space = -1, set = -1;
+  int        status;
   if (!buf) return -1;
   for (hsize_t i = 0; i < n; i++) buf[i] = (long long)data[i];
-  ENGD_H5(space = H5Screate_simple(1, &n, NULL));
-  ENGD_H5(set = H5Dcreate2(loc, name, H5T_NATIVE_LLONG, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (n) ENGD_H5(H5Dwrite(set, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
-  H5Dclose(set);
-  H5Sclose(space);
+  status = WriteArray(loc, name, n, H5T_NATIVE_LLONG, buf);
   free(buf);
-  return 0;
-fail:
-  if (set >= 0) H5Dclose(set);
-  if (space >= 0) H5Sclose(space);
-  free(buf);
-  return -1;
+  return status;
 }
 
 int EngdH5WriteAttrDouble(hid_t loc, const char *name, double value)
@@ -133,7 +136,7 @@ fail:
 int EngdH5ReadAttrInt(hid_t loc, const char *name, PetscInt *value)
 {
   long long v;
-  if (ReadScalarAttr(loc, name, H5T_NATIVE_LLONG, &v) < 0) return -1;
+  if (ReadScalarAttr(loc, name, H5T_NATIVE_LLONG, &v) < 0 || v < PETSC_MIN_INT || v > PETSC_MAX_INT) return -1;
   *value = (PetscInt)v;
   return 0;
 }
@@ -213,7 +216,10 @@ int EngdH5ReadInts(hid_t loc, const char *name, hsize_t n, PetscInt *data)
   int        status;
   if (!buf) return -1;
   status = ReadArray(loc, name, n, H5T_NATIVE_LLONG, buf);
-  for (hsize_t i = 0; status == 0 && i < n; i++) data[i] = (PetscInt)buf[i];
+  for (hsize_t i = 0; status == 0 && i < n; i++) {
+    if (buf[i] < PETSC_MIN_INT || buf[i] > PETSC_MAX_INT) status = -1; /* would wrap */
+    else data[i] = (PetscInt)buf[i];
+  }
   free(buf);
   return status;
 }

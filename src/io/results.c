@@ -1,8 +1,8 @@
-/* Results file (HDF5, written by rank 0 with the serial API): temporary file, then rename. */
+/* Results file (HDF5, written by rank 0 with the serial API): built in memory, then put in
+   place atomically (atomicfile.h); its writer holds <path>.lock for the whole run. */
 #include <engd/results.h>
 #include <engd/private/h5io.h>
-#include <errno.h>
-#include <sys/stat.h>
+#include <engd/private/atomicfile.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,11 +18,11 @@ typedef struct {
   PetscInt              seed;
 } ResultsContent;
 
-static int WriteFile(const char *path, const ResultsContent *c)
+static int BuildFile(hid_t file, const void *ctx)
 {
-  hid_t file = -1, group = -1;
+  const ResultsContent *c     = (const ResultsContent *)ctx;
+  hid_t                 group = -1;
 
-  ENGD_H5(file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrString(file, "format", "engd-results"));
   ENGD_H5(EngdH5WriteAttrInt(file, "format_version", 1));
 
@@ -51,33 +51,24 @@ static int WriteFile(const char *path, const ResultsContent *c)
   group = -1;
 
   ENGD_H5(EngdH5WriteOptions(file, c->options));
-  ENGD_H5(H5Fclose(file));
   return 0;
 fail:
   if (group >= 0) H5Gclose(group);
-  if (file >= 0) H5Fclose(file);
   return -1;
 }
 
-PetscErrorCode ResultsCheckWritable(MPI_Comm comm, const char path[])
+PetscErrorCode ResultsReserve(MPI_Comm comm, const char path[])
 {
   PetscMPIInt rank;
-  char        reason[256] = "";
+  char        reason[1024] = "";
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) {
-    char  tmp[PETSC_MAX_PATH_LEN];
-    FILE *fp;
-    PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-    struct stat st;
-    fp = (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) ? NULL : fopen(tmp, "w");
-    if (!fp && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) PetscCall(PetscStrncpy(reason, "it is a directory", sizeof(reason)));
-    else if (!fp) PetscCall(PetscStrncpy(reason, strerror(errno), sizeof(reason)));
-    else {
-      fclose(fp);
-      remove(tmp);
-    }
+  if (rank == 0 && EngdCheckTarget(path, reason, sizeof(reason)) == 0) {
+    char lock[PETSC_MAX_PATH_LEN + 8], holder[512];
+    EngdHolderText(holder, sizeof(holder));
+    if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock)) snprintf(reason, sizeof(reason), "the path is too long");
+    else (void)EngdLockAcquire(lock, holder, 1, reason, sizeof(reason));
   }
   PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, comm));
   PetscCheck(!reason[0], comm, PETSC_ERR_FILE_OPEN, "-output: cannot write '%s': %s", path, reason);
@@ -87,14 +78,13 @@ PetscErrorCode ResultsCheckWritable(MPI_Comm comm, const char path[])
 PetscErrorCode ResultsWrite(MPI_Comm comm, const char path[], Model model, const PetscReal *theta, History *history, const ResultsSummary *summary)
 {
   PetscMPIInt    rank;
-  int            status = 0;
   ResultsContent c;
+  char           reason[1024] = "";
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(ENGD_Output, 0, 0, 0, 0));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
-    char  tmp[PETSC_MAX_PATH_LEN];
     char *options;
     c.model   = model;
     c.theta   = theta;
@@ -106,15 +96,11 @@ PetscErrorCode ResultsWrite(MPI_Comm comm, const char path[], Model model, const
     PetscCall(ModelGetSeed(model, &c.seed));
     PetscCall(EngdOptionsText(&options));
     c.options = options;
-    PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    status = WriteFile(tmp, &c);
-    if (status == 0 && rename(tmp, path) != 0) status = -1;
-    if (status != 0) remove(tmp);
+    (void)EngdH5WriteAtomic(path, "", 0, BuildFile, &c, reason, sizeof(reason));
     PetscCall(PetscFree(options));
   }
-  PetscCallMPI(MPI_Bcast(&status, 1, MPI_INT, 0, comm));
-  PetscCheck(status == 0, comm, PETSC_ERR_FILE_WRITE, "could not write the results file '%s'", path);
+  PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, comm));
+  PetscCheck(!reason[0], comm, PETSC_ERR_FILE_WRITE, "could not write the results file '%s': %s", path, reason);
   PetscCall(PetscLogEventEnd(ENGD_Output, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
