@@ -22,5 +22,8 @@ typedef struct {
    the error naming the holder; the lock file goes at the end). Creates no temporary. */
 PetscErrorCode ResultsReserve(MPI_Comm, const char path[]);
 PetscErrorCode ResultsWrite(MPI_Comm, const char path[], Model, const PetscReal *theta, History *, const ResultsSummary *);
+/* The same, but a failed write (a full disk, say) is no error: reason says why (empty: written),
+   on every rank, and whatever was at path is left as it was. */
+PetscErrorCode ResultsTryWrite(MPI_Comm, const char path[], Model, const PetscReal *theta, History *, const ResultsSummary *, char reason[], size_t reason_size);
 
 #endif

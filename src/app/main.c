@@ -69,6 +69,7 @@ int main(int argc, char **argv)
   ierr = Train(&reading_options, &exit_code);
   EngdLockReleaseAll();
   if (ierr) {
+    PetscOptionsClearValue(NULL, "-log_view"); /* a failed run writes no log (its target may be the error) */
     if (error_was_local) MPI_Abort(PETSC_COMM_WORLD, ierr == PETSC_ERR_NOT_CONVERGED ? EXIT_DIVERGED : EXIT_BAD_INPUT);
     PetscFinalize();
     return ierr == PETSC_ERR_NOT_CONVERGED ? EXIT_DIVERGED : EXIT_BAD_INPUT;

@@ -2,6 +2,7 @@
    iterations with their progress lines, checkpoints (periodic, at a signal, before the time
    limit, and of the last good state when steps keep failing), and the summary. */
 #include "train.h"
+#include <engd/private/atomicfile.h>
 
 typedef struct {
   char      output[PETSC_MAX_PATH_LEN];
@@ -72,6 +73,21 @@ static PetscErrorCode CheckUnusedOptions(void)
   PetscFunctionReturn(0);
 }
 
+/* -log_view :file[:format] is written by PETSc at the very end: refuse a target that cannot
+   take it now, not after the training. */
+static PetscErrorCode CheckLogViewTarget(void)
+{
+  char      value[PETSC_MAX_PATH_LEN] = "", reason[1024] = "";
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-log_view", value, sizeof(value), &set));
+  if (!set || value[0] != ':' || !value[1]) PetscFunctionReturn(0);
+  value[1 + strcspn(value + 1, ":")] = '\0';
+  if (EngdCheckTarget(value + 1, reason, sizeof(reason)) != 0) SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_FILE_OPEN, "-log_view: cannot write '%s': %s", value + 1, reason);
+  PetscFunctionReturn(0);
+}
+
 /* Create every object from the options and refuse options no object read. */
 static PetscErrorCode RunCreate(Run *run)
 {
@@ -95,6 +111,7 @@ static PetscErrorCode RunCreate(Run *run)
   PetscCall(RunControlCreate(PETSC_COMM_WORLD, &run->control));
   PetscCall(RunControlSetFromOptions(run->control));
   PetscCall(CheckUnusedOptions());
+  PetscCall(CheckLogViewTarget());
   PetscFunctionReturn(0);
 }
 
@@ -147,8 +164,8 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   PetscInt          it, it_start = 0, done, failures = 0, n_points;
   PetscMPIInt       size;
   PetscViewer       out = PETSC_VIEWER_STDOUT_WORLD;
-  PetscBool         help, restarted, diverged = PETSC_FALSE, interrupted = PETSC_FALSE, good_verified = PETSC_FALSE;
-  char              ckpt_path[PETSC_MAX_PATH_LEN] = "", restart_path[PETSC_MAX_PATH_LEN];
+  PetscBool         help, restarted, diverged = PETSC_FALSE, interrupted = PETSC_FALSE, good_verified = PETSC_FALSE, ckpt_requested;
+  char              ckpt_path[PETSC_MAX_PATH_LEN] = "", restart_path[PETSC_MAX_PATH_LEN], results_failed[1024] = "";
 
   PetscFunctionBeginUser;
   *exit_code = EXIT_FINISHED;
@@ -190,6 +207,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     loss      = history.loss[history.n - 1];
   } else {
     PetscCall(ObjectiveLoss(run.objective, theta, &loss));
+    PetscCheck(!PetscIsInfOrNanReal(loss), PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "the initial loss is %g: check the term weights and the problem's options (a term too large for double precision?)", (double)loss);
     PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
     PetscCall(HistoryAppend(&history, 0, loss, errors.rel_l2, errors.rel_h1, errors.rms, 0.0, 0.0, 0.0));
   }
@@ -256,7 +274,8 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     if (interrupted || reached) break;
   }
 
-  if (diverged) PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &last_good, &history, ckpt_path, sizeof(ckpt_path)));
+  PetscCall(CheckpointIsRequested(run.checkpoint, &ckpt_requested));
+  if (diverged && ckpt_requested) PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &last_good, &history, ckpt_path, sizeof(ckpt_path)));
   PetscCall(ObjectiveLoss(run.objective, theta, &loss));
   PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
   summary.iterations = done;
@@ -273,8 +292,14 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     PetscCall(PrintStop(&run, &decision, done, ckpt_path));
     *exit_code = EXIT_INTERRUPTED;
   } else {
-    if (run.opt.output_set) PetscCall(ResultsWrite(PETSC_COMM_WORLD, run.opt.output, run.model, theta, &history, &summary));
-    if (!run.opt.quiet) {
+    if (run.opt.output_set) PetscCall(ResultsTryWrite(PETSC_COMM_WORLD, run.opt.output, run.model, theta, &history, &summary, results_failed, sizeof(results_failed)));
+    if (results_failed[0]) { /* keep the run's end as a checkpoint before reporting */
+      PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, done, failures, step_time, history.n));
+      PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+      if (CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &before_step, &history, ckpt_path, sizeof(ckpt_path))) ckpt_path[0] = '\0';
+      PetscCall(PetscPopErrorHandler());
+    }
+    if (!run.opt.quiet && !results_failed[0]) {
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Final: loss %.4e, relative L2 error %.3e, relative H1 error %.3e, RMS error %.3e\n", (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, (double)errors.rms));
       if (run.opt.output_set) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Results: %s\n", run.opt.output));
     }
@@ -285,10 +310,18 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   PetscCall(CheckpointStateDestroy(&restored));
   PetscCall(CheckpointStateDestroy(&before_step));
   PetscCall(HistoryDestroy(&history));
+  if (results_failed[0]) {
+    PetscCall(CheckpointStateDestroy(&last_good));
+    PetscCall(RunDestroy(&run));
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_FILE_WRITE, "could not write the results file '%s': %s; %s%s%s", run.opt.output, results_failed, ckpt_path[0] ? "the run's final state is in the checkpoint '" : "no checkpoint could be written either: nothing was saved", ckpt_path, ckpt_path[0] ? "' (write the results from it with -restart and -max_it unchanged)" : "");
+  }
   if (diverged) {
     const PetscInt good_it = last_good.iteration, max_failures = run.opt.max_failures;
     PetscCall(CheckpointStateDestroy(&last_good));
     PetscCall(RunDestroy(&run));
+    if (!ckpt_requested)
+      SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED, "training diverged: %" PetscInt_FMT " consecutive non-finite steps (iterations %" PetscInt_FMT "-%" PetscInt_FMT ", rejected); no checkpoints were asked for, so %s%s%s", max_failures, it - max_failures + 1, it, run.opt.output_set ? "the results file '" : "nothing was saved (no -output)", run.opt.output_set ? run.opt.output : "",
+              run.opt.output_set ? "' holds the last parameters (those before the rejected steps) and the history" : "");
     SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED, "training diverged: %" PetscInt_FMT " consecutive non-finite steps (iterations %" PetscInt_FMT "-%" PetscInt_FMT ", rejected); checkpoint %s holds iteration %" PetscInt_FMT ", %s", max_failures, it - max_failures + 1, it, ckpt_path, good_it,
             good_verified ? "the last state with a finite loss" : "where this run started (no step from it had a finite loss)");
   }

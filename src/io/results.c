@@ -77,12 +77,22 @@ PetscErrorCode ResultsReserve(MPI_Comm comm, const char path[])
 
 PetscErrorCode ResultsWrite(MPI_Comm comm, const char path[], Model model, const PetscReal *theta, History *history, const ResultsSummary *summary)
 {
+  char reason[1024];
+
+  PetscFunctionBegin;
+  PetscCall(ResultsTryWrite(comm, path, model, theta, history, summary, reason, sizeof(reason)));
+  PetscCheck(!reason[0], comm, PETSC_ERR_FILE_WRITE, "could not write the results file '%s': %s", path, reason);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ResultsTryWrite(MPI_Comm comm, const char path[], Model model, const PetscReal *theta, History *history, const ResultsSummary *summary, char reason[], size_t reason_size)
+{
   PetscMPIInt    rank;
   ResultsContent c;
-  char           reason[1024] = "";
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(ENGD_Output, 0, 0, 0, 0));
+  reason[0] = '\0';
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
     char *options;
@@ -96,11 +106,10 @@ PetscErrorCode ResultsWrite(MPI_Comm comm, const char path[], Model model, const
     PetscCall(ModelGetSeed(model, &c.seed));
     PetscCall(EngdOptionsText(&options));
     c.options = options;
-    (void)EngdH5WriteAtomic(path, "", 0, BuildFile, &c, reason, sizeof(reason));
+    (void)EngdH5WriteAtomic(path, "", 0, BuildFile, &c, reason, reason_size);
     PetscCall(PetscFree(options));
   }
-  PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, comm));
-  PetscCheck(!reason[0], comm, PETSC_ERR_FILE_WRITE, "could not write the results file '%s': %s", path, reason);
+  PetscCallMPI(MPI_Bcast(reason, (PetscMPIInt)reason_size, MPI_CHAR, 0, comm));
   PetscCall(PetscLogEventEnd(ENGD_Output, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
