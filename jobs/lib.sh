@@ -222,12 +222,14 @@ engd_checkpointed() {
     0 | "$ENGD_EXIT_REQUEUE" | 3) ;;
     *)
       if [ -n "$ENGD_SIGNAL" ] || [ "$rc" -gt 128 ]; then
+        local by=${ENGD_SIGNAL:+SIG$ENGD_SIGNAL}
+        by=${by:-a signal}
         after=$(engd_newest_checkpoint "$dir/checkpoints")
         if [ -n "$after" ] && { [ "$after" != "$before" ] || [ "$dir/checkpoints/$after" -nt "$dir/.run-start" ]; }; then
-          engd_log "stopped by ${ENGD_SIGNAL:+SIG$ENGD_SIGNAL}${ENGD_SIGNAL:-a signal} (the launcher exited with $rc) after writing $after: taking it as code $ENGD_EXIT_REQUEUE (checkpointed)"
+          engd_log "stopped by $by (the launcher exited with $rc) after writing $after: taking it as code $ENGD_EXIT_REQUEUE (checkpointed)"
           rc=$ENGD_EXIT_REQUEUE
         else
-          engd_log "stopped by ${ENGD_SIGNAL:+SIG$ENGD_SIGNAL}${ENGD_SIGNAL:-a signal} without writing a new checkpoint (newest: ${after:-none}): a failure"
+          engd_log "stopped by $by without writing a new checkpoint (newest: ${after:-none}): a failure"
         fi
       fi ;;
   esac
