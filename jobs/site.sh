@@ -22,7 +22,12 @@
 # engd gets -time_limit <time left - ENGD_TIME_MARGIN> (s) so that it checkpoints by itself even if
 # the USR1 of --signal never arrives; 0 disables it.
 : "${ENGD_TIME_MARGIN:=120}"
-# A job that keeps exiting 75 is requeued at most this many times.
+# A job that keeps exiting 75 is requeued at most this many times. The numbers here must be
+# whole numbers (the jobs refuse anything else before they run).
 : "${ENGD_MAX_REQUEUES:=20}"
 # Extra options for every engd run (e.g. "-checkpoint_every 100").
 : "${ENGD_EXTRA_OPTIONS:=}"
+# Weak scaling (jobs/weak_scaling.sbatch): interior and boundary points per rank (the default
+# job's 900 + 120 on one rank).
+: "${ENGD_WEAK_INTERIOR:=900}"
+: "${ENGD_WEAK_BOUNDARY:=120}"

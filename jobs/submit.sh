@@ -7,6 +7,8 @@
 ENGD_HOME=$(cd "$(dirname "$0")/.." && pwd)
 export ENGD_HOME
 . "$ENGD_HOME/jobs/site.sh"
+# refuse bad settings (ENGD_MAX_REQUEUES=abc, ...) now rather than when the job starts
+ENGD_HOME=$ENGD_HOME bash -c '. "$ENGD_HOME/jobs/lib.sh" && engd_check_settings' || exit 2
 set -- ${ENGD_PARTITION:+-p "$ENGD_PARTITION"} ${ENGD_ACCOUNT:+-A "$ENGD_ACCOUNT"} "$@"
 
 # a sweep without --array: count the option lines of the file that follows the script

@@ -3,12 +3,15 @@
 # (/work/shared/notes/slurm-localhost.md): a private munged (own socket), and slurmctld + slurmd
 # with a private slurm.conf (SLURM_CONF) on free ports, all state in the test's scratch directory.
 #   1. requeue: jobs/run.sbatch trains the default job on 2 ranks; once the log shows progress
-#      the test sends `scancel --signal=USR1 --batch`: the job must checkpoint (engd exit 75),
-#      requeue itself, resume from the checkpoint and finish (COMPLETED, Restarts=1) with the
-#      same /history and parameters as an uninterrupted run, bit for bit (include/engd/checkpoint.h).
-#   2. sweep: jobs/make_sweep.sh writes 3 lines (configs x seeds), jobs/submit.sh submits
-#      jobs/sweep.sbatch as an array; every task must complete with a results file in its own
-#      directory whose /options hold its line's seed and whose summary is finite.
+#      the test sends (a) `scancel --signal=USR1 --batch` (the batch shell only), (b) `scancel
+#      --signal=TERM --full` (every process of the job: batch shell, mpirun and ranks, as on
+#      preemption or the time limit; mpirun exits 1): the job must checkpoint, requeue itself,
+#      resume from the checkpoint and finish (COMPLETED, Restarts=1) with the same /history and
+#      parameters as an uninterrupted run, bit for bit (include/engd/checkpoint.h).
+#   2. sweep: jobs/make_sweep.sh writes 3 lines (configs x seeds; one config path with blanks),
+#      jobs/submit.sh submits jobs/sweep.sbatch as an array with ENGD_JOB_DIR set; every task
+#      must complete with a results file in its own directory $ENGD_JOB_DIR/task-<i> whose
+#      /options hold its line's seed and optimizer and whose summary is finite.
 #   3. scaling: jobs/strong_scaling.sbatch and jobs/weak_scaling.sbatch on 2 tasks: results and
 #      -log_view files for 1 and 2 ranks in one directory, points fixed (strong) or doubled (weak).
 # Skips (77) when not root or Slurm/munge are missing or do not start. The daemons are stopped
@@ -121,77 +124,105 @@ job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=/
 # ---------------------------------------------------------------------------------------------
 MAX_IT=300
 RUN_OPTS="-max_it $MAX_IT -monitor_every 10"
-echo "== 1. requeue: jobs/run.sbatch, default job, -max_it $MAX_IT, 2 ranks, USR1 once training is under way"
+echo "== 1. requeue: jobs/run.sbatch, default job, -max_it $MAX_IT, 2 ranks, interrupted once training is under way"
 start=$(now)
 # shellcheck disable=SC2086
 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts $RUN_OPTS -quiet -output "$T/reference.h5" >"$T/reference.out" 2>&1 \
   || FAILED "the uninterrupted reference run failed: $(tail -n 3 "$T/reference.out")"
 echo "reference run (no Slurm): $(tail -n 1 "$T/reference.out" | sed 's/ rel_h1=.*s_per_it=/ s_per_it=/; s/ params=.*//') ($(($(now) - start)) s)"
-# shellcheck disable=SC2086
-job=$(cd "$T" && sbatch --parsable -n 2 -t 10 -J requeue -o "$T/requeue.log" "$REPO/jobs/run.sbatch" "$REPO/configs/poisson2d.opts" $RUN_OPTS)
-[ -n "$job" ] || FAILED "sbatch jobs/run.sbatch failed"
-JOBS="$JOBS $job"
-dir="$T/runs/requeue-$job"
-# wait for iteration >= 50 in the log (progress lines: "   <it>  <loss> ..."), then signal the batch shell
-signalled=0
-end=$(($(now) + 60))
-while [ -n "$job" ] && [ "$(now)" -lt "$end" ]; do
-  it=$(sed -n 's/^ *\([0-9][0-9]*\) .*/\1/p' "$T/requeue.log" 2>/dev/null | tail -n 1)
-  if [ -n "$it" ] && [ "$it" -ge 50 ]; then
-    scancel --signal=USR1 --batch "$job" && signalled=1
-    echo "job $job: progress at iteration $it, sent USR1 to the batch shell ($(($(now) - start)) s)"
-    break
-  fi
-  case "$(job_state "$job")" in PENDING | RUNNING | CONFIGURING | "") sleep 0.2 ;; *) break ;; esac
-done
-[ $signalled = 1 ] || FAILED "job $job: never saw iteration 50 in the log (state $(job_state "$job"))"
-# Slurm holds a requeued batch job for ~2 minutes (Reason=BeginTime): once it is held and the
-# node is idle again, release it. Not within the second of the requeue: slurmd refuses a launch
-# whose credential is not newer (in whole seconds) than the killed instance's revocation.
-end=$(($(now) + 60))
-while [ $signalled = 1 ] && [ "$(now)" -lt "$end" ]; do
-  case "$(job_state "$job") $(job_field "$job" Reason) $(sinfo -h -n "$host" -o %t)" in
-    "PENDING BeginTime idle")
-      sleep 2
-      scontrol update JobId="$job" StartTime=now && echo "job $job: requeued and held (BeginTime): released it ($(($(now) - start)) s)"
-      break ;;
-    PENDING* | RUNNING* | REQUEUED* | COMPLETING* | CONFIGURING* | " "*) sleep 0.2 ;;
-    *) break ;;
+
+# requeue_case NAME HOW: run.sbatch as job NAME; once the log shows iteration >= 50, interrupt it
+# HOW: usr1 = scancel --signal=USR1 --batch (the batch shell only, as --signal=B:USR1@s does);
+# term = scancel --signal=TERM --full (every process of the job at once: batch shell, mpirun and
+# the ranks, as on preemption or the time limit; mpirun then exits 1 although engd checkpointed).
+# The job must requeue itself, resume and end with the uninterrupted run's history, bit for bit.
+requeue_case() {
+  name=$1; how=$2
+  log="$T/$name.log"
+  # shellcheck disable=SC2086
+  job=$(cd "$T" && sbatch --parsable -n 2 -t 10 -J "$name" -o "$log" "$REPO/jobs/run.sbatch" "$REPO/configs/poisson2d.opts" $RUN_OPTS)
+  [ -n "$job" ] || { FAILED "sbatch jobs/run.sbatch failed"; return; }
+  JOBS="$JOBS $job"
+  dir="$T/runs/$name-$job"
+  # wait for iteration >= 50 in the log (progress lines: "   <it>  <loss> ..."), then signal
+  signalled=0
+  end=$(($(now) + 60))
+  while [ "$(now)" -lt "$end" ]; do
+    it=$(sed -n 's/^ *\([0-9][0-9]*\) .*/\1/p' "$log" 2>/dev/null | tail -n 1)
+    if [ -n "$it" ] && [ "$it" -ge 50 ]; then
+      case $how in
+        usr1) scancel --signal=USR1 --batch "$job" && signalled=1; sent="USR1 to the batch shell" ;;
+        term) scancel --signal=TERM --full "$job" && signalled=1; sent="TERM to all the job's processes (--full)" ;;
+      esac
+      echo "job $job: progress at iteration $it, sent $sent ($(($(now) - start)) s)"
+      break
+    fi
+    case "$(job_state "$job")" in PENDING | RUNNING | CONFIGURING | "") sleep 0.2 ;; *) break ;; esac
+  done
+  [ $signalled = 1 ] || FAILED "job $job: never saw iteration 50 in the log (state $(job_state "$job"))"
+  # Slurm holds a requeued batch job for ~2 minutes (Reason=BeginTime): once it is held and the
+  # node is idle again, release it. Not within the second of the requeue: slurmd refuses a launch
+  # whose credential is not newer (in whole seconds) than the killed instance's revocation.
+  end=$(($(now) + 60))
+  while [ $signalled = 1 ] && [ "$(now)" -lt "$end" ]; do
+    case "$(job_state "$job") $(job_field "$job" Reason) $(sinfo -h -n "$host" -o %t)" in
+      "PENDING BeginTime idle")
+        sleep 2
+        scontrol update JobId="$job" StartTime=now && echo "job $job: requeued and held (BeginTime): released it ($(($(now) - start)) s)"
+        break ;;
+      PENDING* | RUNNING* | REQUEUED* | COMPLETING* | CONFIGURING* | " "*) sleep 0.2 ;;
+      *) break ;;
+    esac
+  done
+  state=$(wait_job "$job" 120)
+  echo "job $job: $state, Restarts=$(job_field "$job" Restarts), ExitCode=$(job_field "$job" ExitCode) ($(($(now) - start)) s)"
+  grep -E '^engd-job|^SUMMARY|^Stopped|^Restart|^ +[0-9]*00 ' "$log" | cut -c1-150 | sed 's/^/  log| /' | head -n 30
+  [ "$state" = COMPLETED ] || FAILED "job $job ended $state, want COMPLETED"
+  [ "$(job_field "$job" Restarts)" = 1 ] || FAILED "job $job: Restarts=$(job_field "$job" Restarts), want 1"
+  case $how in
+    usr1)
+      grep -q 'engd exited with code 75' "$log" || FAILED "the log does not show engd exiting with 75 after USR1"
+      grep -q 'Stopped by SIGUSR1' "$log" || FAILED "engd did not report stopping at SIGUSR1" ;;
+    term)
+      grep -q 'received SIGTERM' "$log" || FAILED "the log does not show the batch shell receiving SIGTERM"
+      # (engd's own "Stopped by SIGTERM" line may be lost: mpirun tears the job down at TERM)
+      if grep -q 'taking it as code 75' "$log"; then echo "  the launcher exited with $(sed -n 's/.*the launcher exited with \([0-9]*\).*/\1/p' "$log" | head -n 1) after engd checkpointed: taken as 75 (the TERM path)"
+      else grep -q 'engd exited with code 75' "$log" || FAILED "the log shows neither exit 75 nor a signalled exit taken as 75"; fi ;;
   esac
-done
-state=$(wait_job "$job" 120)
-echo "job $job: $state, Restarts=$(job_field "$job" Restarts), ExitCode=$(job_field "$job" ExitCode) ($(($(now) - start)) s)"
-grep -E '^engd-job|^SUMMARY|^Stopped|^Restart|^ +[0-9]*00 ' "$T/requeue.log" | cut -c1-150 | sed 's/^/  log| /' | head -n 30
-[ "$state" = COMPLETED ] || FAILED "job $job ended $state, want COMPLETED"
-[ "$(job_field "$job" Restarts)" = 1 ] || FAILED "job $job: Restarts=$(job_field "$job" Restarts), want 1"
-grep -q 'engd exited with code 75' "$T/requeue.log" || FAILED "the log does not show engd exiting with 75 after USR1"
-grep -q 'requeueing job' "$T/requeue.log" || FAILED "the log does not show the job requeueing itself"
-ls "$dir/checkpoints"/ckpt-*.h5 >/dev/null 2>&1 || FAILED "no checkpoint in $dir/checkpoints"
-echo "checkpoints: $(cd "$dir/checkpoints" 2>/dev/null && ls | tr '\n' ' ')"
-# the second start resumed: its first progress line is past iteration 0
-resumed_at=$(sed -n '/start 1 (restarts so far)/,$p' "$T/requeue.log" | sed -n 's/^ *\([0-9][0-9]*\) .*/\1/p' | head -n 1)
-[ -n "$resumed_at" ] && [ "$resumed_at" -gt 0 ] || FAILED "the requeued start did not resume (first progress line after the restart: '${resumed_at:-none}')"
-grep -q 'Stopped by SIGUSR1' "$T/requeue.log" || FAILED "engd did not report stopping at SIGUSR1"
-grep '^SUMMARY' "$T/requeue.log" | tail -n 1 | grep -q " iterations=$MAX_IT " || FAILED "the last SUMMARY in the log is not that of all $MAX_IT iterations"
-if [ -s "$dir/run.h5" ]; then
-  "$PYTHON" tests/compare_history.py --tol 0 --params --fields loss,rel_l2,rel_h1,eta \
-    "$T/reference.h5" "$dir/run.h5" || FAILED "the requeued run's history differs from the uninterrupted run's"
-else FAILED "no results file $dir/run.h5"; fi
+  grep -q 'requeueing job' "$log" || FAILED "the log does not show the job requeueing itself"
+  ls "$dir/checkpoints"/ckpt-*.h5 >/dev/null 2>&1 || FAILED "no checkpoint in $dir/checkpoints"
+  echo "checkpoints: $(cd "$dir/checkpoints" 2>/dev/null && ls | tr '\n' ' ')"
+  # the second start resumed: its first progress line is past iteration 0
+  resumed_at=$(sed -n '/start 1 (restarts so far)/,$p' "$log" | sed -n 's/^ *\([0-9][0-9]*\) .*/\1/p' | head -n 1)
+  [ -n "$resumed_at" ] && [ "$resumed_at" -gt 0 ] || FAILED "the requeued start did not resume (first progress line after the restart: '${resumed_at:-none}')"
+  grep '^SUMMARY' "$log" | tail -n 1 | grep -q " iterations=$MAX_IT " || FAILED "the last SUMMARY in the log is not that of all $MAX_IT iterations"
+  if [ -s "$dir/run.h5" ]; then
+    "$PYTHON" tests/compare_history.py --tol 0 --params --fields loss,rel_l2,rel_h1,eta \
+      "$T/reference.h5" "$dir/run.h5" || FAILED "the requeued run's history differs from the uninterrupted run's"
+  else FAILED "no results file $dir/run.h5"; fi
+}
+echo "-- 1a. USR1 to the batch shell"
+requeue_case requeue usr1
+echo "-- 1b. TERM to every process of the job"
+requeue_case requeue_term term
 
 # ---------------------------------------------------------------------------------------------
 echo "== 2. sweep: jobs/make_sweep.sh (first 3 lines of 2 configs x seeds 0-1, and a comment) -> jobs/sweep.sbatch array"
+echo "   (the second config's path has blanks; ENGD_JOB_DIR, with a blank too, holds the task directories)"
 start=$(now)
-jobs/make_sweep.sh -s 0-1 -x "-max_it 15 -monitor_every 5 -net_hidden 16" configs/poisson2d.opts configs/poisson2d_adam.opts 2>"$T/make_sweep.err" | head -n 3 >"$T/sweep.txt"
+mkdir -p "$T/my configs" && cp configs/poisson2d_adam.opts "$T/my configs/poisson2d adam.opts" || FAILED "cannot copy a config"
+jobs/make_sweep.sh -s 0-1 -x "-max_it 15 -monitor_every 5 -net_hidden 16" configs/poisson2d.opts "$T/my configs/poisson2d adam.opts" 2>"$T/make_sweep.err" | head -n 3 >"$T/sweep.txt"
 { echo "# configs x seeds"; cat "$T/sweep.txt"; } >"$T/sweep_commented.txt"
 cat "$T/sweep.txt" | sed 's/^/  line| /'
-array=$(cd "$T" && "$REPO/jobs/submit.sh" --parsable -J sweep -o "$T/sweep-%a.log" "$REPO/jobs/sweep.sbatch" "$T/sweep_commented.txt")
+sweep_dir="$T/sweep dir"
+array=$(cd "$T" && ENGD_JOB_DIR="$sweep_dir" "$REPO/jobs/submit.sh" --parsable -J sweep -o "$T/sweep-%a.log" "$REPO/jobs/sweep.sbatch" "$T/sweep_commented.txt")
 [ -n "$array" ] || FAILED "jobs/submit.sh jobs/sweep.sbatch failed"
 JOBS="$JOBS $array"
 for task in 1 2 3; do
   state=$(wait_job "${array}_$task" 120)
   line=$(sed -n "${task}p" "$T/sweep.txt")
   seed=$(echo "$line" | sed -n 's/.*-seed \([0-9]*\).*/\1/p')
-  out="$T/runs/sweep-$array/task-$task"
+  out="$sweep_dir/task-$task"
   echo "task $task: $state ($(($(now) - start)) s): $(grep '^SUMMARY' "$T/sweep-$task.log" | sed 's/ rel_h1=.*//')"
   [ "$state" = COMPLETED ] || { FAILED "array task $task ended '$state'"; tail -n 5 "$T/sweep-$task.log"; continue; }
   [ "$(cat "$out/options.txt" 2>/dev/null)" = "$line" ] || FAILED "task $task: $out/options.txt is not line $task of the sweep file"
@@ -208,13 +239,14 @@ try:
     for want in ("-seed %s" % seed, "-optimizer %s" % optimizer, "-max_it 15"):
         if want not in text.splitlines():
             print("  /options lacks %r" % want); ok = False
-    print("  %s: %d iterations, loss %.3e, rel_l2 %.3e, seed %s, %s" % (path.split("/runs/")[-1], s["iterations"], s["loss"], s["rel_l2"], seed, optimizer))
+    print("  %s: %d iterations, loss %.3e, rel_l2 %.3e, seed %s, %s" % ("/".join(path.split("/")[-3:]), s["iterations"], s["loss"], s["rel_l2"], seed, optimizer))
     sys.exit(0 if ok else 1)
 except (OSError, KeyError) as e:
     print("  cannot read: %s" % e); sys.exit(1)
 EOF
 done
-[ "$(ls -d "$T/runs/sweep-$array"/task-* 2>/dev/null | wc -l)" = 3 ] || FAILED "want 3 task directories in $T/runs/sweep-$array"
+[ "$(ls -d "$sweep_dir"/task-* 2>/dev/null | wc -l)" = 3 ] || FAILED "want 3 task directories in $sweep_dir"
+[ ! -e "$T/runs/sweep-$array" ] || FAILED "the sweep wrote into $T/runs/sweep-$array although ENGD_JOB_DIR was set"
 
 # ---------------------------------------------------------------------------------------------
 echo "== 3. scaling: jobs/strong_scaling.sbatch and jobs/weak_scaling.sbatch, 2 tasks (1 and 2 ranks)"
