@@ -2,12 +2,13 @@
    ranks with one reduction per iteration. */
 #include <engd/runcontrol.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t signal_received = 0;
 static double                process_start   = -1.0;
-static pid_t                 launcher_pid    = 0; /* the parent at start: mpirun, srun's step, a shell */
+static pid_t                 launcher_pid    = 0; /* a rank's parent at start: mpirun, srun's step */
 static PetscBool             handlers_installed = PETSC_FALSE;
 
 static void OnSignal(int signum) { signal_received = signum; }
@@ -19,12 +20,19 @@ static void StopSignals(sigset_t *set)
   sigaddset(set, SIGTERM);
 }
 
+/* Only a rank that a launcher started watches its parent (a process started from a shell under
+   nohup outlives the shell on purpose). */
+static void NoteLauncher(void)
+{
+  if (!launcher_pid && (getenv("OMPI_COMM_WORLD_RANK") || getenv("PMIX_RANK") || getenv("PMI_RANK"))) launcher_pid = getppid();
+}
+
 void RunControlBlockSignals(void)
 {
   sigset_t set;
   StopSignals(&set);
   sigprocmask(SIG_BLOCK, &set, NULL); /* kept across exec; a signal now waits, pending */
-  if (!launcher_pid) launcher_pid = getppid();
+  NoteLauncher();
 }
 
 PetscErrorCode RunControlInstallHandlers(void)
@@ -41,7 +49,7 @@ PetscErrorCode RunControlInstallHandlers(void)
   PetscCheck(sigaction(SIGUSR1, &action, NULL) == 0 && sigaction(SIGTERM, &action, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the SIGUSR1/SIGTERM handlers");
   StopSignals(&set);
   sigprocmask(SIG_UNBLOCK, &set, NULL); /* a signal that came during start-up is taken now */
-  if (!launcher_pid) launcher_pid = getppid();
+  NoteLauncher();
   handlers_installed = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -142,7 +150,7 @@ PetscErrorCode RunControlDecide(RunControl rc, PetscInt iteration, PetscLogDoubl
   /* before the first write its time is unknown: assume it takes as long as an iteration */
   write_estimate = rc->n_writes ? rc->longest_write : rc->longest_iteration;
   /* a launcher killed outright (kill -9 of mpirun) signals nobody: the ranks are re-parented */
-  local[0]       = signal_received ? (int)signal_received : (getppid() != launcher_pid ? RUN_LAUNCHER_GONE : 0);
+  local[0]       = signal_received ? (int)signal_received : (launcher_pid && getppid() != launcher_pid ? RUN_LAUNCHER_GONE : 0);
   local[1]       = rc->time_limit > 0 && RunControlElapsed() + 2.0 * rc->longest_iteration + write_estimate > rc->time_limit;
   local[2]       = rc->checkpoint_every > 0 && iteration % rc->checkpoint_every == 0;
   PetscCallMPI(MPI_Allreduce(local, global, 3, MPI_INT, MPI_MAX, rc->comm));
