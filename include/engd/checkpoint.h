@@ -2,25 +2,29 @@
    bit for bit, on the same rank count as a run that was never interrupted.
 
    Files are <dir>/ckpt-<iteration, 8 digits>.h5 in -checkpoint_dir. All state is replicated,
-   so rank 0 writes it with the serial API: to <file>.tmp, fsync, rename, fsync of the directory;
-   only then are older files beyond -checkpoint_keep removed, and with them files of LATER
-   iterations (left by a run that was restarted from an earlier checkpoint: the directory always
-   holds one trajectory, so "latest" is the file just written). Layout (format_version 1):
-     /                     attributes format = "engd-checkpoint", format_version, iteration,
-                           failures (consecutive rejected steps), step_time (optimizer seconds
-                           so far), ranks (of the writer, for information)
+   so rank 0 builds the file in memory and puts it in place atomically (atomicfile.h: a
+   temporary ckpt-<k>.h5.<run id>-XXXXXX.tmp, fsync, rename, fsync of the directory). Every run
+   has an id (16 hex digits; a restart continues its checkpoint's) and holds the lock
+   <dir>/.engd-lock; after a write only this run's files are rotated: older ones beyond
+   -checkpoint_keep, and its files of LATER iterations (left before a restart from an earlier
+   checkpoint), and its stale temporaries. Other runs' files are never removed or replaced.
+   Layout (format_version 2; every non-empty dataset with HDF5's Fletcher-32 checksum):
+     /                     attributes format = "engd-checkpoint", format_version, run_id,
+                           iteration, failures (consecutive rejected steps), step_time
+                           (optimizer seconds so far), ranks (of the writer, for information)
      /model/parameters     P values; /model/widths n_0 = d, ..., n_L = 1 (attributes activation, seed)
-     /problem              attributes type, dim
+     /problem              attributes type, dim, description (ProblemView's text)
      /optimizer            attribute type; one dataset per OptimizerState entry (Adam:
                            iteration, moment1, moment2, step; ENGD: iteration, rcond)
      /sampler              attributes type, seed, resample_every, epoch (of the last iteration)
      /history/{iteration,loss,rel_l2,rel_h1,rms,eta,damping,wall_s}   rows 0..iteration
      /options              attribute text: the options of the run that wrote it, one per line
 
-   On load the file is read by rank 0, broadcast, and opened from memory on every rank (so all
-   ranks reach the same verdict); it must be an HDF5 file of this format and version whose
-   problem type, network (dim, widths, activation), parameter count and optimizer type match
-   the current run. */
+   On load the file (a regular file) is read by rank 0, broadcast, and opened from memory on
+   every rank (so all ranks reach the same verdict); it must be an HDF5 file of this format and
+   version whose checksums match, whose parameters and optimizer state are finite, and whose
+   problem description, sampler, seed, network (dim, widths, activation), parameter count and
+   optimizer type match the current run. */
 #ifndef ENGD_CHECKPOINT_H
 #define ENGD_CHECKPOINT_H
 
