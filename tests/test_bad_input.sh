@@ -153,7 +153,7 @@ sys.exit(0 if ok else 1)
 EOF
 fi
 cases=$((cases + 1))
-timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -max_failures 2 -checkpoint_dir "$T/ckpt" >"$T/stdout" 2>"$T/stderr"
+timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -max_failures 2 -checkpoint_dir "$T/ckpt2" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 if [ $rc = 3 ] && grep -q 'engd: error:.*2 consecutive non-finite' "$T/stderr" && [ "$(grep -c 'step rejected' "$T/stdout")" = 2 ]; then
   echo "ok: -max_failures 2: exit 3 after 2 rejected steps"

@@ -88,6 +88,13 @@ if mount -t tmpfs -o size=256k engd-test "$T/tmpfs" 2>/dev/null; then
     "$PYTHON" tests/compare_history.py --label "full disk, restarted" --tol 0 --params "$T/full_re.h5" "$T/full_ref.h5" || say_fail "full disk: the continued run differs"
   fi
   umount "$D" && trap - EXIT
+  # a read-only file system: the cause is named (errno read before anything else runs)
+  mkdir -p "$T/ro"
+  if mount -t tmpfs -o ro,size=64k engd-test-ro "$T/ro" 2>/dev/null; then
+    refused ro_output "cannot write '$T/ro/out.h5'.*Read-only file system" 0 $SMALL -max_it 2 -output "$T/ro/out.h5"
+    refused ro_ckpt "checkpoint_dir.*Read-only file system" 0 $SMALL -max_it 2 -checkpoint_every 1 -checkpoint_dir "$T/ro/ck"
+    umount "$T/ro"
+  fi
 else echo "skip: cannot mount a tmpfs (needs root): full-disk cases"; fi
 
 echo "== other runs' checkpoints"
