@@ -77,10 +77,10 @@ PetscErrorCode ObjectiveSetFromOptions(Objective o)
 
   PetscFunctionBegin;
   PetscOptionsBegin(o->comm, NULL, "Point set options", "Objective");
-  PetscCall(PetscOptionsEList("-sampler", "Point sets: grid (cell centres) or uniform (counter-based random)", "ObjectiveSetFromOptions", SamplerTypes, 2, SamplerTypes[sampler], &sampler, NULL));
-  PetscCall(PetscOptionsInt("-resample_every", "Draw new uniform points every k iterations (0: never)", "ObjectiveResample", o->resample_every, &o->resample_every, NULL));
-  PetscCall(PetscOptionsInt("-chunk_rows", "Rows per point chunk: ranks own whole chunks and sums go chunk by chunk, so results do not depend on the rank count (0: automatic, P/2 within [128, 1024])", "ObjectiveSetUp", o->chunk_rows, &o->chunk_rows, NULL));
-  PetscCall(PetscOptionsInt("-n_eval", "Number of evaluation points for the errors", "ObjectiveComputeErrors", o->n_eval, &o->n_eval, NULL));
+  PetscCall(EngdOptionsEList("-sampler", "Point sets: grid (cell centres) or uniform (counter-based random)", "ObjectiveSetFromOptions", SamplerTypes, 2, SamplerTypes[sampler], &sampler, NULL));
+  PetscCall(EngdOptionsInt("-resample_every", "Draw new uniform points every k iterations (0: never)", "ObjectiveResample", o->resample_every, &o->resample_every, NULL));
+  PetscCall(EngdOptionsInt("-chunk_rows", "Rows per point chunk: ranks own whole chunks and sums go chunk by chunk, so results do not depend on the rank count (0: automatic, P/2 within [128, 1024])", "ObjectiveSetUp", o->chunk_rows, &o->chunk_rows, NULL));
+  PetscCall(EngdOptionsInt("-n_eval", "Number of evaluation points for the errors", "ObjectiveComputeErrors", o->n_eval, &o->n_eval, NULL));
   PetscOptionsEnd();
   o->sampler = (SamplerType)sampler;
   PetscCheck(o->resample_every >= 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-resample_every must be non-negative, got %" PetscInt_FMT, o->resample_every);

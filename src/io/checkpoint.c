@@ -74,9 +74,9 @@ PetscErrorCode CheckpointSetFromOptions(Checkpoint c)
 
   PetscFunctionBegin;
   PetscOptionsBegin(c->comm, NULL, "Checkpoint files and restart", "Checkpoint");
-  PetscCall(PetscOptionsString("-checkpoint_dir", "Directory of the checkpoint files ckpt-<iteration>.h5 (created when first needed)", "CheckpointWrite", c->dir, c->dir, sizeof(c->dir), &dir_set));
-  PetscCall(PetscOptionsInt("-checkpoint_keep", "Keep this many newest checkpoints", "CheckpointWrite", c->keep, &c->keep, NULL));
-  PetscCall(PetscOptionsString("-restart", "Continue from this checkpoint file, or (latest) from the newest readable one in -checkpoint_dir", "CheckpointRestart", c->restart, c->restart, sizeof(c->restart), &c->restart_set));
+  PetscCall(EngdOptionsString("-checkpoint_dir", "Directory of the checkpoint files ckpt-<iteration>.h5 (created when first needed)", "CheckpointWrite", c->dir, c->dir, sizeof(c->dir), &dir_set));
+  PetscCall(EngdOptionsInt("-checkpoint_keep", "Keep this many newest checkpoints", "CheckpointWrite", c->keep, &c->keep, NULL));
+  PetscCall(EngdOptionsString("-restart", "Continue from this checkpoint file, or (latest) from the newest readable one in -checkpoint_dir", "CheckpointRestart", c->restart, c->restart, sizeof(c->restart), &c->restart_set));
   PetscOptionsEnd();
   PetscCheck(!dir_set || c->dir[0], c->comm, PETSC_ERR_ARG_WRONG, "-checkpoint_dir needs a directory name");
   PetscCheck(strlen(c->dir) + 40 < sizeof(c->dir), c->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_dir: the path is too long");

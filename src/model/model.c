@@ -54,7 +54,7 @@ PetscErrorCode ModelSetFromOptions(Model m)
 
   PetscFunctionBegin;
   PetscOptionsBegin(m->comm, NULL, "Network options", "Model");
-  PetscCall(PetscOptionsString("-net_hidden", "Hidden layer widths, comma-separated (64 or 64,64,48)", "ModelSetHidden", hidden, hidden, sizeof(hidden), NULL));
+  PetscCall(EngdOptionsString("-net_hidden", "Hidden layer widths, comma-separated (64 or 64,64,48)", "ModelSetHidden", hidden, hidden, sizeof(hidden), NULL));
   {
     PetscInt  n;
     PetscInt *widths;
@@ -62,10 +62,10 @@ PetscErrorCode ModelSetFromOptions(Model m)
     PetscCall(ModelSetHidden(m, n, widths));
     PetscCall(PetscFree(widths));
   }
-  PetscCall(PetscOptionsEList("-net_activation", "Activation function", "ModelSetFromOptions", ModelActivations, 3, ModelActivations[act], &act, NULL));
+  PetscCall(EngdOptionsEList("-net_activation", "Activation function", "ModelSetFromOptions", ModelActivations, 3, ModelActivations[act], &act, NULL));
   m->activation = (ModelActivation)act;
-  PetscCall(PetscOptionsInt("-seed", "Seed of the initialisation (and of uniform point sets)", "ModelInitializeParameters", m->seed, &m->seed, NULL));
-  PetscCall(PetscOptionsInt("-net_block_size", "Points per block of the batched passes", "ModelForward", m->block_size, &m->block_size, NULL));
+  PetscCall(EngdOptionsInt("-seed", "Seed of the initialisation (and of uniform point sets)", "ModelInitializeParameters", m->seed, &m->seed, NULL));
+  PetscCall(EngdOptionsInt("-net_block_size", "Points per block of the batched passes", "ModelForward", m->block_size, &m->block_size, NULL));
   PetscOptionsEnd();
   PetscCheck(m->seed >= 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed must be non-negative, got %" PetscInt_FMT, m->seed);
   PetscCheck(m->block_size >= 1, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_block_size must be positive, got %" PetscInt_FMT, m->block_size);
