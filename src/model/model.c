@@ -72,6 +72,29 @@ PetscErrorCode ModelSetFromOptions(Model m)
   PetscFunctionReturn(0);
 }
 
+/* The parameter count and the per-block layer buffers (width x points x channels) are indexed
+   by PetscInt: refuse a network whose sizes it cannot hold, with the memory they would need. */
+static PetscErrorCode CheckSizes(Model m)
+{
+  const PetscInt64 S = ModelNumChannels(m->dim, 2), nb = m->block_size;
+  PetscInt64       n_params = 0, max_width = m->dim;
+  char             shape[256] = "";
+
+  PetscFunctionBegin;
+  for (PetscInt l = 1; l < m->n_layers; l++) {
+    char width[32];
+    PetscCall(PetscSNPrintf(width, sizeof(width), "%s%" PetscInt_FMT, l > 1 ? "," : "", m->widths[l]));
+    PetscCall(PetscStrlcat(shape, width, sizeof(shape)));
+  }
+  for (PetscInt l = 1; l <= m->n_layers; l++) {
+    n_params += (PetscInt64)m->widths[l] * (m->widths[l - 1] + 1);
+    max_width = PetscMax(max_width, (PetscInt64)m->widths[l]);
+  }
+  PetscCheck(n_params <= PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_hidden %s: the network has %" PetscInt64_FMT " parameters, more than a 32-bit PetscInt counts (%" PetscInt_FMT "); they alone would need %.0f MB per rank", shape, n_params, (PetscInt)PETSC_MAX_INT, 8.0 * (double)n_params / 1048576.0);
+  PetscCheck(max_width * nb * S <= PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_hidden %s: a block of %" PetscInt64_FMT " points through a layer of %" PetscInt64_FMT " neurons with %" PetscInt64_FMT " channels has %" PetscInt64_FMT " entries, more than a 32-bit PetscInt indexes (%.0f MB); use a smaller -net_block_size", shape, nb, max_width, S, max_width * nb * S, 8.0 * (double)(max_width * nb * S) / 1048576.0);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ModelSetUp(Model m)
 {
   PetscInt n_layers = m->n_layers, max_width = 1, S = ModelNumChannels(m->dim, 2), nb = m->block_size;
@@ -80,6 +103,7 @@ PetscErrorCode ModelSetUp(Model m)
   if (m->setup_called) PetscFunctionReturn(0);
   m->widths[0] = m->dim;
   PetscCall(PetscMalloc2(n_layers + 1, &m->w_offset, n_layers + 1, &m->b_offset));
+  PetscCall(CheckSizes(m));
   m->n_params = 0;
   for (PetscInt l = 1; l <= n_layers; l++) {
     m->w_offset[l] = m->n_params;

@@ -63,6 +63,7 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscFunctionBegin;
   PetscCall(ObjectiveGetLocalRows(opt->objective, &engd->n_rows_local, &engd->n_rows_max));
   PetscCall(ObjectiveHasEnergyTerms(opt->objective, &engd->energy));
+  PetscCheck((PetscInt64)P * engd->n_rows_max <= PETSC_MAX_INT, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "The Jacobian of %" PetscInt_FMT " rows (points x channels) per rank by %" PetscInt_FMT " parameters has %" PetscInt64_FMT " entries, more than a 32-bit PetscInt indexes (%" PetscInt_FMT "); it would need %.0f MB per rank: use more ranks, fewer points or fewer parameters", engd->n_rows_max, P, (PetscInt64)P * engd->n_rows_max, (PetscInt)PETSC_MAX_INT, 8.0 * (double)P * (double)engd->n_rows_max / 1048576.0);
   if (engd->hilbert) {
     PetscInt n_h1_max;
     PetscCall(ObjectiveGetH1Rows(opt->objective, NULL, NULL, &n_h1_max));
