@@ -83,8 +83,8 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(PetscPushErrorHandler(OneLineErrorHandler, NULL));
-  PreviousMalloc = PetscTrMalloc;
-  PetscCall(PetscMallocSet(MallocReportingSize, PetscTrFree, PetscTrRealloc));
+  PreviousMalloc = PetscTrMalloc; /* not PetscMallocSet(): -malloc_debug has called it already */
+  PetscTrMalloc  = MallocReportingSize;
   ierr = Train(&reading_options, &exit_code);
   if (ierr) {
     if (error_was_local) MPI_Abort(PETSC_COMM_WORLD, ierr == PETSC_ERR_NOT_CONVERGED ? EXIT_DIVERGED : EXIT_BAD_INPUT);
