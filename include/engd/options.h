@@ -29,8 +29,4 @@ PetscErrorCode EngdOptionsFList_Private(PetscOptionItems *, const char opt[], co
 /* PetscOptionsGetInt() with the same checks, for reads outside a PetscOptionsBegin() block. */
 PetscErrorCode EngdOptionsGetInt(MPI_Comm, const char pre[], const char name[], PetscInt *value, PetscBool *set);
 
-/* c = a * b for sizes, refusing (with "what" and the memory it would need at elem_bytes per
-   entry) a product beyond PetscInt. */
-PetscErrorCode EngdSizeMul(MPI_Comm, const char what[], PetscInt64 a, PetscInt64 b, size_t elem_bytes, PetscInt *c);
-
 #endif

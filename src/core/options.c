@@ -201,11 +201,3 @@ PetscErrorCode EngdOptionsGetInt(MPI_Comm comm, const char pre[], const char opt
   PetscCall(PetscOptionsGetInt(NULL, pre, opt, value, set));
   PetscFunctionReturn(0);
 }
-
-PetscErrorCode EngdSizeMul(MPI_Comm comm, const char what[], PetscInt64 a, PetscInt64 b, size_t elem_bytes, PetscInt *c)
-{
-  PetscFunctionBegin;
-  PetscCheck(a >= 0 && b >= 0 && (a == 0 || b <= PETSC_MAX_INT / a), comm, PETSC_ERR_ARG_OUTOFRANGE, "%s: %" PetscInt64_FMT " x %" PetscInt64_FMT " = %.4g entries, more than a 32-bit PetscInt can index (%" PetscInt_FMT "); they would need %.0f MB", what, a, b, (double)a * (double)b, (PetscInt)PETSC_MAX_INT, (double)a * (double)b * (double)elem_bytes / 1048576.0);
-  *c = (PetscInt)(a * b);
-  PetscFunctionReturn(0);
-}
