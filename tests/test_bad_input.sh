@@ -7,6 +7,10 @@
 # steps) exits 3 with a valid results file holding finite parameters, -max_failures is obeyed,
 # and -help exits 0 and lists the options (README: "every option, grouped by object").
 # Checkpoint options: negative or zero counts and an unwritable -checkpoint_dir are refused.
+# Careless input: options without a value, integers beyond 32 bits, networks and point sets
+# too large to index, malformed options files (binary, a first word that is not an option, two
+# options on a line, a directory, a nested missing file, -options_file last), non-finite reals
+# and text that is not a number or a logical; a well-formed options file still runs.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup bad_input
@@ -120,6 +124,69 @@ rm -f "$T/plain_file"
 echo "== missing -options_file"
 bad 0 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
 bad 2 'no_such_config\.opts' -options_file "$T/no_such_config.opts"
+
+echo "== options given without a value (README, \"Errors\")"
+printf -- '-max_it\n' >"$T/novalue.opts"
+# shellcheck disable=SC2086
+{
+bad 0 'max_it needs a value' $OPTS -max_it
+bad 0 'checkpoint_every needs a value' $OPTS -checkpoint_every
+bad 0 'adam_lr needs a value' $OPTS -optimizer adam -adam_lr
+bad 0 'seed needs a value' $OPTS -seed
+bad 2 'seed needs a value' $OPTS -seed -quiet
+bad 0 'checkpoint_every needs a value' $OPTS -checkpoint_every ""
+bad 0 'net_hidden needs a value' $OPTS -net_hidden ""
+bad 0 'max_it needs a value' $OPTS -options_file "$T/novalue.opts"
+echo "== values beyond 32 bits, networks and point sets too large"
+bad 0 'max_it: 4294967297 is out of range \(at most 2147483647\)' $OPTS -max_it 4294967297
+bad 0 'checkpoint_every: 9223372036854775808 is out of range' $OPTS -checkpoint_every 9223372036854775808
+bad 0 'n_interior: -4294967296 is out of range' $OPTS -n_interior -4294967296
+bad 0 'net_hidden: 4294967360 is out of range' $OPTS -net_hidden 4294967360
+bad 0 'net_hidden 100000,100000: .*10000500001 parameters.*[0-9]+ MB' $OPTS -net_hidden 100000,100000
+bad 0 'Gram matrix of 91501 parameters.*[0-9]+ MB' $OPTS -net_hidden 300,300
+bad 0 'Jacobian of 360120 rows.*8001 parameters.*[0-9]+ MB' $OPTS -n_interior 360000 -net_hidden 2000
+}
+echo "== malformed options files"
+printf '\000\001\002\003binary' >"$T/binary.opts"
+printf -- '-max_it 3\nmax_it 5\n' >"$T/first_word.opts"
+printf -- '-max_it 3\n-a 1 -b 2\n' >"$T/two_options.opts"
+mkdir -p "$T/directory.opts"
+printf -- '# the next file does not exist\n-options_file %s\n' "$T/absent.opts" >"$T/outer.opts"
+bad 0 "binary\.opts' line 1: binary content" -options_file "$T/binary.opts"
+bad 0 "first_word\.opts' line 2: 'max_it' is not an option" -options_file "$T/first_word.opts"
+bad 0 "two_options\.opts' line 2: two options on one line \('-a 1 -b 2'\)" -options_file "$T/two_options.opts"
+bad 0 "directory\.opts'.*is a directory" -options_file "$T/directory.opts"
+bad 0 "absent\.opts' \(named in '.*outer\.opts' line 2\).*cannot read" -options_file "$T/outer.opts"
+bad 2 "absent\.opts' \(named in '.*outer\.opts' line 2\).*cannot read" -options_file "$T/outer.opts"
+# shellcheck disable=SC2086
+bad 0 '-options_file needs a file name' $OPTS -options_file
+# shellcheck disable=SC2086
+bad 2 '-options_file needs a file name' $OPTS -options_file
+rmdir "$T/directory.opts"
+cases=$((cases + 1))
+rm -f "$T/good file.h5"
+printf -- '  # blanks, tabs, comments, a flag, a quoted value and an alias are fine\n\n-options_file configs/poisson2d.opts\n\t-max_it 2   # two\n-quiet\n-output "%s"\nalias -its -max_it\n' "$T/good file.h5" >"$T/good.opts"
+if timeout 120 bin/engd -options_file "$T/good.opts" >"$T/stdout" 2>"$T/stderr" && [ -s "$T/good file.h5" ] && grep -q '^SUMMARY iterations=2 ' "$T/stdout"; then
+  echo "ok   a well-formed options file (comments, blanks, tabs, flag, quotes, alias, nested) runs"
+else echo "FAIL: a well-formed options file was refused"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; failed "well-formed options file refused"; fi
+echo "== non-finite real values"
+# shellcheck disable=SC2086
+{
+bad 0 "interior_weight: 'inf' is not a finite number" $OPTS -interior_weight inf
+bad 0 "boundary_weight: 'nan' is not a finite number" $OPTS -boundary_weight nan
+bad 0 "engd_damping: 'inf' is not a finite number" $OPTS -engd_damping inf
+bad 0 "gram_memory_mb: 'nan' is not a finite number" $OPTS -gram_memory_mb nan
+bad 0 "adam_lr: '-inf' is not a finite number" $OPTS -optimizer adam -adam_lr -inf
+bad 0 "stop_rel_l2: '1e999' is not a finite number" $OPTS -stop_rel_l2 1e999
+bad 0 "heat_kappa: 'inf' is not a finite number" -options_file configs/heat1d.opts -max_it 3 -heat_kappa inf
+bad 0 "helmholtz_k: 'nan' is not a finite number" -options_file configs/helmholtz2d.opts -max_it 3 -helmholtz_k nan
+bad 0 "nonlinear_amplitude: 'nan' is not a finite number" -options_file configs/nonlinear2d.opts -max_it 3 -nonlinear_amplitude nan
+echo "== the error names the option"
+bad 0 "max_it: 'abc' is not an integer" $OPTS -max_it abc
+bad 0 "eval_every: '2.5' is not an integer" $OPTS -eval_every 2.5
+bad 0 "quiet: 'maybe' is not true or false" $OPTS -quiet maybe
+bad 0 "engd_damping: '1e-3x' is not a number" $OPTS -engd_damping 1e-3x
+}
 
 echo "== non-finite training: Adam with -adam_lr 1e300"
 cases=$((cases + 1))

@@ -4,6 +4,7 @@
 
 #include <petscsys.h>
 #include <petscviewer.h>
+#include <engd/options.h>
 
 /* Log events of the stages of an iteration (shown by -log_view). */
 extern PetscLogEvent ENGD_Rows, ENGD_Gram, ENGD_Solve, ENGD_LineSearch, ENGD_Gradient, ENGD_Eval,

@@ -5,6 +5,7 @@ static const char help[] = "engd: trains PINNs with energy natural gradient desc
                            "checkpoint written (requeue with -restart latest).\n\n";
 
 #include "train.h"
+#include "optionsfile.h"
 #include <engd/private/atomicfile.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,6 +23,22 @@ static void EnsureOneBlasThread(char **argv)
   execv("/proc/self/exe", argv); /* on failure, go on with whatever threads we have */
 }
 
+/* PETSc 3.18's allocator reports a failure garbled (PetscMallocAlign passes its arguments to
+   PetscCheck in the wrong order: the message is the caller's name, the error code its line):
+   wrap it, keep its report quiet and raise PETSC_ERR_MEM with the size requested. */
+static PetscErrorCode (*PreviousMalloc)(size_t, PetscBool, int, const char[], const char[], void **);
+static PetscBool in_malloc = PETSC_FALSE;
+static PetscErrorCode MallocReportingSize(size_t mem, PetscBool clear, int line, const char func[], const char file[], void **result)
+{
+  PetscErrorCode ierr;
+
+  in_malloc = PETSC_TRUE;
+  ierr      = (*PreviousMalloc)(mem, clear, line, func, file, result);
+  in_malloc = PETSC_FALSE;
+  if (ierr) return PetscError(PETSC_COMM_SELF, line, func, file, PETSC_ERR_MEM, PETSC_ERROR_INITIAL, "out of memory (%.0f MB requested in %s)", (double)mem / 1048576.0, func);
+  return 0;
+}
+
 /* Errors print as one line, "engd: error: <message>", from the first rank that raised them. */
 static PetscBool error_was_local = PETSC_FALSE;
 /* While options are read every rank sees the same input and raises the same error, even when
@@ -31,14 +48,15 @@ static PetscErrorCode OneLineErrorHandler(MPI_Comm comm, int line, const char *f
 {
   PetscMPIInt rank = 0, size = 1, world_size = 1;
 
-  if (p != PETSC_ERROR_INITIAL) return n;
+  if (p != PETSC_ERROR_INITIAL || in_malloc) return n;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   MPI_Comm_size(PETSC_COMM_WORLD, &world_size);
   error_was_local = (size < world_size && !reading_options) ? PETSC_TRUE : PETSC_FALSE;
   if (reading_options) MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (rank == 0) {
-    if (mess && mess[0]) fprintf(stderr, "engd: error: %s\n", mess);
+    if (n == PETSC_ERR_MEM && (!mess || strncmp(mess, "out of memory", 13))) fprintf(stderr, "engd: error: out of memory (%s%sin %s)\n", mess ? mess : "", mess && mess[0] ? ", " : "", func);
+    else if (mess && mess[0]) fprintf(stderr, "engd: error: %s\n", mess);
     else {
       const char *text;
       PetscErrorMessage(n, &text, NULL);
@@ -57,15 +75,19 @@ int main(int argc, char **argv)
   RunControlBlockSignals();     /* SIGUSR1/SIGTERM wait until the handlers are in place */
   RunControlMarkProcessStart(); /* -time_limit counts from here */
   EnsureOneBlasThread(argv);
-  for (int i = 1; i + 1 < argc; i++) /* PETSc reads these before any handler of ours is in place */
-    if (!strcmp(argv[i], "-options_file") && access(argv[i + 1], R_OK) != 0) {
+  { /* PETSc reads the options files before any handler of ours is in place */
+    char message[1024];
+    if (EngdOptionsFilesCheck(argc, argv, message, sizeof(message))) {
       const char *rank = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
-      if (!rank || !strcmp(rank, "0")) fprintf(stderr, "engd: error: -options_file: cannot read '%s': %s\n", argv[i + 1], strerror(errno));
-      return 1;
+      if (!rank || !strcmp(rank, "0")) fprintf(stderr, "engd: error: %s\n", message);
+      return EXIT_BAD_INPUT;
     }
+  }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(PetscPushErrorHandler(OneLineErrorHandler, NULL));
   PetscCall(RunControlInstallHandlers()); /* after PetscInitialize: replaces PETSc's handlers */
+  PreviousMalloc = PetscTrMalloc; /* not PetscMallocSet(): -malloc_debug has called it already */
+  PetscTrMalloc  = MallocReportingSize;
   ierr = Train(&reading_options, &exit_code);
   EngdLockReleaseAll();
   if (ierr) {

@@ -77,10 +77,10 @@ PetscErrorCode ObjectiveSetFromOptions(Objective o)
 
   PetscFunctionBegin;
   PetscOptionsBegin(o->comm, NULL, "Point set options", "Objective");
-  PetscCall(PetscOptionsEList("-sampler", "Point sets: grid (cell centres) or uniform (counter-based random)", "ObjectiveSetFromOptions", SamplerTypes, 2, SamplerTypes[sampler], &sampler, NULL));
-  PetscCall(PetscOptionsInt("-resample_every", "Draw new uniform points every k iterations (0: never)", "ObjectiveResample", o->resample_every, &o->resample_every, NULL));
-  PetscCall(PetscOptionsInt("-chunk_rows", "Rows per point chunk: ranks own whole chunks and sums go chunk by chunk, so results do not depend on the rank count (0: automatic, P/2 within [128, 1024])", "ObjectiveSetUp", o->chunk_rows, &o->chunk_rows, NULL));
-  PetscCall(PetscOptionsInt("-n_eval", "Number of evaluation points for the errors", "ObjectiveComputeErrors", o->n_eval, &o->n_eval, NULL));
+  PetscCall(EngdOptionsEList("-sampler", "Point sets: grid (cell centres) or uniform (counter-based random)", "ObjectiveSetFromOptions", SamplerTypes, 2, SamplerTypes[sampler], &sampler, NULL));
+  PetscCall(EngdOptionsInt("-resample_every", "Draw new uniform points every k iterations (0: never)", "ObjectiveResample", o->resample_every, &o->resample_every, NULL));
+  PetscCall(EngdOptionsInt("-chunk_rows", "Rows per point chunk: ranks own whole chunks and sums go chunk by chunk, so results do not depend on the rank count (0: automatic, P/2 within [128, 1024])", "ObjectiveSetUp", o->chunk_rows, &o->chunk_rows, NULL));
+  PetscCall(EngdOptionsInt("-n_eval", "Number of evaluation points for the errors", "ObjectiveComputeErrors", o->n_eval, &o->n_eval, NULL));
   PetscOptionsEnd();
   o->sampler = (SamplerType)sampler;
   PetscCheck(o->resample_every >= 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-resample_every must be non-negative, got %" PetscInt_FMT, o->resample_every);
@@ -179,6 +179,7 @@ PetscErrorCode ObjectiveSetUp(Objective o)
       tp->rows_per_point = ModelNumChannels(o->dim, tp->term->order);
       o->has_energy      = PETSC_TRUE;
     }
+    PetscCheck((PetscInt64)o->n_rows_global + (PetscInt64)tp->term->n_points * tp->rows_per_point <= PETSC_MAX_INT && (PetscInt64)tp->term->n_points * o->dim <= PETSC_MAX_INT, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n_%s %" PetscInt_FMT ": %" PetscInt64_FMT " points x %" PetscInt_FMT " channels (or coordinates) in all, more than a 32-bit PetscInt counts (%" PetscInt_FMT ")", tp->term->name, tp->term->n_points, (PetscInt64)tp->term->n_points, PetscMax(tp->rows_per_point, o->dim), (PetscInt)PETSC_MAX_INT);
     o->n_rows_global += tp->term->n_points * tp->rows_per_point;
     o->n_points_global += tp->term->n_points;
   }
@@ -192,6 +193,7 @@ PetscErrorCode ObjectiveSetUp(Objective o)
   PetscCall(GeneratePoints(o));
 
   /* evaluation points: uniform in the box, a fixed key, chunks of one block */
+  PetscCheck((PetscInt64)o->n_eval * o->dim <= PETSC_MAX_INT, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n_eval %" PetscInt_FMT ": the points' %" PetscInt64_FMT " coordinates are more than a 32-bit PetscInt counts (%" PetscInt_FMT ")", o->n_eval, (PetscInt64)o->n_eval * o->dim, (PetscInt)PETSC_MAX_INT);
   PetscCheck(o->n_eval >= o->size, o->comm, PETSC_ERR_ARG_INCOMP, "More ranks (%d) than evaluation points (-n_eval %" PetscInt_FMT ")", o->size, o->n_eval);
   PetscCall(ProblemGetDomain(o->problem, &lower, &upper));
   PetscCall(PetscStrncpy(o->eval_term.name, "eval", sizeof(o->eval_term.name)));

@@ -103,8 +103,8 @@ PetscErrorCode RunControlSetFromOptions(RunControl rc)
 {
   PetscFunctionBegin;
   PetscOptionsBegin(rc->comm, NULL, "Checkpoint schedule and early stop (exit code 75: checkpoint written, requeue)", "RunControl");
-  PetscCall(PetscOptionsInt("-checkpoint_every", "Write a checkpoint every k iterations (0: never; SIGUSR1, SIGTERM and -time_limit always write one)", "RunControlDecide", rc->checkpoint_every, &rc->checkpoint_every, NULL));
-  PetscCall(PetscOptionsReal("-time_limit", "Wall-time budget of this process in seconds: checkpoint and stop before it runs out (0: none)", "RunControlDecide", rc->time_limit, &rc->time_limit, NULL));
+  PetscCall(EngdOptionsInt("-checkpoint_every", "Write a checkpoint every k iterations (0: never; SIGUSR1, SIGTERM and -time_limit always write one)", "RunControlDecide", rc->checkpoint_every, &rc->checkpoint_every, NULL));
+  PetscCall(EngdOptionsReal("-time_limit", "Wall-time budget of this process in seconds: checkpoint and stop before it runs out (0: none)", "RunControlDecide", rc->time_limit, &rc->time_limit, NULL));
   PetscOptionsEnd();
   PetscCheck(rc->checkpoint_every >= 0, rc->comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_every must be non-negative (0: never), got %" PetscInt_FMT, rc->checkpoint_every);
   PetscCheck(rc->time_limit >= 0 && !PetscIsInfOrNanReal(rc->time_limit), rc->comm, PETSC_ERR_ARG_OUTOFRANGE, "-time_limit must be a non-negative number of seconds (0: none), got %g", (double)rc->time_limit);

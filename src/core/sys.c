@@ -1,4 +1,5 @@
 #include <engd/sys.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,9 +38,12 @@ PetscErrorCode EngdParseIntList(MPI_Comm comm, const char *option, const char *t
   PetscCall(PetscMalloc1(count, values));
   c = text;
   while (k < count) {
-    long v = strtol(c, &end, 10);
+    long long v;
+    errno = 0;
+    v     = strtoll(c, &end, 10);
     PetscCheck(end != c && (*end == ',' || *end == '\0'), comm, PETSC_ERR_ARG_WRONG, "%s: cannot read '%s' as a comma-separated list of integers", option, text);
-    PetscCheck(v > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "%s: every entry must be positive, got %ld", option, v);
+    PetscCheck(errno != ERANGE && v <= PETSC_MAX_INT, comm, PETSC_ERR_ARG_OUTOFRANGE, "%s: %.*s is out of range (at most %" PetscInt_FMT ")", option, (int)(end - c), c, (PetscInt)PETSC_MAX_INT);
+    PetscCheck(v > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "%s: every entry must be positive, got %lld", option, v);
     (*values)[k++] = (PetscInt)v;
     c = end + (*end == ',');
   }

@@ -74,11 +74,11 @@ PetscErrorCode GramSetFromOptions(Gram g)
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(type, g->type, sizeof(type)));
   PetscOptionsBegin(g->comm, NULL, "Gram matrix options", "Gram");
-  PetscCall(PetscOptionsString("-engd_gram", "Gram back-end: replicated, scalapack or auto", "GramSetType", type, type, sizeof(type), NULL));
-  PetscCall(PetscOptionsReal("-engd_rcond", "Relative eigenvalue cut-off of the pseudo-inverse", "GramSolve", g->rcond, &g->rcond, NULL));
-  PetscCall(PetscOptionsEList("-engd_solve", "Solve: eigen (pseudo-inverse) or cholesky (damped, eigen fallback)", "GramSolve", GramSolveTypes, 2, GramSolveTypes[solve], &solve, NULL));
-  PetscCall(PetscOptionsInt("-gram_block_size", "ScaLAPACK block size", "GramSetUp", g->block_size, &g->block_size, NULL));
-  PetscCall(PetscOptionsReal("-gram_memory_mb", "Memory per rank the auto choice may give a replicated Gram (default: a quarter of the node's memory per rank)", "GramSetUp", g->memory_budget_mb, &g->memory_budget_mb, NULL));
+  PetscCall(EngdOptionsString("-engd_gram", "Gram back-end: replicated, scalapack or auto", "GramSetType", type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsReal("-engd_rcond", "Relative eigenvalue cut-off of the pseudo-inverse", "GramSolve", g->rcond, &g->rcond, NULL));
+  PetscCall(EngdOptionsEList("-engd_solve", "Solve: eigen (pseudo-inverse) or cholesky (damped, eigen fallback)", "GramSolve", GramSolveTypes, 2, GramSolveTypes[solve], &solve, NULL));
+  PetscCall(EngdOptionsInt("-gram_block_size", "ScaLAPACK block size", "GramSetUp", g->block_size, &g->block_size, NULL));
+  PetscCall(EngdOptionsReal("-gram_memory_mb", "Memory per rank the auto choice may give a replicated Gram (default: a quarter of the node's memory per rank)", "GramSetUp", g->memory_budget_mb, &g->memory_budget_mb, NULL));
   PetscOptionsEnd();
   g->solve_type = (GramSolveType)solve;
   PetscCheck(g->rcond >= 0 && g->rcond < 1, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond must be in [0, 1), got %g", (double)g->rcond);

@@ -5,6 +5,7 @@
 #include <engd/private/gramimpl.h>
 #include <engd/private/lapack.h>
 #include <engd/ddsum.h>
+#include <unistd.h>
 
 typedef struct {
   PetscReal    *gram;    /* P x P, upper triangle valid */
@@ -24,10 +25,16 @@ static PetscErrorCode SetUp_Replicated(Gram g)
   PetscReal        lwork_query;
 
   PetscFunctionBegin;
+  PetscCheck((PetscInt64)P * P <= PETSC_MAX_INT, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "The replicated Gram matrix of %" PetscInt_FMT " parameters has %" PetscInt64_FMT " entries, more than a 32-bit PetscInt indexes (at most 46340 parameters); it would need %.0f MB per rank: use fewer parameters (-net_hidden) or -engd_gram scalapack over several ranks", P, (PetscInt64)P * P, 32.0 * (double)P * (double)P / 1048576.0);
+  {
+    const double need = 24.0 * (double)P * (double)P, have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+    PetscCheck(have <= 0 || need <= have, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "The replicated Gram matrix of %" PetscInt_FMT " parameters needs %.0f MB per rank, more than this node's %.0f MB: use fewer parameters (-net_hidden) or -engd_gram scalapack over several nodes", P, need / 1048576.0, have / 1048576.0);
+  }
   PetscCall(PetscMalloc6(P * P, &r->gram, P * P, &r->factor, P, &r->lambda, P, &r->filter, P, &r->tmp, P * (P + 1) / 2, &r->packed));
   PetscCall(PetscBLASIntCast(P, &n));
   dsyevd_("V", "U", &n, r->factor, &n, r->lambda, &lwork_query, &minus_one, &liwork_query, &minus_one, &info);
   PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsyevd workspace query failed: info %d", (int)info);
+  PetscCheck(lwork_query < (PetscReal)PETSC_MAX_INT, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "The replicated Gram matrix of %" PetscInt_FMT " parameters needs a LAPACK workspace of %.4g entries, more than 32-bit LAPACK indexes: use fewer parameters (-net_hidden) or -engd_gram scalapack over several ranks", P, (double)lwork_query);
   r->lwork  = (PetscBLASInt)lwork_query;
   r->liwork = liwork_query;
   PetscCall(PetscMalloc2(r->lwork, &r->work, r->liwork, &r->iwork));

@@ -85,10 +85,10 @@ PetscErrorCode CheckpointSetFromOptions(Checkpoint c)
   PetscFunctionBegin;
   c->overwrite = PETSC_FALSE;
   PetscOptionsBegin(c->comm, NULL, "Checkpoint files and restart", "Checkpoint");
-  PetscCall(PetscOptionsString("-checkpoint_dir", "Directory of the checkpoint files ckpt-<iteration>.h5 (created when first needed)", "CheckpointWrite", c->dir, c->dir, sizeof(c->dir), &dir_set));
-  PetscCall(PetscOptionsInt("-checkpoint_keep", "Keep this many newest checkpoints", "CheckpointWrite", c->keep, &c->keep, NULL));
-  PetscCall(PetscOptionsString("-restart", "Continue from this checkpoint file, or (latest) from the newest readable one in -checkpoint_dir", "CheckpointRestart", c->restart, c->restart, sizeof(c->restart), &c->restart_set));
-  PetscCall(PetscOptionsBool("-checkpoint_overwrite", "Let a fresh run take over a -checkpoint_dir that holds another run's checkpoints (they are then replaced and rotated as this run's)", "CheckpointClaimDirectory", c->overwrite, &c->overwrite, NULL));
+  PetscCall(EngdOptionsString("-checkpoint_dir", "Directory of the checkpoint files ckpt-<iteration>.h5 (created when first needed)", "CheckpointWrite", c->dir, c->dir, sizeof(c->dir), &dir_set));
+  PetscCall(EngdOptionsInt("-checkpoint_keep", "Keep this many newest checkpoints", "CheckpointWrite", c->keep, &c->keep, NULL));
+  PetscCall(EngdOptionsString("-restart", "Continue from this checkpoint file, or (latest) from the newest readable one in -checkpoint_dir", "CheckpointRestart", c->restart, c->restart, sizeof(c->restart), &c->restart_set));
+  PetscCall(EngdOptionsBool("-checkpoint_overwrite", "Let a fresh run take over a -checkpoint_dir that holds another run's checkpoints (they are then replaced and rotated as this run's)", "CheckpointClaimDirectory", c->overwrite, &c->overwrite, NULL));
   PetscOptionsEnd();
   c->dir_set = dir_set;
   PetscCheck(!dir_set || c->dir[0], c->comm, PETSC_ERR_ARG_WRONG, "-checkpoint_dir needs a directory name");

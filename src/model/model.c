@@ -54,7 +54,7 @@ PetscErrorCode ModelSetFromOptions(Model m)
 
   PetscFunctionBegin;
   PetscOptionsBegin(m->comm, NULL, "Network options", "Model");
-  PetscCall(PetscOptionsString("-net_hidden", "Hidden layer widths, comma-separated (64 or 64,64,48)", "ModelSetHidden", hidden, hidden, sizeof(hidden), NULL));
+  PetscCall(EngdOptionsString("-net_hidden", "Hidden layer widths, comma-separated (64 or 64,64,48)", "ModelSetHidden", hidden, hidden, sizeof(hidden), NULL));
   {
     PetscInt  n;
     PetscInt *widths;
@@ -62,13 +62,36 @@ PetscErrorCode ModelSetFromOptions(Model m)
     PetscCall(ModelSetHidden(m, n, widths));
     PetscCall(PetscFree(widths));
   }
-  PetscCall(PetscOptionsEList("-net_activation", "Activation function", "ModelSetFromOptions", ModelActivations, 3, ModelActivations[act], &act, NULL));
+  PetscCall(EngdOptionsEList("-net_activation", "Activation function", "ModelSetFromOptions", ModelActivations, 3, ModelActivations[act], &act, NULL));
   m->activation = (ModelActivation)act;
-  PetscCall(PetscOptionsInt("-seed", "Seed of the initialisation (and of uniform point sets)", "ModelInitializeParameters", m->seed, &m->seed, NULL));
-  PetscCall(PetscOptionsInt("-net_block_size", "Points per block of the batched passes", "ModelForward", m->block_size, &m->block_size, NULL));
+  PetscCall(EngdOptionsInt("-seed", "Seed of the initialisation (and of uniform point sets)", "ModelInitializeParameters", m->seed, &m->seed, NULL));
+  PetscCall(EngdOptionsInt("-net_block_size", "Points per block of the batched passes", "ModelForward", m->block_size, &m->block_size, NULL));
   PetscOptionsEnd();
   PetscCheck(m->seed >= 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed must be non-negative, got %" PetscInt_FMT, m->seed);
   PetscCheck(m->block_size >= 1, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_block_size must be positive, got %" PetscInt_FMT, m->block_size);
+  PetscFunctionReturn(0);
+}
+
+/* The parameter count and the per-block layer buffers (width x points x channels) are indexed
+   by PetscInt: refuse a network whose sizes it cannot hold, with the memory they would need. */
+static PetscErrorCode CheckSizes(Model m)
+{
+  const PetscInt64 S = ModelNumChannels(m->dim, 2), nb = m->block_size;
+  PetscInt64       n_params = 0, max_width = m->dim;
+  char             shape[256] = "";
+
+  PetscFunctionBegin;
+  for (PetscInt l = 1; l < m->n_layers; l++) {
+    char width[32];
+    PetscCall(PetscSNPrintf(width, sizeof(width), "%s%" PetscInt_FMT, l > 1 ? "," : "", m->widths[l]));
+    PetscCall(PetscStrlcat(shape, width, sizeof(shape)));
+  }
+  for (PetscInt l = 1; l <= m->n_layers; l++) {
+    n_params += (PetscInt64)m->widths[l] * (m->widths[l - 1] + 1);
+    max_width = PetscMax(max_width, (PetscInt64)m->widths[l]);
+  }
+  PetscCheck(n_params <= PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_hidden %s: the network has %" PetscInt64_FMT " parameters, more than a 32-bit PetscInt counts (%" PetscInt_FMT "); they alone would need %.0f MB per rank", shape, n_params, (PetscInt)PETSC_MAX_INT, 8.0 * (double)n_params / 1048576.0);
+  PetscCheck(max_width * nb * S <= PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-net_hidden %s: a block of %" PetscInt64_FMT " points through a layer of %" PetscInt64_FMT " neurons with %" PetscInt64_FMT " channels has %" PetscInt64_FMT " entries, more than a 32-bit PetscInt indexes (%.0f MB); use a smaller -net_block_size", shape, nb, max_width, S, max_width * nb * S, 8.0 * (double)(max_width * nb * S) / 1048576.0);
   PetscFunctionReturn(0);
 }
 
@@ -80,6 +103,7 @@ PetscErrorCode ModelSetUp(Model m)
   if (m->setup_called) PetscFunctionReturn(0);
   m->widths[0] = m->dim;
   PetscCall(PetscMalloc2(n_layers + 1, &m->w_offset, n_layers + 1, &m->b_offset));
+  PetscCall(CheckSizes(m));
   m->n_params = 0;
   for (PetscInt l = 1; l <= n_layers; l++) {
     m->w_offset[l] = m->n_params;

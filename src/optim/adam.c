@@ -16,10 +16,10 @@ static PetscErrorCode SetFromOptions_Adam(Optimizer opt, PetscOptionItems *Petsc
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Adam options");
-  PetscCall(PetscOptionsReal("-adam_lr", "Learning rate", "OptimizerCreate_Adam", adam->lr, &adam->lr, NULL));
-  PetscCall(PetscOptionsReal("-adam_beta1", "Decay of the first moment", "OptimizerCreate_Adam", adam->beta1, &adam->beta1, NULL));
-  PetscCall(PetscOptionsReal("-adam_beta2", "Decay of the second moment", "OptimizerCreate_Adam", adam->beta2, &adam->beta2, NULL));
-  PetscCall(PetscOptionsReal("-adam_epsilon", "Denominator offset", "OptimizerCreate_Adam", adam->epsilon, &adam->epsilon, NULL));
+  PetscCall(EngdOptionsReal("-adam_lr", "Learning rate", "OptimizerCreate_Adam", adam->lr, &adam->lr, NULL));
+  PetscCall(EngdOptionsReal("-adam_beta1", "Decay of the first moment", "OptimizerCreate_Adam", adam->beta1, &adam->beta1, NULL));
+  PetscCall(EngdOptionsReal("-adam_beta2", "Decay of the second moment", "OptimizerCreate_Adam", adam->beta2, &adam->beta2, NULL));
+  PetscCall(EngdOptionsReal("-adam_epsilon", "Denominator offset", "OptimizerCreate_Adam", adam->epsilon, &adam->epsilon, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(adam->lr > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-adam_lr must be positive, got %g", (double)adam->lr);
   PetscCheck(adam->beta1 >= 0 && adam->beta1 < 1 && adam->beta2 >= 0 && adam->beta2 < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-adam_beta1 and -adam_beta2 must be in [0, 1)");

@@ -45,9 +45,9 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "ENGD options");
-  PetscCall(PetscOptionsReal("-engd_damping", "Fixed damping lambda added to the Gram matrix's kept eigenvalues", "OptimizerCreate_ENGD", engd->damping, &engd->damping, NULL));
-  PetscCall(PetscOptionsBool("-engd_adaptive_rcond", "Lower the cut-off tenfold after each short or rejected step", "OptimizerCreate_ENGD", engd->adapt.adaptive, &engd->adapt.adaptive, NULL));
-  PetscCall(PetscOptionsReal("-engd_rcond_min", "Smallest cut-off the adaptive rule goes to", "OptimizerCreate_ENGD", engd->adapt.rcond_min, &engd->adapt.rcond_min, NULL));
+  PetscCall(EngdOptionsReal("-engd_damping", "Fixed damping lambda added to the Gram matrix's kept eigenvalues", "OptimizerCreate_ENGD", engd->damping, &engd->damping, NULL));
+  PetscCall(EngdOptionsBool("-engd_adaptive_rcond", "Lower the cut-off tenfold after each short or rejected step", "OptimizerCreate_ENGD", engd->adapt.adaptive, &engd->adapt.adaptive, NULL));
+  PetscCall(EngdOptionsReal("-engd_rcond_min", "Smallest cut-off the adaptive rule goes to", "OptimizerCreate_ENGD", engd->adapt.rcond_min, &engd->adapt.rcond_min, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(engd->damping >= 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping must be non-negative, got %g", (double)engd->damping);
   PetscCheck(engd->adapt.rcond_min >= 0 && engd->adapt.rcond_min < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond_min must be in [0, 1), got %g", (double)engd->adapt.rcond_min);
@@ -63,6 +63,7 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscFunctionBegin;
   PetscCall(ObjectiveGetLocalRows(opt->objective, &engd->n_rows_local, &engd->n_rows_max));
   PetscCall(ObjectiveHasEnergyTerms(opt->objective, &engd->energy));
+  PetscCheck((PetscInt64)P * engd->n_rows_max <= PETSC_MAX_INT, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "The Jacobian of %" PetscInt_FMT " rows (points x channels) per rank by %" PetscInt_FMT " parameters has %" PetscInt64_FMT " entries, more than a 32-bit PetscInt indexes (%" PetscInt_FMT "); it would need %.0f MB per rank: use more ranks, fewer points or fewer parameters", engd->n_rows_max, P, (PetscInt64)P * engd->n_rows_max, (PetscInt)PETSC_MAX_INT, 8.0 * (double)P * (double)engd->n_rows_max / 1048576.0);
   if (engd->hilbert) {
     PetscInt n_h1_max;
     PetscCall(ObjectiveGetH1Rows(opt->objective, NULL, NULL, &n_h1_max));

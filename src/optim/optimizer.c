@@ -63,8 +63,8 @@ PetscErrorCode OptimizerSetFromOptions(Optimizer opt)
   PetscFunctionBegin;
   if (opt->type[0]) PetscCall(PetscStrncpy(type, opt->type, sizeof(type)));
   PetscOptionsBegin(opt->comm, NULL, "Optimizer options", "Optimizer");
-  PetscCall(PetscOptionsFList("-optimizer", "Training method", "OptimizerSetType", OptimizerList, type, type, sizeof(type), NULL));
-  PetscCall(PetscOptionsInt("-ls_steps", "Grid line search: candidates eta = 2^-k, k < ls_steps", "LineSearchApply", opt->ls_steps, &opt->ls_steps, NULL));
+  PetscCall(EngdOptionsFList("-optimizer", "Training method", "OptimizerSetType", OptimizerList, type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsInt("-ls_steps", "Grid line search: candidates eta = 2^-k, k < ls_steps", "LineSearchApply", opt->ls_steps, &opt->ls_steps, NULL));
   PetscCheck(opt->ls_steps >= 1 && opt->ls_steps <= 60, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-ls_steps must be in 1..60, got %" PetscInt_FMT, opt->ls_steps);
   if (!opt->type[0] || strcmp(type, opt->type)) PetscCall(OptimizerSetType(opt, type));
   if (opt->ops.setfromoptions) PetscCall((*opt->ops.setfromoptions)(opt, PetscOptionsObject));

@@ -99,8 +99,8 @@ static PetscErrorCode SetFromOptions_Heat(Problem p, PetscOptionItems *PetscOpti
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Heat equation options (-dim is 1 + the spatial dimension)");
-  PetscCall(PetscOptionsEList("-heat_solution", "Exact solution", "ProblemCreate_Heat", HeatSolutions, 2, HeatSolutions[sol], &sol, NULL));
-  PetscCall(PetscOptionsReal("-heat_kappa", "Heat conductivity kappa", "ProblemCreate_Heat", ctx->kappa, &ctx->kappa, NULL));
+  PetscCall(EngdOptionsEList("-heat_solution", "Exact solution", "ProblemCreate_Heat", HeatSolutions, 2, HeatSolutions[sol], &sol, NULL));
+  PetscCall(EngdOptionsReal("-heat_kappa", "Heat conductivity kappa", "ProblemCreate_Heat", ctx->kappa, &ctx->kappa, NULL));
   PetscOptionsHeadEnd();
   ctx->solution = (HeatSolution)sol;
   PetscCheck(p->dim >= 2, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-problem heat needs -dim >= 2 (time plus at least one space dimension), got %" PetscInt_FMT, p->dim);

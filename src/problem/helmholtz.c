@@ -109,8 +109,8 @@ static PetscErrorCode SetFromOptions_Helmholtz(Problem p, PetscOptionItems *Pets
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Helmholtz options");
-  PetscCall(PetscOptionsReal("-helmholtz_k", "Wave number k", "ProblemCreate_Helmholtz", ctx->k, &ctx->k, NULL));
-  PetscCall(PetscOptionsInt("-helmholtz_mode", "Frequency m of the exact solution prod_i sin(m pi x_i)", "ProblemCreate_Helmholtz", ctx->mode, &ctx->mode, NULL));
+  PetscCall(EngdOptionsReal("-helmholtz_k", "Wave number k", "ProblemCreate_Helmholtz", ctx->k, &ctx->k, NULL));
+  PetscCall(EngdOptionsInt("-helmholtz_mode", "Frequency m of the exact solution prod_i sin(m pi x_i)", "ProblemCreate_Helmholtz", ctx->mode, &ctx->mode, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(ctx->mode >= 1, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-helmholtz_mode must be positive, got %" PetscInt_FMT, ctx->mode);
   PetscCall(HelmholtzResonant(ctx->k, p->dim, &resonant));

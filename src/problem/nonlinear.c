@@ -82,7 +82,7 @@ static PetscErrorCode SetFromOptions_Nonlinear(Problem p, PetscOptionItems *Pets
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Nonlinear Poisson options");
-  PetscCall(PetscOptionsReal("-nonlinear_amplitude", "Amplitude A of the exact solution A prod_i sin(pi x_i)", "ProblemCreate_Nonlinear", ctx->amplitude, &ctx->amplitude, NULL));
+  PetscCall(EngdOptionsReal("-nonlinear_amplitude", "Amplitude A of the exact solution A prod_i sin(pi x_i)", "ProblemCreate_Nonlinear", ctx->amplitude, &ctx->amplitude, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(ctx->amplitude != 0, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-nonlinear_amplitude must be nonzero (the errors are relative to u*)");
   if (p->n_terms == 0) {

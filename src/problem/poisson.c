@@ -110,7 +110,7 @@ static PetscErrorCode SetFromOptions_Poisson(Problem p, PetscOptionItems *PetscO
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Poisson options");
-  PetscCall(PetscOptionsEList("-solution", "Exact solution", "ProblemCreate_Poisson", PoissonSolutions, 5, PoissonSolutions[sol], &sol, NULL));
+  PetscCall(EngdOptionsEList("-solution", "Exact solution", "ProblemCreate_Poisson", PoissonSolutions, 5, PoissonSolutions[sol], &sol, NULL));
   PetscOptionsHeadEnd();
   ctx->solution = (PoissonSolution)sol;
   PetscCheck(ctx->solution != POISSON_BILINEAR || p->dim % 2 == 0, p->comm, PETSC_ERR_ARG_INCOMP, "-solution bilinear needs an even -dim, got %" PetscInt_FMT, p->dim);

@@ -79,8 +79,8 @@ PetscErrorCode ProblemSetFromOptions(Problem p)
   PetscFunctionBegin;
   if (p->type[0]) PetscCall(PetscStrncpy(type, p->type, sizeof(type)));
   PetscOptionsBegin(p->comm, NULL, "Problem options", "Problem");
-  PetscCall(PetscOptionsFList("-problem", "PDE to solve", "ProblemSetType", ProblemList, type, type, sizeof(type), &set));
-  PetscCall(PetscOptionsInt("-dim", "Dimension of the box domain and of the network input (heat: 1 + the spatial dimension)", "ProblemSetFromOptions", p->dim, &p->dim, NULL));
+  PetscCall(EngdOptionsFList("-problem", "PDE to solve", "ProblemSetType", ProblemList, type, type, sizeof(type), &set));
+  PetscCall(EngdOptionsInt("-dim", "Dimension of the box domain and of the network input (heat: 1 + the spatial dimension)", "ProblemSetFromOptions", p->dim, &p->dim, NULL));
   PetscCheck(p->dim >= 1, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-dim must be at least 1, got %" PetscInt_FMT, p->dim);
   if (set || !p->ops.residual) PetscCall(ProblemSetType(p, type));
   if (p->ops.setfromoptions) PetscCall((*p->ops.setfromoptions)(p, PetscOptionsObject));
@@ -89,11 +89,11 @@ PetscErrorCode ProblemSetFromOptions(Problem p)
     char         name[96], help[128];
     PetscCall(PetscSNPrintf(name, sizeof(name), "-n_%s", term->name));
     PetscCall(PetscSNPrintf(help, sizeof(help), "Number of %s points", term->name));
-    PetscCall(PetscOptionsInt(name, help, "ProblemSetFromOptions", term->n_points, &term->n_points, NULL));
+    PetscCall(EngdOptionsInt(name, help, "ProblemSetFromOptions", term->n_points, &term->n_points, NULL));
     PetscCheck(term->n_points >= 1, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "%s must be positive, got %" PetscInt_FMT, name, term->n_points);
     PetscCall(PetscSNPrintf(name, sizeof(name), "-%s_weight", term->name));
     PetscCall(PetscSNPrintf(help, sizeof(help), "Weight of the %s term in the loss", term->name));
-    PetscCall(PetscOptionsReal(name, help, "ProblemSetFromOptions", term->weight, &term->weight, NULL));
+    PetscCall(EngdOptionsReal(name, help, "ProblemSetFromOptions", term->weight, &term->weight, NULL));
     PetscCheck(term->weight > 0, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "%s must be positive, got %g", name, (double)term->weight);
   }
   PetscOptionsEnd();

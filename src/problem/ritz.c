@@ -124,7 +124,7 @@ static PetscErrorCode SetFromOptions_Ritz(Problem p, PetscOptionItems *PetscOpti
   PetscFunctionBegin;
   if (p->n_terms > 0) PetscFunctionReturn(0);
   if (ctx->type == RITZ_1D) {
-    PetscCall(PetscOptionsGetInt(NULL, NULL, "-dim", &dim, &set));
+    PetscCall(EngdOptionsGetInt(p->comm, NULL, "-dim", &dim, &set));
     PetscCheck(!set || dim == 1, p->comm, PETSC_ERR_ARG_INCOMP, "-problem ritz1d is one-dimensional: drop -dim or use -dim 1 (got %" PetscInt_FMT ")", dim);
     p->dim = 1;
     PetscCall(ProblemSetBox(p, -1.0, 1.0));
