@@ -36,21 +36,21 @@ static PetscErrorCode IsSpecialWord(const char value[], PetscBool integer, Petsc
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode CheckHasValue(MPI_Comm comm, const char name[], const char *value)
+static PetscErrorCode CheckHasValue(MPI_Comm comm, const char name[], const char *value, size_t len)
 {
   PetscFunctionBegin;
   PetscCheck(value && value[0], comm, PETSC_ERR_ARG_WRONG, "%s needs a value", name);
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode CheckInt(MPI_Comm comm, const char name[], const char *value)
+static PetscErrorCode CheckInt(MPI_Comm comm, const char name[], const char *value, size_t len)
 {
   PetscBool special;
   char     *end;
   long long v;
 
   PetscFunctionBegin;
-  PetscCall(CheckHasValue(comm, name, value));
+  PetscCall(CheckHasValue(comm, name, value, len));
   PetscCall(IsSpecialWord(value, PETSC_TRUE, &special));
   if (special) PetscFunctionReturn(0);
   errno = 0;
@@ -61,14 +61,14 @@ static PetscErrorCode CheckInt(MPI_Comm comm, const char name[], const char *val
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode CheckReal(MPI_Comm comm, const char name[], const char *value)
+static PetscErrorCode CheckReal(MPI_Comm comm, const char name[], const char *value, size_t len)
 {
   PetscBool special;
   char     *end;
   double    v;
 
   PetscFunctionBegin;
-  PetscCall(CheckHasValue(comm, name, value));
+  PetscCall(CheckHasValue(comm, name, value, len));
   PetscCall(IsSpecialWord(value, PETSC_FALSE, &special));
   if (special) PetscFunctionReturn(0);
   v = strtod(value, &end);
@@ -78,7 +78,7 @@ static PetscErrorCode CheckReal(MPI_Comm comm, const char name[], const char *va
 }
 
 /* PetscOptionsStringToBool's words; a bare flag (no value) means true. */
-static PetscErrorCode CheckBool(MPI_Comm comm, const char name[], const char *value)
+static PetscErrorCode CheckBool(MPI_Comm comm, const char name[], const char *value, size_t len)
 {
   const char *words[] = {"TRUE", "YES", "1", "on", "FALSE", "NO", "0", "off"};
   PetscBool   known   = PETSC_FALSE;
@@ -95,95 +95,73 @@ static PetscErrorCode CheckString(MPI_Comm comm, const char name[], const char *
   size_t n;
 
   PetscFunctionBegin;
-  PetscCall(CheckHasValue(comm, name, value));
+  PetscCall(CheckHasValue(comm, name, value, len));
   PetscCall(PetscStrlen(value, &n));
   PetscCheck(n < len, comm, PETSC_ERR_ARG_OUTOFRANGE, "%s: the value is too long (%zu characters, at most %zu)", name, n, len - 1);
   PetscFunctionReturn(0);
 }
 
-/* The raw value of an option of a PetscOptionsBegin() block, and its full name. */
-static PetscErrorCode ItemValue(PetscOptionItems *items, const char opt[], char name[], size_t len, const char **value, PetscBool *found)
-{
-  PetscFunctionBegin;
-  PetscCall(FullName(items->prefix, opt, name, len));
-  PetscCall(FindValue(items->options, items->prefix, opt, value, found));
-  PetscFunctionReturn(0);
-}
+/* The kind of check an option's raw text gets (len: the buffer of a string value). */
+typedef PetscErrorCode (*ValueCheck)(MPI_Comm, const char name[], const char *value, size_t len);
 
-PetscErrorCode EngdOptionsInt_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], PetscInt current, PetscInt *value, PetscBool *set)
+/* Check the raw value of an option of a PetscOptionsBegin() block, if it was given. */
+static PetscErrorCode CheckItem(PetscOptionItems *items, const char opt[], ValueCheck check, size_t len)
 {
   char        name[256];
   const char *raw;
   PetscBool   found;
 
   PetscFunctionBegin;
-  PetscCall(ItemValue(PetscOptionsObject, opt, name, sizeof(name), &raw, &found));
-  if (found) PetscCall(CheckInt(PetscOptionsObject->comm, name, raw));
+  PetscCall(FullName(items->prefix, opt, name, sizeof(name)));
+  PetscCall(FindValue(items->options, items->prefix, opt, &raw, &found));
+  if (found) PetscCall(check(items->comm, name, raw, len));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode EngdOptionsInt_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], PetscInt current, PetscInt *value, PetscBool *set)
+{
+  PetscFunctionBegin;
+  PetscCall(CheckItem(PetscOptionsObject, opt, CheckInt, 0));
   PetscCall(PetscOptionsInt_Private(PetscOptionsObject, opt, text, man, current, value, set, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode EngdOptionsReal_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], PetscReal current, PetscReal *value, PetscBool *set)
 {
-  char        name[256];
-  const char *raw;
-  PetscBool   found;
-
   PetscFunctionBegin;
-  PetscCall(ItemValue(PetscOptionsObject, opt, name, sizeof(name), &raw, &found));
-  if (found) PetscCall(CheckReal(PetscOptionsObject->comm, name, raw));
+  PetscCall(CheckItem(PetscOptionsObject, opt, CheckReal, 0));
   PetscCall(PetscOptionsReal_Private(PetscOptionsObject, opt, text, man, current, value, set));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode EngdOptionsBool_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], PetscBool current, PetscBool *value, PetscBool *set)
 {
-  char        name[256];
-  const char *raw;
-  PetscBool   found;
-
   PetscFunctionBegin;
-  PetscCall(ItemValue(PetscOptionsObject, opt, name, sizeof(name), &raw, &found));
-  if (found) PetscCall(CheckBool(PetscOptionsObject->comm, name, raw));
+  PetscCall(CheckItem(PetscOptionsObject, opt, CheckBool, 0));
   PetscCall(PetscOptionsBool_Private(PetscOptionsObject, opt, text, man, current, value, set));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode EngdOptionsString_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], const char current[], char value[], size_t len, PetscBool *set)
 {
-  char        name[256];
-  const char *raw;
-  PetscBool   found;
-
   PetscFunctionBegin;
-  PetscCall(ItemValue(PetscOptionsObject, opt, name, sizeof(name), &raw, &found));
-  if (found) PetscCall(CheckString(PetscOptionsObject->comm, name, raw, len));
+  PetscCall(CheckItem(PetscOptionsObject, opt, CheckString, len));
   PetscCall(PetscOptionsString_Private(PetscOptionsObject, opt, text, man, current, value, len, set));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode EngdOptionsEList_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], const char *const *list, PetscInt ntext, const char current[], PetscInt *value, PetscBool *set)
 {
-  char        name[256];
-  const char *raw;
-  PetscBool   found;
-
   PetscFunctionBegin;
-  PetscCall(ItemValue(PetscOptionsObject, opt, name, sizeof(name), &raw, &found));
-  if (found) PetscCall(CheckHasValue(PetscOptionsObject->comm, name, raw));
+  PetscCall(CheckItem(PetscOptionsObject, opt, CheckHasValue, 0));
   PetscCall(PetscOptionsEList_Private(PetscOptionsObject, opt, text, man, list, ntext, current, value, set));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode EngdOptionsFList_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], PetscFunctionList list, const char current[], char value[], size_t len, PetscBool *set)
 {
-  char        name[256];
-  const char *raw;
-  PetscBool   found;
-
   PetscFunctionBegin;
-  PetscCall(ItemValue(PetscOptionsObject, opt, name, sizeof(name), &raw, &found));
-  if (found) PetscCall(CheckString(PetscOptionsObject->comm, name, raw, len));
+  PetscCall(CheckItem(PetscOptionsObject, opt, CheckString, len));
   PetscCall(PetscOptionsFList_Private(PetscOptionsObject, opt, text, man, list, current, value, len, set));
   PetscFunctionReturn(0);
 }
@@ -197,7 +175,7 @@ PetscErrorCode EngdOptionsGetInt(MPI_Comm comm, const char pre[], const char opt
   PetscFunctionBegin;
   PetscCall(FullName(pre, opt, name, sizeof(name)));
   PetscCall(FindValue(NULL, pre, opt, &raw, &found));
-  if (found) PetscCall(CheckInt(comm, name, raw));
+  if (found) PetscCall(CheckInt(comm, name, raw, 0));
   PetscCall(PetscOptionsGetInt(NULL, pre, opt, value, set));
   PetscFunctionReturn(0);
 }
