@@ -740,6 +740,12 @@ static void FirstDifferentLine(const char *a, const char *b, char *line_a, char 
   line_a[0] = line_b[0] = '\0';
 }
 
+static void TrimIndentation(char *line)
+{
+  const size_t n = strspn(line, " ");
+  memmove(line, line + n, strlen(line + n) + 1);
+}
+
 /* The options that decide the trajectory beyond the network: the problem (as ProblemView
    shows it: solution, coefficients, points and weight of each term) and the point sets
    (sampler, seed, resampling). reason stays empty when they agree. */
@@ -760,8 +766,8 @@ static PetscErrorCode VerifyTrajectory(Objective objective, const Loaded *l, cha
   PetscCall(DescribeProblem(problem, &description));
   FirstDifferentLine(l->description, description, in_file, in_run, sizeof(in_file));
   PetscCall(PetscFree(description));
-  for (char *t = in_file; *t == ' '; t = in_file) memmove(in_file, in_file + 1, strlen(in_file)); /* indentation */
-  for (char *t = in_run; *t == ' '; t = in_run) memmove(in_run, in_run + 1, strlen(in_run));
+  TrimIndentation(in_file);
+  TrimIndentation(in_run);
   if (in_file[0] || in_run[0]) snprintf(reason, reason_size, "another problem: '%s' in the file, '%s' in this run (-solution, -n_<term>, -<term>_weight or the problem's own options)", in_file, in_run);
   else if (strcmp(l->sampler, SamplerTypes[sampler])) snprintf(reason, reason_size, "sampler '%s' in the file, '%s' in this run (-sampler)", l->sampler, SamplerTypes[sampler]);
   else if (l->seed != seed) snprintf(reason, reason_size, "seed %lld in the file, %lld in this run (-seed)", (long long)l->seed, (long long)seed);
