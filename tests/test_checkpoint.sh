@@ -75,7 +75,7 @@ if engd 2 adam_full $SMALL $ADAM -max_it 12 -checkpoint_every 7 -checkpoint_dir 
     compare "Adam restart on 1 rank" 1e-10 "$T/adam_full.h5" "$T/adam_restart_n1.h5"
 fi
 
-# Sums are rank-count independent (src/core/ddsum.c), so even the default settings (cut-off
+# Sums are rank-count independent (src/sys/ddsum.c), so even the default settings (cut-off
 # 1e-13 with continuation, which amplifies any last-bit difference) restart on another rank count.
 echo "== ENGD (default settings) restarted on 3 ranks from a 2-rank checkpoint: 1e-10"
 # shellcheck disable=SC2086

@@ -4,7 +4,7 @@
 #
 # The default job (configs/poisson2d.opts) is the hard case: its ENGD solve is a pseudo-inverse
 # with a cut-off of 1e-13, which turns any last-bit difference of a sum into a different
-# direction. Sums go chunk by chunk in double-double (src/core/ddsum.c), so the replicated Gram
+# direction. Sums go chunk by chunk in double-double (src/sys/ddsum.c), so the replicated Gram
 # path gives the same bits on every rank count; the test holds it to 1e-10 over 60 iterations
 # and prints whether the histories are bitwise equal. The ScaLAPACK back-end's eigensolver
 # depends on the process grid, so it is compared with a well-conditioned solve (-engd_rcond 1e-4).

@@ -25,6 +25,11 @@ typedef struct {
   PetscBool used_fallback; /* Cholesky failed, eigen used */
 } GramSolveInfo;
 
+/* The registered back-ends (-engd_gram), and auto: chosen by the memory model at set-up. */
+#define GRAMREPLICATED "replicated"
+#define GRAMSCALAPACK  "scalapack"
+#define GRAMAUTO       "auto"
+
 PetscErrorCode GramRegister(const char name[], PetscErrorCode (*create)(Gram));
 PetscErrorCode GramCreate(MPI_Comm, Gram *);
 PetscErrorCode GramSetType(Gram, const char type[]);

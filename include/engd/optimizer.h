@@ -21,6 +21,12 @@ typedef struct {
   PetscBool nonfinite;  /* the direction or loss was not finite; the step was rejected */
 } OptimizerStepInfo;
 
+/* The registered types (-optimizer). */
+#define OPTIMIZERENGD "engd"
+#define OPTIMIZERHNGD "hngd"
+#define OPTIMIZERGD   "gd"
+#define OPTIMIZERADAM "adam"
+
 PetscErrorCode OptimizerRegister(const char name[], PetscErrorCode (*create)(Optimizer));
 PetscErrorCode OptimizerCreate(Objective, Optimizer *);
 PetscErrorCode OptimizerSetType(Optimizer, const char type[]);

@@ -43,6 +43,14 @@ typedef PetscErrorCode (*ProblemResidualFn)(Problem, PetscInt term, PetscInt n, 
    Gram matrix's rows are its square roots, see objective.h). */
 typedef PetscErrorCode (*ProblemEnergyFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *e, PetscReal *de, PetscReal *d2e);
 
+/* The registered types (-problem). */
+#define PROBLEMPOISSON          "poisson"
+#define PROBLEMHEAT             "heat"
+#define PROBLEMNONLINEARPOISSON "nonlinear_poisson"
+#define PROBLEMHELMHOLTZ        "helmholtz"
+#define PROBLEMRITZ1D           "ritz1d"
+#define PROBLEMRITZPOISSON      "ritz_poisson"
+
 PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem));
 PetscErrorCode ProblemCreate(MPI_Comm, Problem *);
 PetscErrorCode ProblemSetType(Problem, const char type[]);

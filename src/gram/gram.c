@@ -1,25 +1,26 @@
 /* Gram object: back-end registry, options, the automatic choice, and the spectral filter
    shared by the eigen-based solves. */
 #include <engd/private/gramimpl.h>
+#include <engd/registry.h>
 #include <unistd.h>
 
 const char *const GramSolveTypes[] = {"eigen", "cholesky", "GramSolveType", "GRAM_SOLVE_", NULL};
 
-static PetscFunctionList GramList = NULL;
+static EngdRegistry Grams = ENGD_REGISTRY("-engd_gram", "back-end", GRAMAUTO);
 
 PetscErrorCode GramRegister(const char name[], PetscErrorCode (*create)(Gram))
 {
   PetscFunctionBegin;
-  PetscCall(PetscFunctionListAdd(&GramList, name, create));
+  PetscCall(EngdRegistryAdd(&Grams, name, create));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode GramRegisterAll(void)
 {
   PetscFunctionBegin;
-  if (GramList) PetscFunctionReturn(0);
-  PetscCall(GramRegister("replicated", GramCreate_Replicated));
-  PetscCall(GramRegister("scalapack", GramCreate_ScaLAPACK));
+  if (EngdRegistryFilled(&Grams)) PetscFunctionReturn(0);
+  PetscCall(GramRegister(GRAMREPLICATED, GramCreate_Replicated));
+  PetscCall(GramRegister(GRAMSCALAPACK, GramCreate_ScaLAPACK));
   PetscFunctionReturn(0);
 }
 
@@ -35,7 +36,7 @@ PetscErrorCode GramCreate(MPI_Comm comm, Gram *gram)
   g->rcond      = 1e-13;
   g->block_size = 64;
   g->solve_type = GRAM_SOLVE_EIGEN;
-  PetscCall(PetscStrncpy(g->type, "auto", sizeof(g->type)));
+  PetscCall(PetscStrncpy(g->type, GRAMAUTO, sizeof(g->type)));
   PetscCallMPI(MPI_Comm_rank(comm, &g->rank));
   PetscCallMPI(MPI_Comm_size(comm, &g->size));
   *gram = g;
@@ -47,11 +48,10 @@ PetscErrorCode GramSetType(Gram g, const char type[])
   PetscBool is_auto;
 
   PetscFunctionBegin;
-  PetscCall(PetscStrcmp(type, "auto", &is_auto));
+  PetscCall(PetscStrcmp(type, GRAMAUTO, &is_auto));
   if (!is_auto) {
     PetscErrorCode (*create)(Gram);
-    PetscCall(PetscFunctionListFind(GramList, type, &create));
-    PetscCheck(create, g->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-engd_gram: unknown back-end '%s' (use replicated, scalapack or auto)", type);
+    PetscCall(EngdRegistryFind(&Grams, g->comm, type, &create));
   }
   PetscCheck(!g->setup_called, g->comm, PETSC_ERR_ORDER, "Set the Gram type before GramSetUp()");
   PetscCall(PetscStrncpy(g->type, type, sizeof(g->type)));
@@ -120,10 +120,10 @@ PetscErrorCode GramSetUp(Gram g)
     PetscReal budget = g->memory_budget_mb;
     if (budget <= 0) PetscCall(DefaultMemoryBudget(g, &budget));
     g->auto_chosen = PETSC_TRUE;
-    PetscCall(PetscStrncpy(g->type, ReplicatedBytes(g->n_params) <= budget * 1048576.0 || g->size == 1 ? "replicated" : "scalapack", sizeof(g->type)));
+    PetscCall(PetscStrncpy(g->type, ReplicatedBytes(g->n_params) <= budget * 1048576.0 || g->size == 1 ? GRAMREPLICATED : GRAMSCALAPACK, sizeof(g->type)));
     g->memory_budget_mb = budget;
   }
-  PetscCall(PetscFunctionListFind(GramList, g->type, &create));
+  PetscCall(EngdRegistryFind(&Grams, g->comm, g->type, &create));
   PetscCall((*create)(g));
   PetscCall((*g->ops.setup)(g));
   g->setup_called = PETSC_TRUE;

@@ -1,26 +1,24 @@
 /* Optimizer object: registry, common options, dispatch. */
 #include <engd/private/optimizerimpl.h>
+#include <engd/registry.h>
 
-static PetscFunctionList OptimizerList = NULL;
-static char              OptimizerNames[16][64];
-static PetscInt          OptimizerCount = 0;
+static EngdRegistry Optimizers = ENGD_REGISTRY("-optimizer", "optimizer", NULL);
 
 PetscErrorCode OptimizerRegister(const char name[], PetscErrorCode (*create)(Optimizer))
 {
   PetscFunctionBegin;
-  PetscCall(PetscFunctionListAdd(&OptimizerList, name, create));
-  if (OptimizerCount < 16) PetscCall(PetscStrncpy(OptimizerNames[OptimizerCount++], name, 64));
+  PetscCall(EngdRegistryAdd(&Optimizers, name, create));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode OptimizerRegisterAll(void)
 {
   PetscFunctionBegin;
-  if (OptimizerList) PetscFunctionReturn(0);
-  PetscCall(OptimizerRegister("engd", OptimizerCreate_ENGD));
-  PetscCall(OptimizerRegister("hngd", OptimizerCreate_HNGD));
-  PetscCall(OptimizerRegister("gd", OptimizerCreate_GD));
-  PetscCall(OptimizerRegister("adam", OptimizerCreate_Adam));
+  if (EngdRegistryFilled(&Optimizers)) PetscFunctionReturn(0);
+  PetscCall(OptimizerRegister(OPTIMIZERENGD, OptimizerCreate_ENGD));
+  PetscCall(OptimizerRegister(OPTIMIZERHNGD, OptimizerCreate_HNGD));
+  PetscCall(OptimizerRegister(OPTIMIZERGD, OptimizerCreate_GD));
+  PetscCall(OptimizerRegister(OPTIMIZERADAM, OptimizerCreate_Adam));
   PetscFunctionReturn(0);
 }
 
@@ -45,8 +43,7 @@ PetscErrorCode OptimizerSetType(Optimizer opt, const char type[])
   PetscErrorCode (*create)(Optimizer);
 
   PetscFunctionBegin;
-  PetscCall(PetscFunctionListFind(OptimizerList, type, &create));
-  PetscCheck(create, opt->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-optimizer: unknown optimizer '%s' (use engd, hngd, gd or adam)", type);
+  PetscCall(EngdRegistryFind(&Optimizers, opt->comm, type, &create));
   PetscCheck(!opt->setup_called, opt->comm, PETSC_ERR_ORDER, "Set the optimizer type before OptimizerSetUp()");
   if (opt->ops.destroy) PetscCall((*opt->ops.destroy)(opt));
   PetscCall(PetscMemzero(&opt->ops, sizeof(opt->ops)));
@@ -58,22 +55,22 @@ PetscErrorCode OptimizerSetType(Optimizer opt, const char type[])
 
 PetscErrorCode OptimizerSetFromOptions(Optimizer opt)
 {
-  char type[64] = "engd";
+  char type[64] = OPTIMIZERENGD;
 
   PetscFunctionBegin;
   if (opt->type[0]) PetscCall(PetscStrncpy(type, opt->type, sizeof(type)));
   PetscOptionsBegin(opt->comm, NULL, "Optimizer options", "Optimizer");
-  PetscCall(EngdOptionsFList("-optimizer", "Training method", "OptimizerSetType", OptimizerList, type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsFList("-optimizer", "Training method", "OptimizerSetType", Optimizers.list, type, type, sizeof(type), NULL));
   PetscCall(EngdOptionsInt("-ls_steps", "Grid line search: candidates eta = 2^-k, k < ls_steps", "LineSearchApply", opt->ls_steps, &opt->ls_steps, NULL));
   PetscCheck(opt->ls_steps >= 1 && opt->ls_steps <= 60, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-ls_steps must be in 1..60, got %" PetscInt_FMT, opt->ls_steps);
   if (!opt->type[0] || strcmp(type, opt->type)) PetscCall(OptimizerSetType(opt, type));
   if (opt->ops.setfromoptions) PetscCall((*opt->ops.setfromoptions)(opt, PetscOptionsObject));
   if (PetscOptionsObject->printhelp) { /* -help lists the options of every optimizer, not only the chosen one */
-    for (PetscInt k = 0; k < OptimizerCount; k++) {
+    for (PetscInt k = 0; k < Optimizers.n; k++) {
       Optimizer other;
-      if (!strcmp(OptimizerNames[k], opt->type)) continue;
+      if (!strcmp(Optimizers.names[k], opt->type)) continue;
       PetscCall(OptimizerCreate(opt->objective, &other));
-      PetscCall(OptimizerSetType(other, OptimizerNames[k]));
+      PetscCall(OptimizerSetType(other, Optimizers.names[k]));
       if (other->ops.setfromoptions) PetscCall((*other->ops.setfromoptions)(other, PetscOptionsObject));
       PetscCall(OptimizerDestroy(&other));
     }
@@ -86,7 +83,7 @@ PetscErrorCode OptimizerSetUp(Optimizer opt)
 {
   PetscFunctionBegin;
   if (opt->setup_called) PetscFunctionReturn(0);
-  if (!opt->type[0]) PetscCall(OptimizerSetType(opt, "engd"));
+  if (!opt->type[0]) PetscCall(OptimizerSetType(opt, OPTIMIZERENGD));
   PetscCall(ObjectiveSetUp(opt->objective));
   PetscCall(ModelGetNumParameters(opt->model, &opt->n_params));
   PetscCall(LineSearchCreate(opt->ls_steps, &opt->ls));

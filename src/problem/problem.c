@@ -1,7 +1,8 @@
 /* Problem object: registry, options shared by all PDEs, term bookkeeping. */
 #include <engd/private/problemimpl.h>
+#include <engd/registry.h>
 
-static PetscFunctionList ProblemList = NULL;
+static EngdRegistry Problems = ENGD_REGISTRY("-problem", "problem", NULL);
 
 PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem);
 PETSC_EXTERN PetscErrorCode ProblemCreate_Heat(Problem);
@@ -13,20 +14,20 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_RitzPoisson(Problem);
 PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem))
 {
   PetscFunctionBegin;
-  PetscCall(PetscFunctionListAdd(&ProblemList, name, create));
+  PetscCall(EngdRegistryAdd(&Problems, name, create));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode ProblemRegisterAll(void)
 {
   PetscFunctionBegin;
-  if (ProblemList) PetscFunctionReturn(0);
-  PetscCall(ProblemRegister("poisson", ProblemCreate_Poisson));
-  PetscCall(ProblemRegister("heat", ProblemCreate_Heat));
-  PetscCall(ProblemRegister("nonlinear_poisson", ProblemCreate_Nonlinear));
-  PetscCall(ProblemRegister("helmholtz", ProblemCreate_Helmholtz));
-  PetscCall(ProblemRegister("ritz1d", ProblemCreate_Ritz1d));
-  PetscCall(ProblemRegister("ritz_poisson", ProblemCreate_RitzPoisson));
+  if (EngdRegistryFilled(&Problems)) PetscFunctionReturn(0);
+  PetscCall(ProblemRegister(PROBLEMPOISSON, ProblemCreate_Poisson));
+  PetscCall(ProblemRegister(PROBLEMHEAT, ProblemCreate_Heat));
+  PetscCall(ProblemRegister(PROBLEMNONLINEARPOISSON, ProblemCreate_Nonlinear));
+  PetscCall(ProblemRegister(PROBLEMHELMHOLTZ, ProblemCreate_Helmholtz));
+  PetscCall(ProblemRegister(PROBLEMRITZ1D, ProblemCreate_Ritz1d));
+  PetscCall(ProblemRegister(PROBLEMRITZPOISSON, ProblemCreate_RitzPoisson));
   PetscFunctionReturn(0);
 }
 
@@ -63,8 +64,7 @@ PetscErrorCode ProblemSetType(Problem p, const char type[])
   PetscErrorCode (*create)(Problem);
 
   PetscFunctionBegin;
-  PetscCall(PetscFunctionListFind(ProblemList, type, &create));
-  PetscCheck(create, p->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-problem: unknown problem '%s'", type);
+  PetscCall(EngdRegistryFind(&Problems, p->comm, type, &create));
   PetscCall(ProblemReset(p));
   PetscCall(PetscStrncpy(p->type, type, sizeof(p->type)));
   PetscCall((*create)(p));
@@ -73,13 +73,13 @@ PetscErrorCode ProblemSetType(Problem p, const char type[])
 
 PetscErrorCode ProblemSetFromOptions(Problem p)
 {
-  char      type[64] = "poisson";
+  char      type[64] = PROBLEMPOISSON;
   PetscBool set;
 
   PetscFunctionBegin;
   if (p->type[0]) PetscCall(PetscStrncpy(type, p->type, sizeof(type)));
   PetscOptionsBegin(p->comm, NULL, "Problem options", "Problem");
-  PetscCall(EngdOptionsFList("-problem", "PDE to solve", "ProblemSetType", ProblemList, type, type, sizeof(type), &set));
+  PetscCall(EngdOptionsFList("-problem", "PDE to solve", "ProblemSetType", Problems.list, type, type, sizeof(type), &set));
   PetscCall(EngdOptionsInt("-dim", "Dimension of the box domain and of the network input (heat: 1 + the spatial dimension)", "ProblemSetFromOptions", p->dim, &p->dim, NULL));
   PetscCheck(p->dim >= 1, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-dim must be at least 1, got %" PetscInt_FMT, p->dim);
   if (set || !p->ops.residual) PetscCall(ProblemSetType(p, type));
