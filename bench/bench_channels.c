@@ -20,15 +20,6 @@ static const char help[] = "bench_channels: cost of the Taylor-mode passes per p
 
 #define MAX_DIMS 16
 
-static void EnsureOneBlasThread(char **argv)
-{
-  if (getenv("OPENBLAS_NUM_THREADS") || getenv("ENGD_BLAS_REEXEC")) return;
-  setenv("OPENBLAS_NUM_THREADS", "1", 1);
-  if (!getenv("OMP_NUM_THREADS")) setenv("OMP_NUM_THREADS", "1", 1);
-  setenv("ENGD_BLAS_REEXEC", "1", 1);
-  execv("/proc/self/exe", argv);
-}
-
 typedef struct {
   double seconds, flops;
 } Timing;
@@ -93,7 +84,7 @@ int main(int argc, char **argv)
   PetscReal min_time       = 0.5;
   PetscBool set;
 
-  EnsureOneBlasThread(argv);
+  EngdEnsureOneBlasThread(argv);
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Channel benchmark options", "bench_channels");
   n_dims = MAX_DIMS;

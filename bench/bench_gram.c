@@ -27,15 +27,6 @@ static const char help[] = "bench_gram: flop rate of the Gram stage (GramAssembl
 
 /* OpenBLAS reads its thread count when it loads: as bin/engd does, pin one thread per rank and
    restart the program image unless the user chose. */
-static void EnsureOneBlasThread(char **argv)
-{
-  if (getenv("OPENBLAS_NUM_THREADS") || getenv("ENGD_BLAS_REEXEC")) return;
-  setenv("OPENBLAS_NUM_THREADS", "1", 1);
-  if (!getenv("OMP_NUM_THREADS")) setenv("OMP_NUM_THREADS", "1", 1);
-  setenv("ENGD_BLAS_REEXEC", "1", 1);
-  execv("/proc/self/exe", argv);
-}
-
 /* A field of /proc/self/status in bytes ("VmRSS", "VmHWM"), or -1 if unavailable. */
 static double StatusBytes(const char *key)
 {
@@ -95,7 +86,7 @@ int main(int argc, char **argv)
   PetscInt    n_mem = 0;
   const PetscReal one = 1.0, zero = 0.0;
 
-  EnsureOneBlasThread(argv);
+  EngdEnsureOneBlasThread(argv);
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));

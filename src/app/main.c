@@ -12,17 +12,6 @@ static const char help[] = "engd: trains PINNs with energy natural gradient desc
 #include <string.h>
 #include <errno.h>
 
-/* OpenBLAS reads its thread count when the library loads, before main can call anything: if
-   the user did not choose, set one thread per rank and restart the program image. */
-static void EnsureOneBlasThread(char **argv)
-{
-  if (getenv("OPENBLAS_NUM_THREADS") || getenv("ENGD_BLAS_REEXEC")) return;
-  setenv("OPENBLAS_NUM_THREADS", "1", 1);
-  if (!getenv("OMP_NUM_THREADS")) setenv("OMP_NUM_THREADS", "1", 1);
-  setenv("ENGD_BLAS_REEXEC", "1", 1);
-  execv("/proc/self/exe", argv); /* on failure, go on with whatever threads we have */
-}
-
 /* PETSc 3.18's allocator reports a failure garbled (PetscMallocAlign passes its arguments to
    PetscCheck in the wrong order: the message is the caller's name, the error code its line):
    wrap it, keep its report quiet and raise PETSC_ERR_MEM with the size requested. */
@@ -74,7 +63,7 @@ int main(int argc, char **argv)
 
   RunControlBlockSignals();     /* SIGUSR1/SIGTERM wait until the handlers are in place */
   RunControlMarkProcessStart(); /* -time_limit counts from here */
-  EnsureOneBlasThread(argv);
+  EngdEnsureOneBlasThread(argv);
   { /* PETSc reads the options files before any handler of ours is in place */
     char message[1024];
     if (EngdOptionsFilesCheck(argc, argv, message, sizeof(message))) {

@@ -389,13 +389,7 @@ static int BuildFile(hid_t file, const void *ctx)
   ENGD_H5(EngdH5WriteAttrDouble(file, "step_time", c->state->step_time));
   ENGD_H5(EngdH5WriteAttrInt(file, "ranks", c->ranks));
 
-  ENGD_H5(group = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteDoubles(group, "parameters", (hsize_t)c->state->n_params, c->state->theta));
-  ENGD_H5(EngdH5WriteInts(group, "widths", (hsize_t)(c->n_layers + 1), c->widths));
-  ENGD_H5(EngdH5WriteAttrString(group, "activation", c->activation));
-  ENGD_H5(EngdH5WriteAttrInt(group, "seed", c->seed));
-  H5Gclose(group);
-  group = -1;
+  ENGD_H5(EngdH5WriteModel(file, c->state->n_params, c->state->theta, c->n_layers, c->widths, c->activation, c->seed));
 
   ENGD_H5(group = H5Gcreate2(file, "problem", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrString(group, "type", c->problem));

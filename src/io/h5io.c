@@ -116,6 +116,21 @@ fail:
   return -1;
 }
 
+int EngdH5WriteModel(hid_t file, PetscInt n_params, const double *theta, PetscInt n_layers, const PetscInt *widths, const char *activation, PetscInt seed)
+{
+  hid_t group = -1;
+  ENGD_H5(group = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  ENGD_H5(EngdH5WriteDoubles(group, "parameters", (hsize_t)n_params, theta));
+  ENGD_H5(EngdH5WriteInts(group, "widths", (hsize_t)(n_layers + 1), widths));
+  ENGD_H5(EngdH5WriteAttrString(group, "activation", activation));
+  ENGD_H5(EngdH5WriteAttrInt(group, "seed", seed));
+  H5Gclose(group);
+  return 0;
+fail:
+  if (group >= 0) H5Gclose(group);
+  return -1;
+}
+
 /* A scalar attribute read into `mem_type` (HDF5 converts between numeric types). */
 static int ReadScalarAttr(hid_t loc, const char *name, hid_t mem_type, void *value)
 {

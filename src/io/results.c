@@ -28,13 +28,7 @@ static int BuildFile(hid_t file, const void *ctx)
 
   ENGD_H5(EngdH5WriteHistory(file, c->history, c->history->n));
 
-  ENGD_H5(group = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteDoubles(group, "parameters", (hsize_t)c->n_params, c->theta));
-  ENGD_H5(EngdH5WriteInts(group, "widths", (hsize_t)(c->n_layers + 1), c->widths));
-  ENGD_H5(EngdH5WriteAttrString(group, "activation", ModelActivations[c->activation]));
-  ENGD_H5(EngdH5WriteAttrInt(group, "seed", c->seed));
-  H5Gclose(group);
-  group = -1;
+  ENGD_H5(EngdH5WriteModel(file, c->n_params, c->theta, c->n_layers, c->widths, ModelActivations[c->activation], c->seed));
 
   ENGD_H5(group = H5Gcreate2(file, "summary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrInt(group, "iterations", c->summary->iterations));

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 PetscLogEvent ENGD_Rows, ENGD_Gram, ENGD_Solve, ENGD_LineSearch, ENGD_Gradient, ENGD_Eval, ENGD_Output;
 
@@ -49,4 +50,13 @@ PetscErrorCode EngdParseIntList(MPI_Comm comm, const char *option, const char *t
   }
   *n = count;
   PetscFunctionReturn(0);
+}
+
+void EngdEnsureOneBlasThread(char **argv)
+{
+  if (getenv("OPENBLAS_NUM_THREADS") || getenv("ENGD_BLAS_REEXEC")) return;
+  setenv("OPENBLAS_NUM_THREADS", "1", 1);
+  if (!getenv("OMP_NUM_THREADS")) setenv("OMP_NUM_THREADS", "1", 1);
+  setenv("ENGD_BLAS_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv); /* on failure, go on with whatever threads we have */
 }

@@ -21,6 +21,8 @@ int EngdH5WriteAttrInt(hid_t loc, const char *name, PetscInt value);
 int EngdH5WriteAttrString(hid_t loc, const char *name, const char *text);
 /* Group /history of `file`: iteration and every HistoryFieldNames field, rows [0, n_rows). */
 int EngdH5WriteHistory(hid_t file, History *, PetscInt n_rows);
+/* Group /model: parameters (n_params), widths n_0..n_L (n_layers + 1), attributes activation, seed. */
+int EngdH5WriteModel(hid_t file, PetscInt n_params, const double *theta, PetscInt n_layers, const PetscInt *widths, const char *activation, PetscInt seed);
 /* /options with the attribute text (every option of the run, one per line). */
 int EngdH5WriteOptions(hid_t file, const char *text);
 
