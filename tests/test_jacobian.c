@@ -16,6 +16,7 @@
          differences of the network's value and gradient at the interior points. */
 /* ranks: 1 2 3 */
 #include "stack.h"
+#include <engd/private/h1metric.h>
 
 typedef struct {
   const char *name;
@@ -179,12 +180,14 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_interior, PetscInt n_
     const PetscInt  *chunk_row;
     const PetscReal *x;
     PetscReal       *rows_t, *D, *out_p, *out_m, *G_rows, *G_fd, scale2, gmax = 0, gerr = 0;
-    PetscCall(ObjectiveGetH1Rows(objective, &n_chunks, &chunk_row, &n_h1_max));
+    H1Metric         h1;
+    PetscCall(H1MetricCreate(objective, &h1));
+    PetscCall(H1MetricGetRows(h1, &n_chunks, &chunk_row, &n_h1_max));
     PetscCall(ObjectiveGetTermPoints(objective, 0, &n_int, &x));
     PetscCall(ModelGetBlockSize(model, &bs));
     CHECK(chunk_row[n_chunks] == S * n_int, "%s: %" PetscInt_FMT " H1 rows for %" PetscInt_FMT " interior points", cs->name, chunk_row[n_chunks], n_int);
     PetscCall(PetscMalloc6((size_t)P * PetscMax(1, n_h1_max), &rows_t, (size_t)P * S * PetscMax(1, n_int), &D, S * bs, &out_p, S * bs, &out_m, P * P, &G_rows, P * P, &G_fd));
-    PetscCall(ObjectiveH1Rows(objective, theta, rows_t));
+    PetscCall(H1MetricRows(h1, theta, rows_t));
     for (PetscInt k = 0; k < P; k++) {
       PetscCall(PetscArraycpy(thetas, theta, P));
       for (PetscInt b = 0; b < n_int; b += bs) {
@@ -215,6 +218,7 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_interior, PetscInt n_
     CHECK(gmax > 0 && gerr <= 1e-7 * gmax, "%s: H1 Gram from rows differs from differences: %.1e of %.1e", cs->name, (double)gerr, (double)gmax);
     PetscCall(ReportMax(comm, "(h) H1 Gram: rows vs differences (h 1e-5), rel. to max entry", gerr / gmax, 1e-7));
     PetscCall(PetscFree6(rows_t, D, out_p, out_m, G_rows, G_fd));
+    PetscCall(H1MetricDestroy(&h1));
   }
 
   /* (b) losses */

@@ -42,9 +42,9 @@ PetscErrorCode ObjectiveGetGlobalRows(Objective, PetscInt *n_rows);
 PetscErrorCode ObjectiveGetGlobalPoints(Objective, PetscInt *n_points);
 /* Whether any term is an energy (deep Ritz) term: then the gradient is not J~^T r~. */
 PetscErrorCode ObjectiveHasEnergyTerms(Objective, PetscBool *has_energy);
-/* This rank's chunks: chunk c is local rows [chunk_row[c], chunk_row[c+1]), c < n_chunks_local. */
 /* The local row of local point `point` of term t (rows are stored chunk by chunk). */
 PetscErrorCode ObjectiveGetTermRow(Objective, PetscInt term, PetscInt point, PetscInt *row);
+/* This rank's chunks: chunk c is local rows [chunk_row[c], chunk_row[c+1]), c < n_chunks_local. */
 PetscErrorCode ObjectiveGetChunks(Objective, PetscInt *n_chunks_local, const PetscInt **chunk_row);
 /* Draw new points if the iteration starts a new resampling epoch (uniform sampler only). The
    epoch is iteration / resample_every, so calling this with the last iteration done restores
@@ -53,6 +53,67 @@ PetscErrorCode ObjectiveResample(Objective, PetscInt iteration);
 /* Points of term t on this rank: coordinates (dim x n, column-major). */
 PetscErrorCode ObjectiveGetTermPoints(Objective, PetscInt term, PetscInt *n_local, const PetscReal **x);
 
+/* The block loop. Every pass over the points (loss, line-search candidates, rows, gradient,
+   errors; later J v, J^T w, KFAC's factor sums, Hessian-vector products) is a visitor of one
+   loop (visit.c): for every chunk, for every term, block by block (at most the Model's block
+   size points, never straddling a chunk), the visitor's `block` is called; `end_piece` after
+   the blocks of one term in a chunk, `begin_chunk`/`end_chunk` around a chunk (where a visitor
+   adds its chunk's partial sums into double-double accumulators, ddsum.h, so that results do
+   not depend on the rank count). The loop computes nothing itself: a visitor evaluates what it
+   needs (ObjectiveBlockEvaluate) in its own workspace, so two passes can be live at once. */
+typedef enum { OBJECTIVE_TRAINING, OBJECTIVE_EVALUATION } ObjectivePoints;
+#define OBJECTIVE_ALL_TERMS (-1)
+
+typedef struct {
+  PetscInt           chunk, term; /* the rank's chunk (0-based) and the term */
+  const ProblemTerm *info;
+  PetscInt           point, n;    /* the term's local points [point, point + n) */
+  PetscInt           row;         /* first local row: rows_per_point groups of n rows (an energy
+                                     term has one group per output channel, channel-major) */
+  PetscInt           rows_per_point;
+  PetscReal          scale;       /* sqrt(w_t / N_t): least-squares residuals are scaled by it */
+  const PetscReal   *x, *data;    /* dim x n coordinates, n_data x n point data */
+} ObjectiveBlock;
+
+typedef struct {
+  void *ctx;
+  PetscErrorCode (*begin_chunk)(void *ctx, PetscInt chunk);
+  PetscErrorCode (*block)(void *ctx, const ObjectiveBlock *);
+  PetscErrorCode (*end_piece)(void *ctx, PetscInt chunk, PetscInt term);
+  PetscErrorCode (*end_chunk)(void *ctx, PetscInt chunk);
+} ObjectiveVisitor;
+
+/* Run the visitor over the training or the evaluation points (these have one term, the box's
+   interior, and a chunk per block), over all terms or only `term`. Callbacks may be NULL. */
+PetscErrorCode ObjectiveVisit(Objective, ObjectivePoints, PetscInt term, const ObjectiveVisitor *);
+/* The first interior term (no faces): the quadrature points of integrals over the domain, as
+   Hilbert NGD's H1 metric needs (-1: the problem has none). */
+PetscErrorCode ObjectiveGetInteriorTerm(Objective, PetscInt *term);
+
+/* A visitor's workspace for one block, sized for the Model's block size and the most channels. */
+typedef struct {
+  PetscReal *out;      /* S x nb output channels */
+  PetscReal *res;      /* nb: scaled residuals (least squares) or weights c_q = w_t w_q (energy) */
+  PetscReal *cot;      /* S x nb cotangents */
+  PetscReal *energy, *denergy, *d2energy; /* energy: e (nb), De and diag D^2e (S x nb) */
+  PetscReal  part;     /* the block's share of the loss */
+} ObjectiveBlockWork;
+PetscErrorCode ObjectiveBlockWorkCreate(Objective, ObjectiveBlockWork *);
+PetscErrorCode ObjectiveBlockWorkDestroy(ObjectiveBlockWork *);
+
+/* The term kinds (terms.c). The block's forward pass (keep_tape: for a following reverse
+   pass) and its share of the loss, w->part: least squares 1/2 sum r~^2 with w->res = r~ (with
+   derivs also w->cot = d r~/d out); energy sum_q c_q e_q with w->res = c_q (with derivs also
+   De, D^2e). */
+PetscErrorCode ObjectiveBlockEvaluate(Objective, const ObjectiveBlock *, const PetscReal *theta, PetscBool keep_tape, PetscBool derivs, ObjectiveBlockWork *);
+/* After ObjectiveBlockEvaluate(..., derivs): w->cot = d(part)/d out; its reverse pass gives
+   the block's gradient. */
+PetscErrorCode ObjectiveBlockLossCotangents(Objective, const ObjectiveBlock *, ObjectiveBlockWork *);
+/* After ObjectiveBlockEvaluate(..., derivs): row group g < rows_per_point: w->cot whose reverse
+   pass gives the rows [row + g n, row + (g+1) n), and their residuals in res (n values). */
+PetscErrorCode ObjectiveBlockRowGroup(Objective, const ObjectiveBlock *, ObjectiveBlockWork *, PetscInt g, PetscReal *res);
+
+/* The passes (passes.c), visitors of the block loop: */
 /* Global loss L(theta). */
 PetscErrorCode ObjectiveLoss(Objective, const PetscReal *theta, PetscReal *loss);
 /* Global losses L(theta - eta_k dir) for k < n_candidates, with one reduction. */
@@ -62,19 +123,13 @@ PetscErrorCode ObjectiveLossCandidates(Objective, const PetscReal *theta, const 
    (block by block, channel-major within a block): the weighted rows of its Gram matrix, with
    residual 0 (see above). */
 PetscErrorCode ObjectiveResidualRows(Objective, const PetscReal *theta, PetscReal *res, PetscReal *jac_t, PetscReal *loss);
-/* Rows of the H1(Omega) Gram matrix for Hilbert NGD: at every point x of the interior term,
-   the rows d u(x)/d theta and d (d_i u)(x)/d theta, scaled by sqrt(|Omega|/N), so that the sum
-   of rows^T rows over ranks is the quadrature of (u_theta_i, u_theta_j)_{H1}. rows_t is P x
-   n_rows, chunked like the residual rows (chunk c: rows [chunk_row[c], chunk_row[c+1])). */
-PetscErrorCode ObjectiveGetH1Rows(Objective, PetscInt *n_chunks_local, const PetscInt **chunk_row, PetscInt *n_rows_max);
-PetscErrorCode ObjectiveH1Rows(Objective, const PetscReal *theta, PetscReal *rows_t);
 /* Global gradient of the loss (replicated) and the loss. */
 PetscErrorCode ObjectiveGradient(Objective, const PetscReal *theta, PetscReal *grad, PetscReal *loss);
 
 typedef struct {
   PetscReal rel_l2, rel_h1, rms;
 } ObjectiveErrors;
-/* Errors against the exact solution on the -n_eval evaluation points. */
+/* Errors against the exact solution on the -n_eval evaluation points (errors.c). */
 PetscErrorCode ObjectiveComputeErrors(Objective, const PetscReal *theta, ObjectiveErrors *);
 
 #endif

@@ -6,12 +6,13 @@
    Hilbert NGD (-optimizer hngd), the comparison the ENGD paper makes, is the same iteration
    with the Gram matrix of the solution space's inner product instead of the energy's: the
    H1(Omega) products of the tangent functions d u_theta / d theta_i, by quadrature on the
-   interior points (ObjectiveH1Rows).
+   interior points (h1metric.h).
 
    Deep Ritz (energy terms, objective.h): the rows are the weighted rows of the quadrature of
    the energy density's Hessian, G = sum_q c_q J_q^T D^2e_q J_q, and grad L is no longer
    J~^T r~: it comes from ObjectiveGradient (chunked double-double sums as well). */
 #include <engd/private/optimizerimpl.h>
+#include <engd/private/h1metric.h>
 #include <petscblaslapack.h>
 #include <engd/ddsum.h>
 
@@ -29,6 +30,7 @@ typedef struct {
 typedef struct {
   PetscBool  hilbert;    /* hngd: the H1 Gram matrix instead of the energy's */
   PetscBool  energy;     /* the objective has energy terms: gradient from ObjectiveGradient */
+  H1Metric   h1;         /* hngd only */
   PetscReal *h1_rows_t;  /* P x (H1 rows), hngd only */
   Gram       gram;
   PetscReal  damping;
@@ -66,7 +68,8 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscCheck((PetscInt64)P * engd->n_rows_max <= PETSC_MAX_INT, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "The Jacobian of %" PetscInt_FMT " rows (points x channels) per rank by %" PetscInt_FMT " parameters has %" PetscInt64_FMT " entries, more than a 32-bit PetscInt indexes (%" PetscInt_FMT "); it would need %.0f MB per rank: use more ranks, fewer points or fewer parameters", engd->n_rows_max, P, (PetscInt64)P * engd->n_rows_max, (PetscInt)PETSC_MAX_INT, 8.0 * (double)P * (double)engd->n_rows_max / 1048576.0);
   if (engd->hilbert) {
     PetscInt n_h1_max;
-    PetscCall(ObjectiveGetH1Rows(opt->objective, NULL, NULL, &n_h1_max));
+    PetscCall(H1MetricCreate(opt->objective, &engd->h1));
+    PetscCall(H1MetricGetRows(engd->h1, NULL, NULL, &n_h1_max));
     PetscCall(PetscMalloc1((size_t)P * n_h1_max, &engd->h1_rows_t));
     PetscCall(GramSetSizes(engd->gram, P, n_h1_max));
   } else PetscCall(GramSetSizes(engd->gram, P, engd->n_rows_max));
@@ -132,8 +135,8 @@ static PetscErrorCode Step_ENGD(Optimizer opt, OptimizerStepInfo *info)
   }
 
   if (engd->hilbert) {
-    PetscCall(ObjectiveGetH1Rows(opt->objective, &n_chunks, &chunk_row, NULL));
-    PetscCall(ObjectiveH1Rows(opt->objective, theta, engd->h1_rows_t));
+    PetscCall(H1MetricGetRows(engd->h1, &n_chunks, &chunk_row, NULL));
+    PetscCall(H1MetricRows(engd->h1, theta, engd->h1_rows_t));
     PetscCall(GramAssemble(engd->gram, engd->h1_rows_t, n_chunks, chunk_row));
   } else PetscCall(GramAssemble(engd->gram, engd->jac_t, n_chunks, chunk_row));
   PetscCall(GramSolve(engd->gram, info->damping, engd->grad, engd->dir, &engd->last_solve));
@@ -193,6 +196,7 @@ static PetscErrorCode Destroy_ENGD(Optimizer opt)
   PetscCall(GramDestroy(&engd->gram));
   if (engd->jac_t) PetscCall(PetscFree5(engd->jac_t, engd->res, engd->grad, engd->dir, engd->grad_sum));
   PetscCall(PetscFree(engd->h1_rows_t));
+  PetscCall(H1MetricDestroy(&engd->h1));
   PetscCall(PetscFree(opt->data));
   PetscFunctionReturn(0);
 }

@@ -1,0 +1,204 @@
+/* The passes of the Objective over its training points, each a visitor of the block loop with
+   its own workspace: the loss (also for every line-search candidate), the residuals and
+   Jacobian rows, and the gradient. Partial sums go chunk by chunk into double-double. */
+#include <engd/private/objectiveimpl.h>
+
+/* Loss: the blocks' shares summed per term piece, the pieces per chunk (this grouping is part
+   of the result's bits). */
+static PetscErrorCode LossBlock(void *ctx, const ObjectiveBlock *blk)
+{
+  Pass *p = (Pass *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(ObjectiveBlockEvaluate(p->o, blk, p->theta, PETSC_FALSE, PETSC_FALSE, &p->work));
+  p->piece += p->work.part;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode LossEndPiece(void *ctx, PetscInt chunk, PetscInt term)
+{
+  Pass *p = (Pass *)ctx;
+
+  PetscFunctionBegin;
+  p->chunk += p->piece;
+  p->piece = 0.0;
+  PetscFunctionReturn(0);
+}
+
+/* Every pass that sums a loss: the chunk's share into the double-double accumulator. */
+static PetscErrorCode LossEndChunk(void *ctx, PetscInt chunk)
+{
+  Pass *p = (Pass *)ctx;
+
+  PetscFunctionBegin;
+  DDAdd(p->acc, p->chunk);
+  p->chunk = 0.0;
+  PetscFunctionReturn(0);
+}
+
+/* acc += this rank's loss at theta. */
+static PetscErrorCode AccumulateLoss(Pass *p, const PetscReal *theta, DDReal *acc)
+{
+  const ObjectiveVisitor v = {p, NULL, LossBlock, LossEndPiece, LossEndChunk};
+
+  PetscFunctionBegin;
+  p->theta = theta;
+  p->acc   = acc;
+  p->piece = p->chunk = 0.0;
+  PetscCall(ObjectiveVisit(p->o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveLoss(Objective o, const PetscReal *theta, PetscReal *loss)
+{
+  DDReal acc = {0.0, 0.0};
+
+  PetscFunctionBegin;
+  PetscCall(AccumulateLoss(&o->loss, theta, &acc));
+  PetscCall(DDAllreduce(o->comm, 1, &acc));
+  *loss = DDRound(acc);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveLossCandidates(Objective o, const PetscReal *theta, const PetscReal *dir, PetscInt K, const PetscReal *eta, PetscReal *loss)
+{
+  PetscFunctionBegin;
+  PetscCheck(K <= o->n_dd, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "Too many line-search candidates: %" PetscInt_FMT, K);
+  DDZero(K, o->dd_candidates);
+  for (PetscInt k = 0; k < K; k++) {
+    for (PetscInt i = 0; i < o->n_params; i++) o->theta_trial[i] = theta[i] - eta[k] * dir[i];
+    PetscCall(AccumulateLoss(&o->candidates, o->theta_trial, &o->dd_candidates[k]));
+  }
+  PetscCall(PetscLogFlops(2.0 * K * o->n_params));
+  PetscCall(DDAllreduce(o->comm, K, o->dd_candidates));
+  DDRoundArray(K, o->dd_candidates, loss);
+  PetscFunctionReturn(0);
+}
+
+/* Rows: every row group of the block through one reverse pass into its place in jac_t. */
+static PetscErrorCode RowsBlock(void *ctx, const ObjectiveBlock *blk)
+{
+  Pass          *p = (Pass *)ctx;
+  const PetscInt P = p->o->n_params;
+
+  PetscFunctionBegin;
+  PetscCall(ObjectiveBlockEvaluate(p->o, blk, p->theta, PETSC_TRUE, PETSC_TRUE, &p->work));
+  for (PetscInt g = 0; g < blk->rows_per_point; g++) {
+    const PetscInt row = blk->row + g * blk->n;
+    PetscCall(ObjectiveBlockRowGroup(p->o, blk, &p->work, g, p->res + row));
+    PetscCall(ModelBackwardRows(p->o->model, p->theta, p->work.cot, p->jac_t + row * P, P));
+  }
+  p->chunk += p->work.part;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveResidualRows(Objective o, const PetscReal *theta, PetscReal *res, PetscReal *jac_t, PetscReal *loss)
+{
+  Pass                  *p   = &o->rows;
+  DDReal                 acc = {0.0, 0.0};
+  const ObjectiveVisitor v   = {p, NULL, RowsBlock, NULL, LossEndChunk};
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(ENGD_Rows, 0, 0, 0, 0));
+  p->theta = theta;
+  p->res   = res;
+  p->jac_t = jac_t;
+  p->acc   = &acc;
+  p->chunk = 0.0;
+  PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &v));
+  PetscCall(DDAllreduce(o->comm, 1, &acc));
+  *loss = DDRound(acc);
+  PetscCall(PetscLogEventEnd(ENGD_Rows, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* Gradient: the blocks' reverse passes summed into the chunk's gradient. */
+static PetscErrorCode GradientBeginChunk(void *ctx, PetscInt chunk)
+{
+  Pass *p = (Pass *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArrayzero(p->chunk_grad, p->o->n_params));
+  p->chunk = 0.0;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GradientBlock(void *ctx, const ObjectiveBlock *blk)
+{
+  Pass *p = (Pass *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(ObjectiveBlockEvaluate(p->o, blk, p->theta, PETSC_TRUE, PETSC_TRUE, &p->work));
+  PetscCall(ObjectiveBlockLossCotangents(p->o, blk, &p->work));
+  PetscCall(ModelBackwardGradient(p->o->model, p->theta, p->work.cot, p->chunk_grad));
+  p->chunk += p->work.part;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GradientEndChunk(void *ctx, PetscInt chunk)
+{
+  Pass          *p = (Pass *)ctx;
+  const PetscInt P = p->o->n_params;
+
+  PetscFunctionBegin;
+  DDAddArray(P, p->chunk_grad, p->acc);
+  DDAdd(&p->acc[P], p->chunk);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveGradient(Objective o, const PetscReal *theta, PetscReal *grad, PetscReal *loss)
+{
+  const PetscInt         P = o->n_params;
+  Pass                  *p = &o->gradient;
+  const ObjectiveVisitor v = {p, GradientBeginChunk, GradientBlock, NULL, GradientEndChunk};
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(ENGD_Gradient, 0, 0, 0, 0));
+  p->theta = theta;
+  p->acc   = o->dd_gradient;
+  DDZero(P + 1, p->acc);
+  PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &v));
+  PetscCall(DDAllreduce(o->comm, P + 1, p->acc));
+  DDRoundArray(P, p->acc, grad);
+  *loss = DDRound(p->acc[P]);
+  PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PassCreate(Objective o, Pass *p)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(p, sizeof(*p)));
+  p->o = o;
+  PetscCall(ObjectiveBlockWorkCreate(o, &p->work));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveSetUpPasses(Objective o)
+{
+  const PetscInt d = o->dim, n = o->block_size;
+
+  PetscFunctionBegin;
+  PetscCall(PassCreate(o, &o->loss));
+  PetscCall(PassCreate(o, &o->candidates));
+  PetscCall(PassCreate(o, &o->rows));
+  PetscCall(PassCreate(o, &o->gradient));
+  PetscCall(PassCreate(o, &o->errors));
+  PetscCall(PetscMalloc1(o->n_params, &o->gradient.chunk_grad));
+  PetscCall(PetscMalloc2(n, &o->errors.u_exact, d * n, &o->errors.grad_exact));
+  o->n_dd = o->n_params + 64;
+  PetscCall(PetscMalloc3(o->n_params, &o->theta_trial, o->n_params + 1, &o->dd_gradient, o->n_dd, &o->dd_candidates));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ObjectiveDestroyPasses(Objective o)
+{
+  Pass *passes[] = {&o->loss, &o->candidates, &o->rows, &o->gradient, &o->errors};
+
+  PetscFunctionBegin;
+  for (size_t k = 0; k < sizeof(passes) / sizeof(passes[0]); k++) PetscCall(ObjectiveBlockWorkDestroy(&passes[k]->work));
+  PetscCall(PetscFree(o->gradient.chunk_grad));
+  PetscCall(PetscFree2(o->errors.u_exact, o->errors.grad_exact));
+  PetscCall(PetscFree3(o->theta_trial, o->dd_gradient, o->dd_candidates));
+  PetscFunctionReturn(0);
+}
