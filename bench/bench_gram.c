@@ -1,4 +1,4 @@
-static const char help[] = "bench_gram: flop rate of the Gram stage (GramAssemble) of each back-end, as a fraction of a plain\n"
+static const char help[] = "bench_gram: flop rate of the CurvatureSolver stage (CurvatureSolverSetOperator) of each back-end, as a fraction of a plain\n"
                            "dgemm on this machine, and the memory per rank against the back-ends' memory model.\n\n"
                            "  scripts/mpirun.sh -n 2 build/bench/bench_gram -bench_params 2000,4000 -bench_rows 3500\n\n";
 
@@ -7,11 +7,11 @@ static const char help[] = "bench_gram: flop rate of the Gram stage (GramAssembl
    For every P of -bench_params, N = -bench_rows random Jacobian rows are split over the ranks in
    contiguous slices (SamplerPartition, as the Objective splits a term: uneven when R does not
    divide N); each rank holds its rows transposed (P x n_rows_max buffer, leading dimension P), as
-   ObjectiveResidualRows leaves them. For every back-end of -bench_backends the Gram object is
-   built through its public interface and GramAssemble is timed (best of -bench_repeat). The rate
+   ObjectiveResidualRows leaves them. For every back-end of -bench_backends the CurvatureSolver object is
+   built through its public interface and CurvatureSolverSetOperator is timed (best of -bench_repeat). The rate
    counts the N P (P+1) flops of the whole product (upper triangle, what dsyrk does) over the wall
    time (slowest rank). The reference is a plain dgemm, C = A A^T with A = P x k of the same rows,
-   run on every rank at once so that each core is as loaded as during the Gram stage. */
+   run on every rank at once so that each core is as loaded as during the CurvatureSolver stage. */
 #include <engd.h>
 #include <petscblaslapack.h>
 #include <malloc.h>
@@ -92,25 +92,25 @@ int main(int argc, char **argv)
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscStrallocpy("replicated", &backends[0]));
   PetscCall(PetscStrallocpy("scalapack", &backends[1]));
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Gram benchmark options", "bench_gram");
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "CurvatureSolver benchmark options", "bench_gram");
   {
     PetscInt  n = MAX_SIZES, nb = MAX_BACKENDS;
     PetscBool set;
     char     *given[MAX_BACKENDS] = {NULL};
     PetscCall(PetscOptionsIntArray("-bench_params", "Numbers of parameters P, comma-separated", "bench_gram", params, &n, &set));
     if (set) n_params = n;
-    PetscCall(PetscOptionsStringArray("-bench_backends", "Gram back-ends to time, comma-separated", "bench_gram", given, &nb, &set));
+    PetscCall(PetscOptionsStringArray("-bench_backends", "CurvatureSolver back-ends to time, comma-separated", "bench_gram", given, &nb, &set));
     if (set) {
       for (PetscInt b = 0; b < n_backends; b++) PetscCall(PetscFree(backends[b]));
       for (PetscInt b = 0; b < nb; b++) backends[b] = given[b];
       n_backends = nb;
     }
     PetscCall(PetscOptionsInt("-bench_rows", "Total number of Jacobian rows N over all ranks", "bench_gram", n_rows, &n_rows, NULL));
-    PetscCall(PetscOptionsInt("-bench_repeat", "Timed GramAssemble calls per case (the best is reported)", "bench_gram", repeat, &repeat, NULL));
+    PetscCall(PetscOptionsInt("-bench_repeat", "Timed CurvatureSolverSetOperator calls per case (the best is reported)", "bench_gram", repeat, &repeat, NULL));
     PetscCall(PetscOptionsReal("-bench_time_budget", "Stop repeating a case after two calls once it has taken this many seconds", "bench_gram", time_budget, &time_budget, NULL));
     PetscCall(PetscOptionsInt("-bench_dgemm_k", "Inner dimension k of the reference dgemm P x P x k (capped by the rows per rank)", "bench_gram", dgemm_k, &dgemm_k, NULL));
     PetscCall(PetscOptionsBool("-bench_syrk", "Also time a plain local dsyrk of the rank's rows", "bench_gram", do_syrk, &do_syrk, NULL));
-    PetscCall(PetscOptionsInt("-bench_solve_max", "Time GramSolve for P up to this (default: the smallest P only; 0: never)", "bench_gram", solve_max, &solve_max, NULL));
+    PetscCall(PetscOptionsInt("-bench_solve_max", "Time CurvatureSolverSolve for P up to this (default: the smallest P only; 0: never)", "bench_gram", solve_max, &solve_max, NULL));
   }
   PetscOptionsEnd();
   {
@@ -132,7 +132,7 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscOptionsGetString(NULL, NULL, "-engd_solve", solve_type, sizeof(solve_type), NULL));
   /* Large blocks come from mmap and go back to the system when freed, so that the resident size
-     before a Gram is created does not hold freed pages its allocations would silently reuse. */
+     before a CurvatureSolver is created does not hold freed pages its allocations would silently reuse. */
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   peak_resettable = ResetPeakRSS();
 
@@ -141,14 +141,14 @@ int main(int argc, char **argv)
     SamplerPartition(n_rows, rank, size, &start, &n_local);
     PetscCallMPI(MPI_Allreduce(&n_local, &n_min, 1, MPIU_INT, MPI_MIN, PETSC_COMM_WORLD));
     PetscCallMPI(MPI_Allreduce(&n_local, &n_max, 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "== Gram stage flop rate (GramAssemble: G = sum over ranks of J~_r^T J~_r) ==\n"));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "== CurvatureSolver stage flop rate (CurvatureSolverSetOperator: G = sum over ranks of J~_r^T J~_r) ==\n"));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Shape the issue asks about: P ~ 2,000-10,000 parameters (e.g. 5-64-64-48-48-1: P = 10,065), N = 3,500 rows.\n"));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "This run: %d rank(s), BLAS threads per rank %s, N = %" PetscInt_FMT " rows in contiguous slices of %" PetscInt_FMT "..%" PetscInt_FMT " per rank, P in {", size, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)", n_rows, n_min, n_max));
     for (PetscInt i = 0; i < n_params; i++) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s%" PetscInt_FMT, i ? ", " : "", params[i]));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "}, back-ends {"));
     for (PetscInt b = 0; b < n_backends; b++) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s%s", b ? ", " : "", backends[b]));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "}\n"));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  t_best/t_first: GramAssemble wall seconds (slowest rank), best of up to %" PetscInt_FMT " calls (2 once they took %g s) / first call (first touch of G)\n", repeat, (double)time_budget));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  t_best/t_first: CurvatureSolverSetOperator wall seconds (slowest rank), best of up to %" PetscInt_FMT " calls (2 once they took %g s) / first call (first touch of G)\n", repeat, (double)time_budget));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  GF/s total = N P (P+1) / t_best (flops of the whole product, upper triangle); GF/s/rank = total / %d\n", size));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  dgemm/core: plain BLAS dgemm C = A A^T, A = P x k (k = min(rows on the rank, %" PetscInt_FMT ")), every rank at once, best of 2, 2 P^2 k / t\n", dgemm_k));
     if (do_syrk) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  syrk/core:  plain local dsyrk of the rank's own rows (P x rows), every rank at once, rows P (P+1) / t\n"));
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
       PetscCall(PetscFree(C));
 
       for (PetscInt b = 0; b < n_backends; b++) {
-        Gram           gram;
+        CurvatureSolver           gram;
         MemoryRow     *m = &rows[n_mem++];
         PetscLogDouble model;
         double         t_best = 1e300, t_first = 0.0, spent = 0.0, base, hwm, rate;
@@ -208,17 +208,20 @@ int main(int argc, char **argv)
         PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
         base = StatusBytes("VmRSS");
         if (peak_resettable) ResetPeakRSS();
-        PetscCall(GramCreate(PETSC_COMM_WORLD, &gram));
-        PetscCall(GramSetType(gram, backends[b]));
-        PetscCall(GramSetSizes(gram, P, n_max));
-        PetscCall(GramSetFromOptions(gram));
-        PetscCall(GramSetUp(gram));
-        PetscCall(GramGetMemoryEstimate(gram, &model));
+        PetscCall(CurvatureSolverCreate(PETSC_COMM_WORLD, &gram));
+        PetscCall(CurvatureSolverSetType(gram, backends[b]));
+        PetscCall(CurvatureSolverSetSizes(gram, P, n_max));
+        PetscCall(CurvatureSolverSetFromOptions(gram));
+        PetscCall(CurvatureSolverSetUp(gram));
+        PetscCall(CurvatureSolverGetMemoryEstimate(gram, &model));
         for (PetscInt r = 0; r < repeat; r++) {
           double t0;
           PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
           t0 = MPI_Wtime();
-          PetscCall(GramAssemble(gram, jac_t, n_chunks, chunk_row));
+          {
+      const CurvatureOperator op = CurvatureRowsOperator(P, jac_t, NULL, n_chunks, chunk_row, n_max);
+      PetscCall(CurvatureSolverSetOperator(gram, &op));
+    }
           PetscCall(MaxOverRanks(MPI_Wtime() - t0, &t));
           if (r == 0) t_first = t;
           t_best = PetscMin(t_best, t);
@@ -231,19 +234,22 @@ int main(int argc, char **argv)
         PetscCallMPI(MPI_Allreduce(&model, &m->model, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
         PetscCallMPI(MPI_Allreduce(&base, &m->base, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
         {
-          double d = hwm - base; /* growth over the resident size before GramCreate */
+          double d = hwm - base; /* growth over the resident size before CurvatureSolverCreate */
           PetscCallMPI(MPI_Allreduce(&d, &m->hwm_assemble, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
         }
         m->solved = PETSC_FALSE;
         if (P <= solve_max) {
           PetscReal    *rhs, *dir;
-          GramSolveInfo info;
+          CurvatureSolveInfo info;
           double        t0, d;
           PetscCall(PetscMalloc2(P, &rhs, P, &dir));
           for (PetscInt i = 0; i < P; i++) rhs[i] = 2.0 * RngUniform(18, (uint64_t)P, (uint64_t)i) - 1.0;
           PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
           t0 = MPI_Wtime();
-          PetscCall(GramSolve(gram, 0.0, rhs, dir, &info));
+          {
+          const CurvatureRegularization reg = {0.0, 0.0};
+          PetscCall(CurvatureSolverSolve(gram, &reg, rhs, dir, &info));
+        }
           PetscCall(MaxOverRanks(MPI_Wtime() - t0, &m->t_solve));
           d = StatusBytes("VmHWM") - base;
           PetscCallMPI(MPI_Allreduce(&d, &m->hwm_solve, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
@@ -251,7 +257,7 @@ int main(int argc, char **argv)
           m->solved = PETSC_TRUE;
           PetscCall(PetscFree2(rhs, dir));
         }
-        PetscCall(GramDestroy(&gram));
+        PetscCall(CurvatureSolverDestroy(&gram));
 
         rate = flops / t_best;
         PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6" PetscInt_FMT "  %-10s  %9" PetscInt_FMT "  %9.3f  %9.3f  %10.2f  %9.2f  %10.2f  ", P, backends[b], n_max, t_best, t_first, rate / 1e9, rate / size / 1e9, gemm_rate / 1e9));
@@ -263,8 +269,8 @@ int main(int argc, char **argv)
     }
 
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n== Memory per rank (max over ranks), MB ==\n"));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  model: GramGetMemoryEstimate (the back-end's own storage; the caller's P x rows buffer is not in it)\n"));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  measured: VmHWM growth over VmRSS just before GramCreate%s\n", peak_resettable ? " (VmHWM reset through /proc/self/clear_refs)" : " (VmHWM could NOT be reset: cumulative peak, an upper bound)"));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  model: CurvatureSolverGetMemoryEstimate (the back-end's own storage; the caller's P x rows buffer is not in it)\n"));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  measured: VmHWM growth over VmRSS just before CurvatureSolverCreate%s\n", peak_resettable ? " (VmHWM reset through /proc/self/clear_refs)" : " (VmHWM could NOT be reset: cumulative peak, an upper bound)"));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  after assemble only the pages written so far count: the solve's eigenvectors and workspace are untouched\n"));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6s  %-10s  %10s  %10s  %12s  %12s  %10s\n", "P", "back-end", "rows buf", "model", "meas. asm", "meas. solve", "RSS before"));
     for (PetscInt i = 0; i < n_mem; i++) {
@@ -286,7 +292,7 @@ int main(int argc, char **argv)
       PetscBool any = PETSC_FALSE;
       for (PetscInt i = 0; i < n_mem; i++) any = any || rows[i].solved;
       if (any) {
-        PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n== GramSolve (-engd_solve %s, damping 0), one call ==\n", solve_type));
+        PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n== CurvatureSolverSolve (-engd_solve %s, damping 0), one call ==\n", solve_type));
         PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6s  %-10s  %9s  %8s  %s\n", "P", "back-end", "t_solve s", "n_kept", "GF/s nominal (9 P^3 for eigen, P^3/3 for cholesky)"));
         for (PetscInt i = 0; i < n_mem; i++) {
           const MemoryRow *m = &rows[i];

@@ -9,7 +9,8 @@
 #include <engd/problem.h>
 #include <engd/sampler.h>
 #include <engd/objective.h>
-#include <engd/gram.h>
+#include <engd/curvature.h>
+#include <engd/linesearch.h>
 #include <engd/optimizer.h>
 #include <engd/history.h>
 #include <engd/results.h>

@@ -1,9 +1,9 @@
-/* Gram back-ends (replicated; scalapack with block sizes 8 and the default 64) and solve types
-   (eigen, cholesky), chosen through GramSetFromOptions, on random rows with uneven counts per
+/* Curvature solvers (replicated; scalapack with block sizes 8 and the default 64) and solve types
+   (eigen, cholesky), chosen through CurvatureSolverSetFromOptions, on random rows with uneven counts per
    rank (one scenario leaves a rank empty, and n_rows_max may exceed the largest count) and
    garbage in jac_t's padding columns. Every result is compared with a reference computed naively
    (sum over ranks of the local J^T J, LAPACK dsyev). Checks:
-     - GramGetMatrix = the naive G, also after assembling twice;
+     - CurvatureSolverGetMatrix = the naive G, also after assembling twice;
      - full-rank G, damping 0 and damping > 0: (G + s I) d = rhs with s the damping (eigen) or the
        damping plus rcond * max diag G (cholesky's documented shift), d equal to the reference
        and to the replicated back-end's direction (1e-9);
@@ -11,7 +11,7 @@
        with the cut-off, no null-space component (duplicated parameters get equal entries), G d =
        the projection of rhs; cholesky with damping 0 and rhs = J^T r: G d = rhs and only a
        small null-space part; damped solves with rhs in the range for both solve types;
-     - GramSolveInfo: kept count = rank of G, lambda_max, no Cholesky fallback on a full-rank G;
+     - CurvatureSolveInfo: kept count = rank of G, lambda_max, no Cholesky fallback on a full-rank G;
      - every rank holds the same direction.
    The default ScaLAPACK block size (64, larger than or close to P here) runs last, after every
    other configuration, since a failure there can leave the ranks hung; a watchdog turns a hang
@@ -66,7 +66,7 @@ static PetscReal Residual(PetscInt P, const PetscReal *A, PetscReal shift, const
 static PetscBool Kept(PetscInt P, const PetscReal *lambda, PetscInt i) { return lambda[i] > RCOND * lambda[P - 1] && lambda[i] > 0 ? PETSC_TRUE : PETSC_FALSE; }
 
 /* Reference directions from the eigenpairs (V, lambda ascending) of the naive G:
-   cut = PETSC_TRUE:  sum over kept i of v_i v_i^T rhs / (lambda_i + shift)   (GramSolve's formula)
+   cut = PETSC_TRUE:  sum over kept i of v_i v_i^T rhs / (lambda_i + shift)   (CurvatureSolverSolve's formula)
    cut = PETSC_FALSE: (G + shift I)^-1 rhs                                    (Tikhonov) */
 static void Reference(PetscInt P, const PetscReal *V, const PetscReal *lambda, PetscBool cut, PetscReal shift, const PetscReal *rhs, PetscReal *d)
 {
@@ -158,9 +158,9 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
 
   for (PetscInt c = 0; c < n_configs; c++) {
     const Config   *cf = &configs[c];
-    Gram            gram;
+    CurvatureSolver            gram;
     const char     *type;
-    GramSolveInfo   si;
+    CurvatureSolveInfo   si;
     char            desc[160], label[64];
     PetscReal       err, ref, nul, scale, shift0, shift1;
     const PetscBool is_chol = cf->solve[0] == 'c' ? PETSC_TRUE : PETSC_FALSE;
@@ -181,25 +181,29 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
 
     PetscCall(PetscOptionsSetValue(NULL, "-engd_gram", cf->type));
     PetscCall(PetscOptionsSetValue(NULL, "-engd_solve", cf->solve));
-    PetscCall(PetscOptionsSetValue(NULL, "-engd_rcond", "1e-12"));
     PetscCall(PetscOptionsSetValue(NULL, "-gram_block_size", cf->block));
-    PetscCall(GramCreate(comm, &gram));
-    PetscCall(GramSetSizes(gram, P, n_max));
-    PetscCall(GramSetFromOptions(gram));
-    PetscCall(GramSetUp(gram));
+    PetscCall(CurvatureSolverCreate(comm, &gram));
+    PetscCall(CurvatureSolverSetSizes(gram, P, n_max));
+    PetscCall(CurvatureSolverSetFromOptions(gram));
+    PetscCall(CurvatureSolverSetUp(gram));
     PetscCall(PetscOptionsClearValue(NULL, "-engd_gram"));
     PetscCall(PetscOptionsClearValue(NULL, "-engd_solve"));
-    PetscCall(PetscOptionsClearValue(NULL, "-engd_rcond"));
     PetscCall(PetscOptionsClearValue(NULL, "-gram_block_size"));
-    PetscCall(GramGetType(gram, &type));
+    PetscCall(CurvatureSolverGetType(gram, &type));
     CHECK(!strcmp(type, cf->type), "%s: back-end is %s", desc, type);
 
     /* assemble twice: first other rows (3 J), then J; G must be that of J */
     for (PetscInt k = 0; k < P * n_max; k++) jac_t[k] = k < P * n_local ? 3 * rows[k] : PADDING;
-    PetscCall(GramAssemble(gram, jac_t, n_chunks, chunk_row));
+    {
+      const CurvatureOperator op = CurvatureRowsOperator(P, jac_t, NULL, n_chunks, chunk_row, n_max);
+      PetscCall(CurvatureSolverSetOperator(gram, &op));
+    }
     PetscCall(PetscArraycpy(jac_t, rows, (size_t)P * n_max));
-    PetscCall(GramAssemble(gram, jac_t, n_chunks, chunk_row));
-    PetscCall(GramGetMatrix(gram, G));
+    {
+      const CurvatureOperator op = CurvatureRowsOperator(P, jac_t, NULL, n_chunks, chunk_row, n_max);
+      PetscCall(CurvatureSolverSetOperator(gram, &op));
+    }
+    PetscCall(CurvatureSolverGetMatrix(gram, G));
     err   = 0;
     scale = 0;
     for (PetscInt k = 0; k < P * P; k++) {
@@ -207,13 +211,16 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
       scale = PetscMax(scale, PetscAbsReal(G_naive[k]));
     }
     err /= scale;
-    CHECK(err < 1e-12, "%s: GramGetMatrix differs from the naive sum of J^T J: %.1e", desc, (double)err);
+    CHECK(err < 1e-12, "%s: CurvatureSolverGetMatrix differs from the naive sum of J^T J: %.1e", desc, (double)err);
     PetscCall(PetscPrintf(comm, "    %-28s G %.1e", label, (double)err));
 
     if (sc->full_rank) {
       for (PetscInt k = 0; k < 2; k++) { /* k = 0: damping 0; k = 1: damping */
         const PetscReal mu = k ? damping : 0.0, shift = k ? shift1 : shift0;
-        PetscCall(GramSolve(gram, mu, rhs_rand, d, &si));
+        {
+          const CurvatureRegularization reg = {RCOND, mu};
+          PetscCall(CurvatureSolverSolve(gram, &reg, rhs_rand, d, &si));
+        }
         err = Residual(P, G_naive, shift, d, rhs_rand);
         CHECK(err < 1e-10, "%s, damping %g: |(G + %g I) d - rhs| / |rhs| = %.1e", desc, (double)mu, (double)shift, (double)err);
         Reference(P, V, lambda, PetscNot(is_chol), shift, rhs_rand, d_ref);
@@ -234,7 +241,10 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
       if (!is_chol) {
         /* pseudo-inverse of an arbitrary rhs */
         PetscReal dup = 0, dmax = 0;
-        PetscCall(GramSolve(gram, 0.0, rhs_rand, d, &si));
+        {
+          const CurvatureRegularization reg = {RCOND, 0.0};
+          PetscCall(CurvatureSolverSolve(gram, &reg, rhs_rand, d, &si));
+        }
         Reference(P, V, lambda, PETSC_TRUE, 0.0, rhs_rand, d_ref);
         ref = RelDist(P, d, d_ref);
         CHECK(ref < 1e-9, "%s: d differs from the reference pseudo-inverse: %.1e", desc, (double)ref);
@@ -269,7 +279,10 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
       } else {
         /* damping 0, rhs = J^T r in the range: G d = rhs up to the tiny shift; the rounding of
            rhs's null-space part is amplified by 1/shift, so only a loose bound applies there */
-        PetscCall(GramSolve(gram, 0.0, rhs_range, d, &si));
+        {
+          const CurvatureRegularization reg = {RCOND, 0.0};
+          PetscCall(CurvatureSolverSolve(gram, &reg, rhs_range, d, &si));
+        }
         err = Residual(P, G_naive, 0.0, d, rhs_range);
         CHECK(err < 1e-9, "%s: |G d - rhs| / |rhs| = %.1e for rhs in the range", desc, (double)err);
         nul = NullPart(P, V, lambda, d);
@@ -277,7 +290,10 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
         PetscCall(PetscPrintf(comm, "; mu 0, b in range: res %.1e, null %.1e%s", (double)err, (double)nul, si.used_fallback ? " (eigen fallback)" : ""));
       }
       /* damped, rhs in the range */
-      PetscCall(GramSolve(gram, damping, rhs_range, d, &si));
+      {
+          const CurvatureRegularization reg = {RCOND, damping};
+          PetscCall(CurvatureSolverSolve(gram, &reg, rhs_range, d, &si));
+        }
       err = Residual(P, G_naive, shift1, d, rhs_range);
       CHECK(err < 1e-10, "%s: |(G + %g I) d - rhs| / |rhs| = %.1e", desc, (double)shift1, (double)err);
       Reference(P, V, lambda, PETSC_TRUE, shift1, rhs_range, d_ref);
@@ -301,7 +317,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
       PetscCall(MPIU_Allreduce(&s, &hi, 1, MPIU_REAL, MPIU_MAX, comm));
       CHECK(lo == hi, "%s: the direction differs between ranks", desc);
     }
-    PetscCall(GramDestroy(&gram));
+    PetscCall(CurvatureSolverDestroy(&gram));
   }
 
   PetscCall(PetscFree6(rows, jac_t, G_naive, G, V, lambda));

@@ -176,18 +176,21 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_interior, PetscInt n_
   /* (h) H1 Gram from the H1 rows against one from differences of u and grad u in theta */
   {
     const PetscInt   S = 1 + dim_of(problem);
-    PetscInt         n_chunks, n_h1_max, n_int, bs;
-    const PetscInt  *chunk_row;
-    const PetscReal *x;
-    PetscReal       *rows_t, *D, *out_p, *out_m, *G_rows, *G_fd, scale2, gmax = 0, gerr = 0;
-    H1Metric         h1;
+    PetscInt                 n_chunks, n_int, bs;
+    const PetscInt          *chunk_row;
+    const PetscReal         *x, *rows_t;
+    PetscReal               *D, *out_p, *out_m, *G_rows, *G_fd, scale2, gmax = 0, gerr = 0;
+    H1Metric                 h1;
+    const CurvatureOperator *op;
     PetscCall(H1MetricCreate(objective, &h1));
-    PetscCall(H1MetricGetRows(h1, &n_chunks, &chunk_row, &n_h1_max));
+    PetscCall(H1MetricOperator(h1, theta, &op));
+    n_chunks  = op->n_chunks;
+    chunk_row = op->chunk_row;
+    rows_t    = op->jac_t;
     PetscCall(ObjectiveGetTermPoints(objective, 0, &n_int, &x));
     PetscCall(ModelGetBlockSize(model, &bs));
     CHECK(chunk_row[n_chunks] == S * n_int, "%s: %" PetscInt_FMT " H1 rows for %" PetscInt_FMT " interior points", cs->name, chunk_row[n_chunks], n_int);
-    PetscCall(PetscMalloc6((size_t)P * PetscMax(1, n_h1_max), &rows_t, (size_t)P * S * PetscMax(1, n_int), &D, S * bs, &out_p, S * bs, &out_m, P * P, &G_rows, P * P, &G_fd));
-    PetscCall(H1MetricRows(h1, theta, rows_t));
+    PetscCall(PetscMalloc5((size_t)P * S * PetscMax(1, n_int), &D, S * bs, &out_p, S * bs, &out_m, P * P, &G_rows, P * P, &G_fd));
     for (PetscInt k = 0; k < P; k++) {
       PetscCall(PetscArraycpy(thetas, theta, P));
       for (PetscInt b = 0; b < n_int; b += bs) {
@@ -217,7 +220,7 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_interior, PetscInt n_
     }
     CHECK(gmax > 0 && gerr <= 1e-7 * gmax, "%s: H1 Gram from rows differs from differences: %.1e of %.1e", cs->name, (double)gerr, (double)gmax);
     PetscCall(ReportMax(comm, "(h) H1 Gram: rows vs differences (h 1e-5), rel. to max entry", gerr / gmax, 1e-7));
-    PetscCall(PetscFree6(rows_t, D, out_p, out_m, G_rows, G_fd));
+    PetscCall(PetscFree5(D, out_p, out_m, G_rows, G_fd));
     PetscCall(H1MetricDestroy(&h1));
   }
 

@@ -5,8 +5,8 @@
      (b) the losses of ObjectiveResidualRows, ObjectiveLoss and ObjectiveGradient agree, and
          equal a naive quadrature sum_q w_t w_q e_q + w_b/(2N_b) sum (u - g)^2;
      (c) ObjectiveGradient against central differences of ObjectiveLoss in theta;
-     (d) the Gram matrix from the weighted rows (sum over ranks of rows rows^T, and GramAssemble
-         + GramGetMatrix) against the naive quadrature sum_q c_q J_q^T D^2e_q J_q (+ the
+     (d) the Gram matrix from the weighted rows (sum over ranks of rows rows^T, and CurvatureSolverSetOperator
+         + CurvatureSolverGetMatrix) against the naive quadrature sum_q c_q J_q^T D^2e_q J_q (+ the
          boundary's (w_b/N_b) J_b^T J_b), J_q from central differences of the channels in theta;
      (e) the energy density's De and diag D^2e against differences in the channels, and D^2e
          diagonal (De_r does not change with channel s != r);
@@ -195,7 +195,7 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_rows_expected)
   Problem      problem, problem1;
   Model        model, model1;
   Objective    objective, objective1;
-  Gram         gram;
+  CurvatureSolver         gram;
   MPI_Comm     comm = PETSC_COMM_WORLD;
   PetscInt     P, n_local, n_max, n_global, n_chunks, sum_local;
   const PetscInt *chunk_row;
@@ -244,13 +244,16 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_rows_expected)
       G_rows[i + j * P] = a;
     }
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, G_rows, P * P, MPIU_REAL, MPIU_SUM, comm));
-  PetscCall(GramCreate(comm, &gram));
-  PetscCall(GramSetType(gram, "replicated"));
-  PetscCall(GramSetSizes(gram, P, n_max));
-  PetscCall(GramSetUp(gram));
-  PetscCall(GramAssemble(gram, jac_t, n_chunks, chunk_row));
-  PetscCall(GramGetMatrix(gram, G_gram));
-  PetscCall(GramDestroy(&gram));
+  PetscCall(CurvatureSolverCreate(comm, &gram));
+  PetscCall(CurvatureSolverSetType(gram, "replicated"));
+  PetscCall(CurvatureSolverSetSizes(gram, P, n_max));
+  PetscCall(CurvatureSolverSetUp(gram));
+  {
+      const CurvatureOperator op = CurvatureRowsOperator(P, jac_t, NULL, n_chunks, chunk_row, n_max);
+      PetscCall(CurvatureSolverSetOperator(gram, &op));
+    }
+  PetscCall(CurvatureSolverGetMatrix(gram, G_gram));
+  PetscCall(CurvatureSolverDestroy(&gram));
   for (PetscInt k = 0; k < P * P; k++) {
     gmax  = PetscMax(gmax, PetscAbsReal(G_naive[k]));
     gerr  = PetscMax(gerr, PetscAbsReal(G_rows[k] - G_naive[k]));
@@ -258,7 +261,7 @@ static PetscErrorCode CheckCase(const Case *cs, PetscInt n_rows_expected)
   }
   CHECK(gmax > 0 && gerr <= 1e-7 * gmax && gerr2 <= 1e-7 * gmax, "%s: energy Gram from rows differs from the naive quadrature: %.1e / %.1e of %.1e", cs->name, (double)gerr, (double)gerr2, (double)gmax);
   PetscCall(ReportMax(comm, "(d) Gram: sum rows rows^T vs naive quadrature, rel. max", gerr / gmax, 1e-7));
-  PetscCall(ReportMax(comm, "(d) Gram: GramAssemble vs naive quadrature, rel. max", gerr2 / gmax, 1e-7));
+  PetscCall(ReportMax(comm, "(d) Gram: CurvatureSolverSetOperator vs naive quadrature, rel. max", gerr2 / gmax, 1e-7));
 
   /* (a) energy rows have residual 0: the residual vector's non-zeros are the boundary rows */
   {

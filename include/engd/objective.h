@@ -20,6 +20,7 @@
 #include <engd/model.h>
 #include <engd/problem.h>
 #include <engd/sampler.h>
+#include <engd/curvature.h>
 
 typedef struct _p_Objective *Objective;
 
@@ -125,6 +126,17 @@ PetscErrorCode ObjectiveLossCandidates(Objective, const PetscReal *theta, const 
 PetscErrorCode ObjectiveResidualRows(Objective, const PetscReal *theta, PetscReal *res, PetscReal *jac_t, PetscReal *loss);
 /* Global gradient of the loss (replicated) and the loss. */
 PetscErrorCode ObjectiveGradient(Objective, const PetscReal *theta, PetscReal *grad, PetscReal *loss);
+
+/* The Jacobian rows as the operator of a curvature solver (rows.c): a CURVATURE_ROWS operator
+   with storage for this rank's rows and residuals in the Objective's chunk layout (refused
+   with a line giving the memory when P x rows exceeds a 32-bit PetscInt). */
+PetscErrorCode ObjectiveRowsCreate(Objective, CurvatureOperator *);
+PetscErrorCode ObjectiveRowsDestroy(CurvatureOperator *);
+/* The rows and residuals at theta (ObjectiveResidualRows) and the loss. */
+PetscErrorCode ObjectiveRowsCompute(Objective, const PetscReal *theta, CurvatureOperator *, PetscReal *loss);
+/* After ObjectiveRowsCompute at theta: the gradient of the loss, J~^T r~ summed chunk by chunk
+   in double-double, or for energy terms (where it is not J~^T r~) the gradient pass. */
+PetscErrorCode ObjectiveRowsGradient(Objective, const CurvatureOperator *, const PetscReal *theta, PetscReal *grad);
 
 typedef struct {
   PetscReal rel_l2, rel_h1, rms;

@@ -3,12 +3,18 @@
      hngd  Hilbert natural gradient: the same with the Gram of the H1 inner product
      gd    gradient descent with the same grid line search
      adam  Adam (-adam_lr, -adam_beta1, -adam_beta2, -adam_epsilon)
-   A new method is one file with OptimizerCreate_<Name> and one OptimizerRegister line. */
+   The base class does what every method shares: it asks the method for the loss and a
+   direction d (theta - eta d descends), rejects the step when either is not finite, runs the
+   line search (linesearch.h) and accepts, and restores theta if the step left it non-finite.
+   A method supplies its direction (ops.direction, optimizerimpl.h); one that sets its own step
+   (Adam) supplies ops.update instead of using the line search. A new method is one file with
+   OptimizerCreate_<Name> and one OptimizerRegister line in optimizer.c. */
 #ifndef ENGD_OPTIMIZER_H
 #define ENGD_OPTIMIZER_H
 
 #include <engd/objective.h>
-#include <engd/gram.h>
+#include <engd/curvature.h>
+#include <engd/linesearch.h>
 
 typedef struct _p_Optimizer *Optimizer;
 
@@ -19,6 +25,8 @@ typedef struct {
   PetscReal damping;    /* damping used by curvature methods */
   PetscBool accepted;
   PetscBool nonfinite;  /* the direction or loss was not finite; the step was rejected */
+  PetscBool solved;     /* a curvature solve made the direction: solve holds what it found */
+  CurvatureSolveInfo solve;
 } OptimizerStepInfo;
 
 /* The registered types (-optimizer). */
@@ -66,14 +74,7 @@ PetscErrorCode OptimizerGetState(Optimizer, OptimizerState *);
    entry or one of another length is an error. */
 PetscErrorCode OptimizerSetState(Optimizer, const OptimizerState *);
 
-/* Grid line search: eta_k = 2^-k, k < n_steps; all candidates in one pass and one reduction.
-   Takes the best candidate only if it lowers the loss (eta = 0 otherwise). */
-typedef struct {
-  PetscInt   n_steps;
-  PetscReal *eta, *loss; /* n_steps each */
-} LineSearch;
-PetscErrorCode LineSearchCreate(PetscInt n_steps, LineSearch *);
-PetscErrorCode LineSearchDestroy(LineSearch *);
-PetscErrorCode LineSearchApply(LineSearch *, Objective, PetscReal *theta, const PetscReal *dir, PetscReal loss, PetscReal *eta, PetscReal *loss_new);
+/* The line search of the methods that use one (NULL for those that do not). */
+PetscErrorCode OptimizerGetLineSearch(Optimizer, LineSearch *);
 
 #endif

@@ -63,7 +63,11 @@ PetscErrorCode ObjectiveLoss(Objective o, const PetscReal *theta, PetscReal *los
 PetscErrorCode ObjectiveLossCandidates(Objective o, const PetscReal *theta, const PetscReal *dir, PetscInt K, const PetscReal *eta, PetscReal *loss)
 {
   PetscFunctionBegin;
-  PetscCheck(K <= o->n_dd, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "Too many line-search candidates: %" PetscInt_FMT, K);
+  if (K > o->n_dd) { /* more candidates than ever before: grow once */
+    PetscCall(PetscFree(o->dd_candidates));
+    PetscCall(PetscMalloc1(K, &o->dd_candidates));
+    o->n_dd = K;
+  }
   DDZero(K, o->dd_candidates);
   for (PetscInt k = 0; k < K; k++) {
     for (PetscInt i = 0; i < o->n_params; i++) o->theta_trial[i] = theta[i] - eta[k] * dir[i];
@@ -186,8 +190,9 @@ PetscErrorCode ObjectiveSetUpPasses(Objective o)
   PetscCall(PassCreate(o, &o->errors));
   PetscCall(PetscMalloc1(o->n_params, &o->gradient.chunk_grad));
   PetscCall(PetscMalloc2(n, &o->errors.u_exact, d * n, &o->errors.grad_exact));
-  o->n_dd = o->n_params + 64;
-  PetscCall(PetscMalloc3(o->n_params, &o->theta_trial, o->n_params + 1, &o->dd_gradient, o->n_dd, &o->dd_candidates));
+  o->n_dd = 64;
+  PetscCall(PetscMalloc1(o->n_dd, &o->dd_candidates));
+  PetscCall(PetscMalloc3(o->n_params, &o->theta_trial, o->n_params + 1, &o->dd_gradient, o->n_params, &o->dd_rows_gradient));
   PetscFunctionReturn(0);
 }
 
@@ -199,6 +204,7 @@ PetscErrorCode ObjectiveDestroyPasses(Objective o)
   for (size_t k = 0; k < sizeof(passes) / sizeof(passes[0]); k++) PetscCall(ObjectiveBlockWorkDestroy(&passes[k]->work));
   PetscCall(PetscFree(o->gradient.chunk_grad));
   PetscCall(PetscFree2(o->errors.u_exact, o->errors.grad_exact));
-  PetscCall(PetscFree3(o->theta_trial, o->dd_gradient, o->dd_candidates));
+  PetscCall(PetscFree(o->dd_candidates));
+  PetscCall(PetscFree3(o->theta_trial, o->dd_gradient, o->dd_rows_gradient));
   PetscFunctionReturn(0);
 }

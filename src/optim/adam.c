@@ -5,7 +5,7 @@
 
 typedef struct {
   PetscReal  lr, beta1, beta2, epsilon;
-  PetscReal *grad, *moment1, *moment2;
+  PetscReal *moment1, *moment2;
   PetscReal *trial1, *trial2, *theta_trial; /* the step's moments and parameters until committed */
   PetscInt   t;
 } Optimizer_Adam;
@@ -32,30 +32,22 @@ static PetscErrorCode SetUp_Adam(Optimizer opt)
   Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscCalloc3(opt->n_params, &adam->grad, opt->n_params, &adam->moment1, opt->n_params, &adam->moment2));
+  PetscCall(PetscCalloc2(opt->n_params, &adam->moment1, opt->n_params, &adam->moment2));
   PetscCall(PetscCalloc3(opt->n_params, &adam->trial1, opt->n_params, &adam->trial2, opt->n_params, &adam->theta_trial));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Step_Adam(Optimizer opt, OptimizerStepInfo *info)
+/* The direction is the gradient (OptimizerGradientDirection); Adam takes its own step. */
+static PetscErrorCode Update_Adam(Optimizer opt, PetscReal *theta, const PetscReal *grad, OptimizerStepInfo *info)
 {
   Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
-  PetscReal      *theta, correction1, correction2;
+  PetscReal       correction1, correction2;
 
   PetscFunctionBegin;
-  PetscCall(ModelGetParameters(opt->model, &theta));
-  PetscCall(ObjectiveGradient(opt->objective, theta, adam->grad, &info->loss));
-  info->loss_new = info->loss;
-  for (PetscInt i = 0; i < opt->n_params; i++)
-    if (PetscIsInfOrNanReal(adam->grad[i])) info->nonfinite = PETSC_TRUE;
-  if (info->nonfinite || PetscIsInfOrNanReal(info->loss)) {
-    info->nonfinite = PETSC_TRUE;
-    PetscFunctionReturn(0);
-  }
   correction1 = 1.0 - PetscPowReal(adam->beta1, (PetscReal)(adam->t + 1));
   correction2 = 1.0 - PetscPowReal(adam->beta2, (PetscReal)(adam->t + 1));
   for (PetscInt i = 0; i < opt->n_params; i++) {
-    const PetscReal g    = adam->grad[i];
+    const PetscReal g    = grad[i];
     const PetscReal m    = adam->beta1 * adam->moment1[i] + (1 - adam->beta1) * g;
     const PetscReal v    = adam->beta2 * adam->moment2[i] + (1 - adam->beta2) * g * g;
     adam->trial1[i]      = m;
@@ -115,7 +107,7 @@ static PetscErrorCode Destroy_Adam(Optimizer opt)
   Optimizer_Adam *adam = (Optimizer_Adam *)opt->data;
 
   PetscFunctionBegin;
-  if (adam->grad) PetscCall(PetscFree3(adam->grad, adam->moment1, adam->moment2));
+  if (adam->moment1) PetscCall(PetscFree2(adam->moment1, adam->moment2));
   if (adam->trial1) PetscCall(PetscFree3(adam->trial1, adam->trial2, adam->theta_trial));
   PetscCall(PetscFree(opt->data));
   PetscFunctionReturn(0);
@@ -134,7 +126,8 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_Adam(Optimizer opt)
   opt->data               = adam;
   opt->ops.setfromoptions = SetFromOptions_Adam;
   opt->ops.setup          = SetUp_Adam;
-  opt->ops.step           = Step_Adam;
+  opt->ops.direction      = OptimizerGradientDirection;
+  opt->ops.update         = Update_Adam;
   opt->ops.view           = View_Adam;
   opt->ops.destroy        = Destroy_Adam;
   opt->ops.getstate       = GetState_Adam;

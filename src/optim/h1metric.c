@@ -7,11 +7,11 @@ struct _p_H1Metric {
   Model            model;
   PetscInt         term, dim, n_params, n_chunks;
   PetscInt        *chunk_row, n_rows_max;
+  CurvatureOperator op;
   PetscReal        scale; /* sqrt(|Omega| / N): the quadrature weight's square root */
   PetscReal       *out, *cot;
   /* the pass in progress */
   const PetscReal *theta;
-  PetscReal       *rows_t;
   PetscInt         row;
 };
 
@@ -60,6 +60,12 @@ PetscErrorCode H1MetricCreate(Objective objective, H1Metric *metric)
   PetscCall(MPIU_Allreduce(&m->chunk_row[m->n_chunks], &m->n_rows_max, 1, MPIU_INT, MPI_MAX, comm));
   S = ModelNumChannels(m->dim, 1);
   PetscCall(PetscMalloc2(S * block_size, &m->out, S * block_size, &m->cot));
+  m->op.type       = CURVATURE_ROWS;
+  m->op.n_params   = m->n_params;
+  m->op.n_chunks   = m->n_chunks;
+  m->op.chunk_row  = m->chunk_row;
+  m->op.n_rows_max = m->n_rows_max;
+  PetscCall(PetscCalloc1((size_t)m->n_params * PetscMax(1, m->n_rows_max), &m->op.jac_t));
   *metric = m;
   PetscFunctionReturn(0);
 }
@@ -72,17 +78,16 @@ PetscErrorCode H1MetricDestroy(H1Metric *metric)
   if (!m) PetscFunctionReturn(0);
   PetscCall(PetscFree(m->chunk_row));
   PetscCall(PetscFree2(m->out, m->cot));
+  PetscCall(PetscFree(m->op.jac_t));
   PetscCall(PetscFree(m));
   *metric = NULL;
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode H1MetricGetRows(H1Metric m, PetscInt *n_chunks_local, const PetscInt **chunk_row, PetscInt *n_rows_max)
+PetscErrorCode H1MetricGetMaxRows(H1Metric m, PetscInt *n_rows_max)
 {
   PetscFunctionBegin;
-  if (n_chunks_local) *n_chunks_local = m->n_chunks;
-  if (chunk_row) *chunk_row = m->chunk_row;
-  if (n_rows_max) *n_rows_max = m->n_rows_max;
+  *n_rows_max = m->n_rows_max;
   PetscFunctionReturn(0);
 }
 
@@ -106,20 +111,20 @@ static PetscErrorCode RowsBlock(void *ctx, const ObjectiveBlock *blk)
   for (PetscInt s = 0; s < S; s++, m->row += nb) {
     PetscCall(PetscArrayzero(m->cot, S * nb));
     for (PetscInt q = 0; q < nb; q++) m->cot[s * nb + q] = m->scale;
-    PetscCall(ModelBackwardRows(m->model, m->theta, m->cot, m->rows_t + m->row * P, P));
+    PetscCall(ModelBackwardRows(m->model, m->theta, m->cot, m->op.jac_t + m->row * P, P));
   }
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode H1MetricRows(H1Metric m, const PetscReal *theta, PetscReal *rows_t)
+PetscErrorCode H1MetricOperator(H1Metric m, const PetscReal *theta, const CurvatureOperator **op)
 {
   const ObjectiveVisitor v = {m, RowsBeginChunk, RowsBlock, NULL, NULL};
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(ENGD_Rows, 0, 0, 0, 0));
-  m->theta  = theta;
-  m->rows_t = rows_t;
+  m->theta = theta;
   PetscCall(ObjectiveVisit(m->objective, OBJECTIVE_TRAINING, m->term, &v));
   PetscCall(PetscLogEventEnd(ENGD_Rows, 0, 0, 0, 0));
+  *op = &m->op;
   PetscFunctionReturn(0);
 }

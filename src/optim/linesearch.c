@@ -1,46 +1,104 @@
-/* Grid line search (ENGD paper, Sec. 4): every candidate eta_k = 2^-k is evaluated in one
-   pass over the points and one reduction; the smallest loss wins if it beats the current one.
-   All ranks hold identical reduced losses, so they take the same decision without a broadcast. */
-#include <engd/optimizer.h>
+/* LineSearch object: registry, options, dispatch (linesearch.h). */
+#include <engd/private/linesearchimpl.h>
+#include <engd/registry.h>
 
-PetscErrorCode LineSearchCreate(PetscInt n_steps, LineSearch *ls)
+static EngdRegistry LineSearches = ENGD_REGISTRY("-ls_type", "line search", LINESEARCHGRID);
+
+PetscErrorCode LineSearchRegister(const char name[], PetscErrorCode (*create)(LineSearch))
 {
   PetscFunctionBegin;
-  ls->n_steps = n_steps;
-  PetscCall(PetscMalloc2(n_steps, &ls->eta, n_steps, &ls->loss));
-  for (PetscInt k = 0; k < n_steps; k++) ls->eta[k] = PetscPowReal(2.0, -(PetscReal)k);
+  PetscCall(EngdRegistryAdd(&LineSearches, name, create));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode LineSearchDestroy(LineSearch *ls)
+static PetscErrorCode LineSearchRegisterAll(void)
 {
   PetscFunctionBegin;
-  if (ls->eta) PetscCall(PetscFree2(ls->eta, ls->loss));
-  ls->n_steps = 0;
+  if (EngdRegistryFilled(&LineSearches)) PetscFunctionReturn(0);
+  PetscCall(LineSearchRegister(LINESEARCHGRID, LineSearchCreate_Grid));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode LineSearchApply(LineSearch *ls, Objective objective, PetscReal *theta, const PetscReal *dir, PetscReal loss, PetscReal *eta, PetscReal *loss_new)
+PetscErrorCode LineSearchCreate(MPI_Comm comm, LineSearch *linesearch)
 {
-  PetscInt best = -1;
-  Model    model;
-  PetscInt P;
+  LineSearch ls;
 
   PetscFunctionBegin;
+  PetscCall(EngdInitializePackage());
+  PetscCall(LineSearchRegisterAll());
+  PetscCall(PetscNew(&ls));
+  ls->comm    = comm;
+  ls->n_steps = 31;
+  *linesearch = ls;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode LineSearchSetType(LineSearch ls, const char type[])
+{
+  PetscErrorCode (*create)(LineSearch);
+
+  PetscFunctionBegin;
+  PetscCall(EngdRegistryFind(&LineSearches, ls->comm, type, &create));
+  PetscCheck(!ls->setup_called, ls->comm, PETSC_ERR_ORDER, "Set the line search type before LineSearchSetUp()");
+  if (ls->ops.destroy) PetscCall((*ls->ops.destroy)(ls));
+  PetscCall(PetscMemzero(&ls->ops, sizeof(ls->ops)));
+  ls->data = NULL;
+  PetscCall(PetscStrncpy(ls->type, type, sizeof(ls->type)));
+  PetscCall((*create)(ls));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode LineSearchSetFromOptions(LineSearch ls)
+{
+  char type[64] = LINESEARCHGRID;
+
+  PetscFunctionBegin;
+  if (ls->type[0]) PetscCall(PetscStrncpy(type, ls->type, sizeof(type)));
+  PetscOptionsBegin(ls->comm, NULL, "Line search options", "LineSearch");
+  PetscCall(EngdOptionsFList("-ls_type", "Line search", "LineSearchSetType", LineSearches.list, type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsInt("-ls_steps", "Grid line search: candidates eta = 2^-k, k < ls_steps", "LineSearchApply", ls->n_steps, &ls->n_steps, NULL));
+  PetscOptionsEnd();
+  PetscCheck(ls->n_steps >= 1 && ls->n_steps <= 60, ls->comm, PETSC_ERR_ARG_OUTOFRANGE, "-ls_steps must be in 1..60, got %" PetscInt_FMT, ls->n_steps);
+  if (!ls->type[0] || strcmp(type, ls->type)) PetscCall(LineSearchSetType(ls, type));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode LineSearchSetUp(LineSearch ls)
+{
+  PetscFunctionBegin;
+  if (ls->setup_called) PetscFunctionReturn(0);
+  if (!ls->type[0]) PetscCall(LineSearchSetType(ls, LINESEARCHGRID));
+  if (ls->ops.setup) PetscCall((*ls->ops.setup)(ls));
+  ls->setup_called = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode LineSearchView(LineSearch ls, PetscViewer viewer)
+{
+  PetscFunctionBegin;
+  if (ls->ops.view) PetscCall((*ls->ops.view)(ls, viewer));
+  else PetscCall(PetscViewerASCIIPrintf(viewer, "%s line search", ls->type));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode LineSearchDestroy(LineSearch *linesearch)
+{
+  LineSearch ls = *linesearch;
+
+  PetscFunctionBegin;
+  if (!ls) PetscFunctionReturn(0);
+  if (ls->ops.destroy) PetscCall((*ls->ops.destroy)(ls));
+  PetscCall(PetscFree(ls));
+  *linesearch = NULL;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode LineSearchApply(LineSearch ls, Objective objective, PetscReal *theta, const PetscReal *dir, PetscReal loss, PetscReal *eta, PetscReal *loss_new)
+{
+  PetscFunctionBegin;
+  PetscCall(LineSearchSetUp(ls));
   PetscCall(PetscLogEventBegin(ENGD_LineSearch, 0, 0, 0, 0));
-  PetscCall(ObjectiveLossCandidates(objective, theta, dir, ls->n_steps, ls->eta, ls->loss));
-  for (PetscInt k = 0; k < ls->n_steps; k++)
-    if (PetscIsNormalReal(ls->loss[k]) || ls->loss[k] == 0.0)
-      if (best < 0 || ls->loss[k] < ls->loss[best]) best = k;
-  *eta      = 0.0;
-  *loss_new = loss;
-  if (best >= 0 && ls->loss[best] < loss) {
-    PetscCall(ObjectiveGetModel(objective, &model));
-    PetscCall(ModelGetNumParameters(model, &P));
-    *eta      = ls->eta[best];
-    *loss_new = ls->loss[best];
-    for (PetscInt i = 0; i < P; i++) theta[i] -= *eta * dir[i];
-  }
+  PetscCall((*ls->ops.apply)(ls, objective, theta, dir, loss, eta, loss_new));
   PetscCall(PetscLogEventEnd(ENGD_LineSearch, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

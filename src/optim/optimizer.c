@@ -1,4 +1,5 @@
-/* Optimizer object: registry, common options, dispatch. */
+/* Optimizer object: registry, common options, and the step every method shares: the method's
+   direction, the finite checks, the line search (or the method's own update) and acceptance. */
 #include <engd/private/optimizerimpl.h>
 #include <engd/registry.h>
 
@@ -33,8 +34,8 @@ PetscErrorCode OptimizerCreate(Objective objective, Optimizer *optimizer)
   PetscCall(ObjectiveGetComm(objective, &opt->comm));
   PetscCall(ObjectiveGetModel(objective, &opt->model));
   opt->objective = objective;
-  opt->ls_steps  = 31;
-  *optimizer     = opt;
+  PetscCall(LineSearchCreate(opt->comm, &opt->ls));
+  *optimizer = opt;
   PetscFunctionReturn(0);
 }
 
@@ -61,8 +62,6 @@ PetscErrorCode OptimizerSetFromOptions(Optimizer opt)
   if (opt->type[0]) PetscCall(PetscStrncpy(type, opt->type, sizeof(type)));
   PetscOptionsBegin(opt->comm, NULL, "Optimizer options", "Optimizer");
   PetscCall(EngdOptionsFList("-optimizer", "Training method", "OptimizerSetType", Optimizers.list, type, type, sizeof(type), NULL));
-  PetscCall(EngdOptionsInt("-ls_steps", "Grid line search: candidates eta = 2^-k, k < ls_steps", "LineSearchApply", opt->ls_steps, &opt->ls_steps, NULL));
-  PetscCheck(opt->ls_steps >= 1 && opt->ls_steps <= 60, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-ls_steps must be in 1..60, got %" PetscInt_FMT, opt->ls_steps);
   if (!opt->type[0] || strcmp(type, opt->type)) PetscCall(OptimizerSetType(opt, type));
   if (opt->ops.setfromoptions) PetscCall((*opt->ops.setfromoptions)(opt, PetscOptionsObject));
   if (PetscOptionsObject->printhelp) { /* -help lists the options of every optimizer, not only the chosen one */
@@ -76,6 +75,7 @@ PetscErrorCode OptimizerSetFromOptions(Optimizer opt)
     }
   }
   PetscOptionsEnd();
+  PetscCall(LineSearchSetFromOptions(opt->ls));
   PetscFunctionReturn(0);
 }
 
@@ -86,38 +86,63 @@ PetscErrorCode OptimizerSetUp(Optimizer opt)
   if (!opt->type[0]) PetscCall(OptimizerSetType(opt, OPTIMIZERENGD));
   PetscCall(ObjectiveSetUp(opt->objective));
   PetscCall(ModelGetNumParameters(opt->model, &opt->n_params));
-  PetscCall(LineSearchCreate(opt->ls_steps, &opt->ls));
-  PetscCall(PetscMalloc1(opt->n_params, &opt->theta_before));
+  PetscCall(LineSearchSetUp(opt->ls));
+  PetscCall(PetscCalloc2(opt->n_params, &opt->theta_before, opt->n_params, &opt->dir));
   if (opt->ops.setup) PetscCall((*opt->ops.setup)(opt));
   opt->setup_called = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
-/* The methods reject a step whose loss or direction is not finite; the copy of theta is a
-   safety net for a finite direction that still overflows theta, so that a rejected step never
-   leaves non-finite parameters behind (the checkpoint of the last good state relies on it). */
+static PetscBool AllFinite(PetscInt n, const PetscReal *v)
+{
+  for (PetscInt i = 0; i < n; i++)
+    if (PetscIsInfOrNanReal(v[i])) return PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
+/* A step whose loss or direction is not finite is rejected; the copy of theta is a safety net
+   for a finite direction that still overflows theta, so that a rejected step never leaves
+   non-finite parameters behind (the checkpoint of the last good state relies on it). */
 PetscErrorCode OptimizerStep(Optimizer opt, OptimizerStepInfo *info)
 {
-  PetscReal *theta;
+  const PetscInt P = opt->n_params;
+  PetscReal     *theta;
 
   PetscFunctionBegin;
   PetscCall(OptimizerSetUp(opt));
   PetscCall(PetscMemzero(info, sizeof(*info)));
   PetscCall(ModelGetParameters(opt->model, &theta));
-  PetscCall(PetscArraycpy(opt->theta_before, theta, opt->n_params));
-  PetscCall((*opt->ops.step)(opt, info));
-  if (!info->nonfinite)
-    for (PetscInt i = 0; i < opt->n_params; i++)
-      if (PetscIsInfOrNanReal(theta[i])) {
-        info->nonfinite = PETSC_TRUE;
-        break;
-      }
+  PetscCall(PetscArraycpy(opt->theta_before, theta, P));
+  PetscCall((*opt->ops.direction)(opt, theta, opt->dir, info));
+  info->loss_new = info->loss;
+  if (PetscIsInfOrNanReal(info->loss) || !AllFinite(P, opt->dir)) info->nonfinite = PETSC_TRUE;
+  else if (opt->ops.update) PetscCall((*opt->ops.update)(opt, theta, opt->dir, info));
+  else {
+    PetscCall(LineSearchApply(opt->ls, opt->objective, theta, opt->dir, info->loss, &info->eta, &info->loss_new));
+    info->accepted = info->eta > 0 ? PETSC_TRUE : PETSC_FALSE;
+    if (opt->ops.poststep) PetscCall((*opt->ops.poststep)(opt, info));
+  }
+  if (!info->nonfinite && !AllFinite(P, theta)) info->nonfinite = PETSC_TRUE;
   if (info->nonfinite) {
-    PetscCall(PetscArraycpy(theta, opt->theta_before, opt->n_params));
+    PetscCall(PetscArraycpy(theta, opt->theta_before, P));
     info->accepted = PETSC_FALSE;
     info->eta      = 0.0;
   }
   opt->iteration++;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode OptimizerGradientDirection(Optimizer opt, const PetscReal *theta, PetscReal *dir, OptimizerStepInfo *info)
+{
+  PetscFunctionBegin;
+  PetscCall(ObjectiveGradient(opt->objective, theta, dir, &info->loss));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode OptimizerGetLineSearch(Optimizer opt, LineSearch *ls)
+{
+  PetscFunctionBegin;
+  *ls = opt->ops.update ? NULL : opt->ls;
   PetscFunctionReturn(0);
 }
 
@@ -233,7 +258,7 @@ PetscErrorCode OptimizerDestroy(Optimizer *optimizer)
   if (!opt) PetscFunctionReturn(0);
   if (opt->ops.destroy) PetscCall((*opt->ops.destroy)(opt));
   PetscCall(LineSearchDestroy(&opt->ls));
-  PetscCall(PetscFree(opt->theta_before));
+  PetscCall(PetscFree2(opt->theta_before, opt->dir));
   PetscCall(PetscFree(opt));
   *optimizer = NULL;
   PetscFunctionReturn(0);

@@ -11,12 +11,13 @@
 
 typedef struct _p_H1Metric *H1Metric;
 
+/* Creates the metric and the storage of its rows on this rank. */
 PetscErrorCode H1MetricCreate(Objective, H1Metric *);
 PetscErrorCode H1MetricDestroy(H1Metric *);
-/* The rank's chunks of rows (chunk c: rows [chunk_row[c], chunk_row[c+1])) and the most rows
-   on any rank. */
-PetscErrorCode H1MetricGetRows(H1Metric, PetscInt *n_chunks_local, const PetscInt **chunk_row, PetscInt *n_rows_max);
-/* The rows at theta: rows_t is P x n_rows (leading dimension P). */
-PetscErrorCode H1MetricRows(H1Metric, const PetscReal *theta, PetscReal *rows_t);
+/* The most rows on any rank. */
+PetscErrorCode H1MetricGetMaxRows(H1Metric, PetscInt *n_rows_max);
+/* The rows at theta as a CURVATURE_ROWS operator (curvature.h), owned by the metric: jac_t is
+   P x n_rows_local in the rank's chunks; no residuals. */
+PetscErrorCode H1MetricOperator(H1Metric, const PetscReal *theta, const CurvatureOperator **);
 
 #endif

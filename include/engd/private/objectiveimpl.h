@@ -69,7 +69,8 @@ struct _p_Objective {
   Pass       loss, candidates, rows, gradient, errors;
   PetscReal *theta_trial;  /* candidates: theta - eta_k dir */
   DDReal    *dd_gradient;  /* gradient and loss: n_params + 1 */
-  DDReal    *dd_candidates; /* a loss per line-search candidate: at most n_dd */
+  DDReal    *dd_rows_gradient; /* J~^T r~ of the rows operator (rows.c): n_params */
+  DDReal    *dd_candidates; /* a loss per line-search candidate: n_dd, grown on demand */
   PetscInt   n_dd;
   PetscBool  setup_called;
 };

@@ -6,7 +6,14 @@
 typedef struct {
   PetscErrorCode (*setfromoptions)(Optimizer, PetscOptionItems *);
   PetscErrorCode (*setup)(Optimizer);
-  PetscErrorCode (*step)(Optimizer, OptimizerStepInfo *);
+  /* info->loss (L at theta) and the direction dir; may return before dir when the loss is not
+     finite (the base rejects the step); may set info->damping and info->solve */
+  PetscErrorCode (*direction)(Optimizer, const PetscReal *theta, PetscReal *dir, OptimizerStepInfo *);
+  /* optional: the method's own step from the finite direction instead of the line search: set
+     theta, info->eta and info->accepted, or flag info->nonfinite (then theta is restored) */
+  PetscErrorCode (*update)(Optimizer, PetscReal *theta, const PetscReal *dir, OptimizerStepInfo *);
+  /* optional: told the line search's outcome (ENGD lowers its cut-off after short steps) */
+  PetscErrorCode (*poststep)(Optimizer, const OptimizerStepInfo *);
   PetscErrorCode (*view)(Optimizer, PetscViewer);
   PetscErrorCode (*destroy)(Optimizer);
   PetscErrorCode (*getstate)(Optimizer, OptimizerState *);       /* add the method's entries */
@@ -22,11 +29,14 @@ struct _p_Optimizer {
   Model        model;
   PetscInt     n_params;
   PetscInt     iteration;
-  LineSearch   ls;        /* used by the methods with a grid line search */
-  PetscInt     ls_steps;
+  LineSearch   ls;        /* used by the methods without ops.update */
+  PetscReal   *dir;          /* the step's direction */
   PetscReal   *theta_before; /* theta before the current step, restored if the step fails */
   PetscBool    setup_called;
 };
+
+/* The direction of first-order methods (GD, Adam): the gradient. */
+PetscErrorCode OptimizerGradientDirection(Optimizer, const PetscReal *theta, PetscReal *dir, OptimizerStepInfo *);
 
 /* For setstate implementations: the entry `name` of exactly `length` values, or an error that
    names the entry. */

@@ -1,8 +1,8 @@
-/* Replicated Gram back-end: each rank forms J~_c^T J~_c of each of its chunks with dsyrk and
+/* Replicated curvature solver: each rank forms J~_c^T J~_c of each of its chunks with dsyrk and
    adds them in double-double, one MPI_Allreduce sums the packed upper triangles, and every rank
    solves the same small problem with LAPACK. Every rank then holds the same G whatever the
    rank count, and LAPACK on one thread turns the same G into the same direction. */
-#include <engd/private/gramimpl.h>
+#include <engd/private/curvatureimpl.h>
 #include <engd/private/lapack.h>
 #include <engd/ddsum.h>
 #include <unistd.h>
@@ -17,7 +17,7 @@ typedef struct {
   PetscBLASInt  lwork, liwork;
 } Gram_Replicated;
 
-static PetscErrorCode SetUp_Replicated(Gram g)
+static PetscErrorCode SetUp_Replicated(CurvatureSolver g)
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
   const PetscInt   P = g->n_params;
@@ -41,14 +41,17 @@ static PetscErrorCode SetUp_Replicated(Gram g)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Assemble_Replicated(Gram g, PetscReal *jac_t, PetscInt n_chunks, const PetscInt chunk_row[])
+static PetscErrorCode SetOperator_Replicated(CurvatureSolver g, const CurvatureOperator *op)
 {
+  PetscReal      *jac_t = op->jac_t;
+  const PetscInt  n_chunks = op->n_chunks, *chunk_row = op->chunk_row;
   Gram_Replicated *r = (Gram_Replicated *)g->data;
   const PetscInt   P = g->n_params;
   PetscBLASInt     n, k;
   const PetscReal  one = 1.0, zero = 0.0;
 
   PetscFunctionBegin;
+  PetscCheck(op->type == CURVATURE_ROWS, g->comm, PETSC_ERR_SUP, "The %s Gram solver needs stored rows (a CURVATURE_ROWS operator)", g->type);
   PetscCall(PetscBLASIntCast(P, &n));
   DDZero(P * (P + 1) / 2, r->packed);
   for (PetscInt c = 0; c < n_chunks; c++) {
@@ -63,7 +66,7 @@ static PetscErrorCode Assemble_Replicated(Gram g, PetscReal *jac_t, PetscInt n_c
 }
 
 /* dir = V diag(filter) V^T rhs with the eigenpairs of G. */
-static PetscErrorCode SolveEigen(Gram g, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *info)
+static PetscErrorCode SolveEigen(CurvatureSolver g, const CurvatureRegularization *reg, const PetscReal *rhs, PetscReal *dir, CurvatureSolveInfo *info)
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
   const PetscInt   P = g->n_params;
@@ -76,14 +79,14 @@ static PetscErrorCode SolveEigen(Gram g, PetscReal damping, const PetscReal *rhs
   dsyevd_("V", "U", &n, r->factor, &n, r->lambda, r->work, &r->lwork, r->iwork, &r->liwork, &lapack_info);
   PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsyevd failed on the Gram matrix: info %d", (int)lapack_info);
   PetscCall(PetscLogFlops(9.0 * P * P * P));
-  PetscCall(GramSpectralFilter(P, r->lambda, g->rcond, damping, r->filter, info));
+  PetscCall(CurvatureSpectralFilter(P, r->lambda, reg->rcond, reg->damping, r->filter, info));
   PetscCallBLAS("BLASgemv", BLASgemv_("T", &n, &n, &one, r->factor, &n, rhs, &one_i, &zero, r->tmp, &one_i));
   for (PetscInt i = 0; i < P; i++) r->tmp[i] *= r->filter[i];
   PetscCallBLAS("BLASgemv", BLASgemv_("N", &n, &n, &one, r->factor, &n, r->tmp, &one_i, &zero, dir, &one_i));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Solve_Replicated(Gram g, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *info)
+static PetscErrorCode Solve_Replicated(CurvatureSolver g, const CurvatureRegularization *reg, const PetscReal *rhs, PetscReal *dir, CurvatureSolveInfo *info)
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
   const PetscInt   P = g->n_params;
@@ -91,19 +94,19 @@ static PetscErrorCode Solve_Replicated(Gram g, PetscReal damping, const PetscRea
   PetscReal        max_diag = 0.0, shift;
 
   PetscFunctionBegin;
-  if (g->solve_type == GRAM_SOLVE_EIGEN) {
-    PetscCall(SolveEigen(g, damping, rhs, dir, info));
+  if (g->solve_type == CURVATURE_SOLVE_EIGEN) {
+    PetscCall(SolveEigen(g, reg, rhs, dir, info));
     PetscFunctionReturn(0);
   }
   PetscCall(PetscBLASIntCast(P, &n));
   PetscCall(PetscArraycpy(r->factor, r->gram, P * P));
   for (PetscInt i = 0; i < P; i++) max_diag = PetscMax(max_diag, r->gram[i + i * P]);
-  shift = GramCholeskyShift(g, damping, max_diag);
+  shift = CurvatureCholeskyShift(reg, max_diag);
   for (PetscInt i = 0; i < P; i++) r->factor[i + i * P] += shift;
   PetscCallBLAS("LAPACKpotrf", LAPACKpotrf_("U", &n, r->factor, &n, &lapack_info));
   PetscCall(PetscLogFlops(P * P * P / 3.0));
   if (lapack_info != 0) { /* not numerically positive definite: fall back to the pseudo-inverse */
-    PetscCall(SolveEigen(g, damping, rhs, dir, info));
+    PetscCall(SolveEigen(g, reg, rhs, dir, info));
     info->used_fallback = PETSC_TRUE;
     PetscFunctionReturn(0);
   }
@@ -115,7 +118,7 @@ static PetscErrorCode Solve_Replicated(Gram g, PetscReal damping, const PetscRea
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode GetMatrix_Replicated(Gram g, PetscReal *gram)
+static PetscErrorCode GetMatrix_Replicated(CurvatureSolver g, PetscReal *gram)
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
 
@@ -124,7 +127,7 @@ static PetscErrorCode GetMatrix_Replicated(Gram g, PetscReal *gram)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Memory_Replicated(Gram g, PetscLogDouble *bytes)
+static PetscErrorCode Memory_Replicated(CurvatureSolver g, PetscLogDouble *bytes)
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
   const PetscReal  P = (PetscReal)g->n_params;
@@ -136,7 +139,7 @@ static PetscErrorCode Memory_Replicated(Gram g, PetscLogDouble *bytes)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Replicated(Gram g)
+static PetscErrorCode Destroy_Replicated(CurvatureSolver g)
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
 
@@ -147,7 +150,7 @@ static PetscErrorCode Destroy_Replicated(Gram g)
   PetscFunctionReturn(0);
 }
 
-PETSC_EXTERN PetscErrorCode GramCreate_Replicated(Gram g)
+PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver g)
 {
   Gram_Replicated *r;
 
@@ -155,7 +158,7 @@ PETSC_EXTERN PetscErrorCode GramCreate_Replicated(Gram g)
   PetscCall(PetscNew(&r));
   g->data          = r;
   g->ops.setup     = SetUp_Replicated;
-  g->ops.assemble  = Assemble_Replicated;
+  g->ops.setoperator = SetOperator_Replicated;
   g->ops.solve     = Solve_Replicated;
   g->ops.getmatrix = GetMatrix_Replicated;
   g->ops.memory    = Memory_Replicated;

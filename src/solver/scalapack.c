@@ -1,4 +1,4 @@
-/* ScaLAPACK Gram back-end: memory per rank ~ P^2/R.
+/* ScaLAPACK curvature solver: memory per rank ~ P^2/R.
 
    G lives in a 2-D block-cyclic layout on a pr x pc grid. It is assembled one panel of pc block
    columns at a time: every rank multiplies its own rows into the panel's upper part with one
@@ -6,7 +6,7 @@
    products and delivers each block to its owner. The rows never move, and the flops are
    those of a local dsyrk, at dgemm speed. pdsyevd (or a damped pdpotrf) then solves; the
    direction is assembled from local products and one P-vector MPI_Allreduce. */
-#include <engd/private/gramimpl.h>
+#include <engd/private/curvatureimpl.h>
 #include <engd/private/lapack.h>
 
 typedef struct {
@@ -27,7 +27,7 @@ typedef struct {
 /* Global index of local index l in a block-cyclic dimension. */
 static inline PetscInt LocalToGlobal(int l, int nb, int proc, int nprocs) { return (PetscInt)(l / nb) * nprocs * nb + (PetscInt)proc * nb + l % nb; }
 
-static PetscErrorCode SetUp_ScaLAPACK(Gram g)
+static PetscErrorCode SetUp_ScaLAPACK(CurvatureSolver g)
 {
   Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
   int             P, R = g->size, nb, zero = 0, one = 1, info, lld;
@@ -94,14 +94,17 @@ static PetscErrorCode SetUp_ScaLAPACK(Gram g)
 
 /* The chunks do not matter here: pdsyevd's result depends on the process grid anyway, so this
    back-end is not rank-count independent (replicated.c is). */
-static PetscErrorCode Assemble_ScaLAPACK(Gram g, PetscReal *jac_t, PetscInt n_chunks, const PetscInt chunk_row[])
+static PetscErrorCode SetOperator_ScaLAPACK(CurvatureSolver g, const CurvatureOperator *op)
 {
+  PetscReal      *jac_t = op->jac_t;
+  const PetscInt  n_chunks = op->n_chunks, *chunk_row = op->chunk_row;
   Gram_ScaLAPACK *s  = (Gram_ScaLAPACK *)g->data;
   const PetscInt  P  = g->n_params, nb = s->desc_g[4], lld = s->desc_g[8], width = (PetscInt)s->npcol * nb;
   const PetscReal one = 1.0, zero = 0.0;
   PetscBLASInt    m, n, n_rows, ld;
 
   PetscFunctionBegin;
+  PetscCheck(op->type == CURVATURE_ROWS, g->comm, PETSC_ERR_SUP, "The %s Gram solver needs stored rows (a CURVATURE_ROWS operator)", g->type);
   PetscCall(PetscBLASIntCast(chunk_row[n_chunks], &n_rows));
   PetscCall(PetscBLASIntCast(P, &ld));
   for (PetscInt j0 = 0; j0 < P; j0 += width) {
@@ -126,7 +129,7 @@ static PetscErrorCode Assemble_ScaLAPACK(Gram g, PetscReal *jac_t, PetscInt n_ch
 }
 
 /* vec_out = sum over ranks of the local part of op(A) vec_in, for a distributed P x P A. */
-static PetscErrorCode DistributedMatVec(Gram g, const PetscReal *A, PetscBool transpose, const PetscReal *vec_in, PetscReal *vec_out)
+static PetscErrorCode DistributedMatVec(CurvatureSolver g, const PetscReal *A, PetscBool transpose, const PetscReal *vec_in, PetscReal *vec_out)
 {
   Gram_ScaLAPACK *s  = (Gram_ScaLAPACK *)g->data;
   const int       nb = s->desc_g[4], lld = s->desc_g[8];
@@ -152,7 +155,7 @@ static PetscErrorCode DistributedMatVec(Gram g, const PetscReal *A, PetscBool tr
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SolveEigen(Gram g, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *info)
+static PetscErrorCode SolveEigen(CurvatureSolver g, const CurvatureRegularization *reg, const PetscReal *rhs, PetscReal *dir, CurvatureSolveInfo *info)
 {
   Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
   int             P = (int)g->n_params, one = 1, lapack_info;
@@ -164,14 +167,14 @@ static PetscErrorCode SolveEigen(Gram g, PetscReal damping, const PetscReal *rhs
   /* ranks owning no block of G may get unsorted eigenvalues back: use rank 0's everywhere */
   PetscCallMPI(MPI_Bcast(s->lambda, P, MPIU_REAL, 0, g->comm));
   PetscCall(PetscLogFlops(9.0 * P * (PetscLogDouble)P * P / g->size));
-  PetscCall(GramSpectralFilter(P, s->lambda, g->rcond, damping, s->filter, info));
+  PetscCall(CurvatureSpectralFilter(P, s->lambda, reg->rcond, reg->damping, s->filter, info));
   PetscCall(DistributedMatVec(g, s->eigvec, PETSC_TRUE, rhs, s->vec_a));
   for (PetscInt i = 0; i < P; i++) s->vec_a[i] *= s->filter[i];
   PetscCall(DistributedMatVec(g, s->eigvec, PETSC_FALSE, s->vec_a, dir));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Solve_ScaLAPACK(Gram g, PetscReal damping, const PetscReal *rhs, PetscReal *dir, GramSolveInfo *info)
+static PetscErrorCode Solve_ScaLAPACK(CurvatureSolver g, const CurvatureRegularization *reg, const PetscReal *rhs, PetscReal *dir, CurvatureSolveInfo *info)
 {
   Gram_ScaLAPACK *s  = (Gram_ScaLAPACK *)g->data;
   const int       nb = s->desc_g[4], lld = s->desc_g[8];
@@ -180,8 +183,8 @@ static PetscErrorCode Solve_ScaLAPACK(Gram g, PetscReal damping, const PetscReal
   PetscMPIInt     count;
 
   PetscFunctionBegin;
-  if (g->solve_type == GRAM_SOLVE_EIGEN) {
-    PetscCall(SolveEigen(g, damping, rhs, dir, info));
+  if (g->solve_type == CURVATURE_SOLVE_EIGEN) {
+    PetscCall(SolveEigen(g, reg, rhs, dir, info));
     PetscFunctionReturn(0);
   }
   PetscCall(PetscArraycpy(s->work_matrix, s->gram, (size_t)lld * PetscMax(1, s->g_cols)));
@@ -189,7 +192,7 @@ static PetscErrorCode Solve_ScaLAPACK(Gram g, PetscReal damping, const PetscReal
     for (int il = 0; il < s->g_rows; il++)
       if (LocalToGlobal(il, nb, s->myrow, s->nprow) == LocalToGlobal(jl, nb, s->mycol, s->npcol)) max_diag = PetscMax(max_diag, s->gram[il + (size_t)jl * lld]);
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &max_diag, 1, MPIU_REAL, MPIU_MAX, g->comm));
-  shift = GramCholeskyShift(g, damping, max_diag);
+  shift = CurvatureCholeskyShift(reg, max_diag);
   for (int jl = 0; jl < s->g_cols; jl++)
     for (int il = 0; il < s->g_rows; il++)
       if (LocalToGlobal(il, nb, s->myrow, s->nprow) == LocalToGlobal(jl, nb, s->mycol, s->npcol)) s->work_matrix[il + (size_t)jl * lld] += shift;
@@ -198,7 +201,7 @@ static PetscErrorCode Solve_ScaLAPACK(Gram g, PetscReal damping, const PetscReal
   failed = lapack_info != 0;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, g->comm));
   if (failed) {
-    PetscCall(SolveEigen(g, damping, rhs, dir, info));
+    PetscCall(SolveEigen(g, reg, rhs, dir, info));
     info->used_fallback = PETSC_TRUE;
     PetscFunctionReturn(0);
   }
@@ -215,7 +218,7 @@ static PetscErrorCode Solve_ScaLAPACK(Gram g, PetscReal damping, const PetscReal
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode GetMatrix_ScaLAPACK(Gram g, PetscReal *gram)
+static PetscErrorCode GetMatrix_ScaLAPACK(CurvatureSolver g, PetscReal *gram)
 {
   Gram_ScaLAPACK *s  = (Gram_ScaLAPACK *)g->data;
   const int       nb = s->desc_g[4], lld = s->desc_g[8];
@@ -231,7 +234,7 @@ static PetscErrorCode GetMatrix_ScaLAPACK(Gram g, PetscReal *gram)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Memory_ScaLAPACK(Gram g, PetscLogDouble *bytes)
+static PetscErrorCode Memory_ScaLAPACK(CurvatureSolver g, PetscLogDouble *bytes)
 {
   Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
   const PetscReal P = (PetscReal)g->n_params, R = (PetscReal)g->size;
@@ -244,7 +247,7 @@ static PetscErrorCode Memory_ScaLAPACK(Gram g, PetscLogDouble *bytes)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode View_ScaLAPACK(Gram g, PetscViewer viewer)
+static PetscErrorCode View_ScaLAPACK(CurvatureSolver g, PetscViewer viewer)
 {
   Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
 
@@ -253,7 +256,7 @@ static PetscErrorCode View_ScaLAPACK(Gram g, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_ScaLAPACK(Gram g)
+static PetscErrorCode Destroy_ScaLAPACK(CurvatureSolver g)
 {
   Gram_ScaLAPACK *s = (Gram_ScaLAPACK *)g->data;
 
@@ -271,7 +274,7 @@ static PetscErrorCode Destroy_ScaLAPACK(Gram g)
   PetscFunctionReturn(0);
 }
 
-PETSC_EXTERN PetscErrorCode GramCreate_ScaLAPACK(Gram g)
+PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_ScaLAPACK(CurvatureSolver g)
 {
   Gram_ScaLAPACK *s;
 
@@ -279,7 +282,7 @@ PETSC_EXTERN PetscErrorCode GramCreate_ScaLAPACK(Gram g)
   PetscCall(PetscNew(&s));
   g->data          = s;
   g->ops.setup     = SetUp_ScaLAPACK;
-  g->ops.assemble  = Assemble_ScaLAPACK;
+  g->ops.setoperator = SetOperator_ScaLAPACK;
   g->ops.solve     = Solve_ScaLAPACK;
   g->ops.getmatrix = GetMatrix_ScaLAPACK;
   g->ops.memory    = Memory_ScaLAPACK;

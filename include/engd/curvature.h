@@ -1,0 +1,111 @@
+/* CurvatureSolver: the linear algebra of a preconditioned step. A method (ENGD, Hilbert NGD;
+   later kernel, SPRING, Gauss-Newton CG, KFAC, Newton) hands it a curvature operator and asks
+   for a direction under a regularisation the method drives:
+     normal equations  d = (G + damping I)^+ g,        G = J~^T J~ (summed over ranks), g = grad L
+     residual form     d = J~^T (J~ J~^T + damping I)^+ r~       (declared; the kernel solvers of
+                       the large-P work implement it; the Gram solvers refuse it)
+   where ^+ keeps the eigenvalues above rcond * lambda_max (the cut-off). What the solve found
+   (eigenvalues kept, lambda_max, iterations, why it stopped, negative eigenvalues) comes back
+   as CurvatureSolveInfo, which the method records in the history.
+
+   Implementations (-engd_gram), both of the Gram matrix G formed from stored rows:
+     replicated  a dsyrk per chunk summed in double-double, MPI_Allreduce of the packed G, every
+                 rank solves the P x P problem (LAPACK): the same G on any rank count;
+     scalapack   G in a 2-D block-cyclic layout, built panel by panel from local dgemms and
+                 MPI_Reduce_scatter, pdsyevd: ~P^2/R memory;
+     auto        replicated while its copies of G fit the memory budget, else scalapack.
+   A new solver is one file with CurvatureSolverCreate_<Name> (the ops of curvatureimpl.h) and
+   one CurvatureSolverRegister line in solver.c. */
+#ifndef ENGD_CURVATURE_H
+#define ENGD_CURVATURE_H
+
+#include <engd/sys.h>
+
+/* What a solver is given. */
+typedef enum {
+  CURVATURE_ROWS,   /* stored rows J~ of this rank (and their residuals r~) */
+  CURVATURE_SHELL,  /* products v -> J~ v and w -> J~^T w (matrix-free; the large-P work) */
+  CURVATURE_MATRIX  /* an assembled symmetric P x P matrix, possibly indefinite (exact Newton) */
+} CurvatureOperatorType;
+
+typedef struct {
+  CurvatureOperatorType type;
+  PetscInt              n_params;
+  /* CURVATURE_ROWS: jac_t is P x n_rows_local (leading dimension P, room for n_rows_max columns:
+     a solver may zero the columns past n_rows_local to use them as padding), in n_chunks chunks,
+     chunk c the rows [chunk_row[c], chunk_row[c+1]), n_rows_local = chunk_row[n_chunks]. Sums
+     go chunk by chunk in double-double, so G does not depend on the rank count when the chunks
+     are fixed global ranges (objective.h). res: the rows' residuals r~ (n_rows_local). */
+  PetscReal      *jac_t, *res;
+  PetscInt        n_chunks, n_rows_max;
+  const PetscInt *chunk_row;
+  /* CURVATURE_SHELL: mult gives this rank's J~ v (its rows), mult_transpose J~^T w summed over
+     ranks (replicated) */
+  PetscErrorCode (*mult)(void *ctx, const PetscReal *v, PetscReal *Jv);
+  PetscErrorCode (*mult_transpose)(void *ctx, const PetscReal *w, PetscReal *JTw);
+  void *ctx;
+  /* CURVATURE_MATRIX: P x P, column-major, replicated */
+  const PetscReal *matrix;
+} CurvatureOperator;
+
+/* A rows operator over the given storage (see above). */
+static inline CurvatureOperator CurvatureRowsOperator(PetscInt n_params, PetscReal *jac_t, PetscReal *res, PetscInt n_chunks, const PetscInt chunk_row[], PetscInt n_rows_max)
+{
+  CurvatureOperator op = {CURVATURE_ROWS, n_params, jac_t, res, n_chunks, n_rows_max, chunk_row, NULL, NULL, NULL, NULL};
+  return op;
+}
+
+/* The regularisation the method drives: relative eigenvalue cut-off and damping. */
+typedef struct {
+  PetscReal rcond;   /* keep eigenvalues above rcond * lambda_max; cholesky adds rcond * max diag */
+  PetscReal damping; /* lambda added to the kept eigenvalues (cholesky: to the diagonal) */
+} CurvatureRegularization;
+
+typedef struct {
+  PetscInt  n_kept;          /* eigenvalues kept by the cut-off (eigen solves); P for Cholesky */
+  PetscReal lambda_max, lambda_min_kept;
+  PetscBool used_fallback;   /* Cholesky failed, eigen used */
+  PetscInt  iterations;      /* iterative solvers: Krylov iterations (0: direct) */
+  PetscInt  reason;          /* iterative solvers: a KSPConvergedReason (0: direct) */
+  PetscInt  n_negative;      /* eigenvalues below zero (indefinite operators; 0 for a Gram) */
+} CurvatureSolveInfo;
+
+/* -engd_solve: eigen = pseudo-inverse via eigendecomposition; cholesky = damped Cholesky that
+   falls back to eigen when the factorisation fails. */
+typedef enum { CURVATURE_SOLVE_EIGEN, CURVATURE_SOLVE_CHOLESKY } CurvatureSolveType;
+extern const char *const CurvatureSolveTypes[];
+
+typedef struct _p_CurvatureSolver *CurvatureSolver;
+
+/* The registered solvers (-engd_gram), and auto: chosen by the memory model at set-up. */
+#define CURVATURESOLVERREPLICATED "replicated"
+#define CURVATURESOLVERSCALAPACK  "scalapack"
+#define CURVATURESOLVERAUTO       "auto"
+
+PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver));
+PetscErrorCode CurvatureSolverCreate(MPI_Comm, CurvatureSolver *);
+PetscErrorCode CurvatureSolverSetType(CurvatureSolver, const char type[]);
+/* Sizes: P parameters, at most n_rows_max local rows on any rank. */
+PetscErrorCode CurvatureSolverSetSizes(CurvatureSolver, PetscInt n_params, PetscInt n_rows_max);
+/* Options: -engd_gram replicated|scalapack|auto -engd_solve eigen|cholesky -gram_block_size
+   -gram_memory_mb */
+PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver);
+PetscErrorCode CurvatureSolverSetUp(CurvatureSolver);
+PetscErrorCode CurvatureSolverView(CurvatureSolver, PetscViewer);
+PetscErrorCode CurvatureSolverDestroy(CurvatureSolver *);
+PetscErrorCode CurvatureSolverGetType(CurvatureSolver, const char **);
+
+/* Give the solver the operator of this iteration (collective); the Gram solvers form G here.
+   The operator's storage must stay valid until the next call. */
+PetscErrorCode CurvatureSolverSetOperator(CurvatureSolver, const CurvatureOperator *);
+/* d = (G + damping I)^+ g under the regularisation; g and d replicated. */
+PetscErrorCode CurvatureSolverSolve(CurvatureSolver, const CurvatureRegularization *, const PetscReal *g, PetscReal *d, CurvatureSolveInfo *);
+/* d = J~^T (J~ J~^T + damping I)^+ r~ with the operator's residuals (rows operators); d
+   replicated. A solver without it raises PETSC_ERR_SUP. */
+PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver, const CurvatureRegularization *, PetscReal *d, CurvatureSolveInfo *);
+/* Copy of the assembled G (P x P, replicated on every rank) for tests and diagnostics. */
+PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver, PetscReal *gram);
+/* Bytes per rank this solver needs, from its memory model. */
+PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver, PetscLogDouble *bytes_per_rank);
+
+#endif

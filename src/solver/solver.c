@@ -1,0 +1,247 @@
+/* CurvatureSolver: the registry of implementations, options, the automatic choice, and the spectral filter
+   shared by the eigen-based solves. */
+#include <engd/private/curvatureimpl.h>
+#include <engd/registry.h>
+#include <unistd.h>
+
+const char *const CurvatureSolveTypes[] = {"eigen", "cholesky", "CurvatureSolveType", "CURVATURE_SOLVE_", NULL};
+
+static EngdRegistry Grams = ENGD_REGISTRY("-engd_gram", "back-end", CURVATURESOLVERAUTO);
+
+PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver))
+{
+  PetscFunctionBegin;
+  PetscCall(EngdRegistryAdd(&Grams, name, create));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CurvatureSolverRegisterAll(void)
+{
+  PetscFunctionBegin;
+  if (EngdRegistryFilled(&Grams)) PetscFunctionReturn(0);
+  PetscCall(CurvatureSolverRegister(CURVATURESOLVERREPLICATED, CurvatureSolverCreate_Replicated));
+  PetscCall(CurvatureSolverRegister(CURVATURESOLVERSCALAPACK, CurvatureSolverCreate_ScaLAPACK));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverCreate(MPI_Comm comm, CurvatureSolver *gram)
+{
+  CurvatureSolver g;
+
+  PetscFunctionBegin;
+  PetscCall(EngdInitializePackage());
+  PetscCall(CurvatureSolverRegisterAll());
+  PetscCall(PetscNew(&g));
+  g->comm       = comm;
+  g->block_size = 64;
+  g->solve_type = CURVATURE_SOLVE_EIGEN;
+  PetscCall(PetscStrncpy(g->type, CURVATURESOLVERAUTO, sizeof(g->type)));
+  PetscCallMPI(MPI_Comm_rank(comm, &g->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &g->size));
+  *gram = g;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetType(CurvatureSolver g, const char type[])
+{
+  PetscBool is_auto;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrcmp(type, CURVATURESOLVERAUTO, &is_auto));
+  if (!is_auto) {
+    PetscErrorCode (*create)(CurvatureSolver);
+    PetscCall(EngdRegistryFind(&Grams, g->comm, type, &create));
+  }
+  PetscCheck(!g->setup_called, g->comm, PETSC_ERR_ORDER, "Set the curvature solver type before CurvatureSolverSetUp()");
+  PetscCall(PetscStrncpy(g->type, type, sizeof(g->type)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetSizes(CurvatureSolver g, PetscInt n_params, PetscInt n_rows_max)
+{
+  PetscFunctionBegin;
+  g->n_params   = n_params;
+  g->n_rows_max = n_rows_max;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
+{
+  char     type[64];
+  PetscInt solve = (PetscInt)g->solve_type;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(type, g->type, sizeof(type)));
+  PetscOptionsBegin(g->comm, NULL, "Gram matrix options", "CurvatureSolver");
+  PetscCall(EngdOptionsString("-engd_gram", "Gram back-end: replicated, scalapack or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsEList("-engd_solve", "Solve: eigen (pseudo-inverse) or cholesky (damped, eigen fallback)", "CurvatureSolverSolve", CurvatureSolveTypes, 2, CurvatureSolveTypes[solve], &solve, NULL));
+  PetscCall(EngdOptionsInt("-gram_block_size", "ScaLAPACK block size", "CurvatureSolverSetUp", g->block_size, &g->block_size, NULL));
+  PetscCall(EngdOptionsReal("-gram_memory_mb", "Memory per rank the auto choice may give a replicated Gram (default: a quarter of the node's memory per rank)", "CurvatureSolverSetUp", g->memory_budget_mb, &g->memory_budget_mb, NULL));
+  PetscOptionsEnd();
+  g->solve_type = (CurvatureSolveType)solve;
+  PetscCheck(g->block_size >= 1, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-gram_block_size must be positive, got %" PetscInt_FMT, g->block_size);
+  PetscCall(CurvatureSolverSetType(g, type));
+  PetscFunctionReturn(0);
+}
+
+/* Bytes of memory per rank on this node, a quarter of which the replicated Gram may use. */
+static PetscErrorCode DefaultMemoryBudget(CurvatureSolver g, PetscReal *mb)
+{
+  MPI_Comm    node;
+  PetscMPIInt ranks_on_node;
+  double      bytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_split_type(g->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &ranks_on_node));
+  PetscCallMPI(MPI_Comm_free(&node));
+  *mb = 0.25 * bytes / ranks_on_node / 1048576.0;
+  PetscFunctionReturn(0);
+}
+
+/* Replicated needs G, its eigenvectors and the solve's workspace: about 3 P^2 doubles. */
+/* G, eigenvectors, the double-double packed G and the Allreduce's copy of it; LAPACK's
+   workspace comes on top (replicated.c has the full model) */
+static PetscReal ReplicatedBytes(PetscInt P) { return 4.0 * 8.0 * (PetscReal)P * (PetscReal)P; }
+
+PetscErrorCode CurvatureSolverSetUp(CurvatureSolver g)
+{
+  PetscBool is_auto;
+  PetscErrorCode (*create)(CurvatureSolver);
+
+  PetscFunctionBegin;
+  if (g->setup_called) PetscFunctionReturn(0);
+  PetscCheck(g->n_params > 0 && g->n_rows_max > 0, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetSizes() first");
+  PetscCall(PetscStrcmp(g->type, "auto", &is_auto));
+  if (is_auto) {
+    PetscReal budget = g->memory_budget_mb;
+    if (budget <= 0) PetscCall(DefaultMemoryBudget(g, &budget));
+    g->auto_chosen = PETSC_TRUE;
+    PetscCall(PetscStrncpy(g->type, ReplicatedBytes(g->n_params) <= budget * 1048576.0 || g->size == 1 ? CURVATURESOLVERREPLICATED : CURVATURESOLVERSCALAPACK, sizeof(g->type)));
+    g->memory_budget_mb = budget;
+  }
+  PetscCall(EngdRegistryFind(&Grams, g->comm, g->type, &create));
+  PetscCall((*create)(g));
+  PetscCall((*g->ops.setup)(g));
+  g->setup_called = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverView(CurvatureSolver g, PetscViewer viewer)
+{
+  PetscLogDouble bytes;
+
+  PetscFunctionBegin;
+  PetscCall(CurvatureSolverGetMemoryEstimate(g, &bytes));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Gram: %s%s, %s solve, model %.1f MB per rank", g->type, g->auto_chosen ? " (chosen by -engd_gram auto)" : "", CurvatureSolveTypes[g->solve_type], bytes / 1048576.0));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
+  if (g->auto_chosen) PetscCall(PetscViewerASCIIPrintf(viewer, " (replicated budget %.0f MB)", (double)g->memory_budget_mb));
+  if (g->ops.view) PetscCall((*g->ops.view)(g, viewer));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+  PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverDestroy(CurvatureSolver *gram)
+{
+  CurvatureSolver g = *gram;
+
+  PetscFunctionBegin;
+  if (!g) PetscFunctionReturn(0);
+  if (g->ops.destroy) PetscCall((*g->ops.destroy)(g));
+  PetscCall(PetscFree(g));
+  *gram = NULL;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverGetType(CurvatureSolver g, const char **type)
+{
+  PetscFunctionBegin;
+  *type = g->type;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetOperator(CurvatureSolver g, const CurvatureOperator *op)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->setup_called, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetUp() first");
+  PetscCheck(op->n_params == g->n_params, g->comm, PETSC_ERR_ARG_SIZ, "An operator of %" PetscInt_FMT " parameters for a solver of %" PetscInt_FMT, op->n_params, g->n_params);
+  if (op->type == CURVATURE_ROWS) {
+    const PetscInt n_rows_local = op->chunk_row[op->n_chunks];
+    PetscCheck(n_rows_local <= g->n_rows_max, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " local rows exceed the %" PetscInt_FMT " set with CurvatureSolverSetSizes()", n_rows_local, g->n_rows_max);
+    PetscCall(PetscLogEventBegin(ENGD_Gram, 0, 0, 0, 0));
+    PetscCall((*g->ops.setoperator)(g, op));
+    PetscCall(PetscLogFlops((PetscLogDouble)n_rows_local * g->n_params * (g->n_params + 1)));
+    PetscCall(PetscLogEventEnd(ENGD_Gram, 0, 0, 0, 0));
+  } else PetscCall((*g->ops.setoperator)(g, op));
+  g->op = op;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSolve(CurvatureSolver g, const CurvatureRegularization *reg, const PetscReal *rhs, PetscReal *dir, CurvatureSolveInfo *info)
+{
+  CurvatureSolveInfo local_info;
+
+  PetscFunctionBegin;
+  PetscCheck(g->op, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetOperator() before CurvatureSolverSolve()");
+  PetscCall(PetscMemzero(&local_info, sizeof(local_info)));
+  PetscCall(PetscLogEventBegin(ENGD_Solve, 0, 0, 0, 0));
+  PetscCall((*g->ops.solve)(g, reg, rhs, dir, &local_info));
+  PetscCall(PetscLogEventEnd(ENGD_Solve, 0, 0, 0, 0));
+  if (info) *info = local_info;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver g, const CurvatureRegularization *reg, PetscReal *dir, CurvatureSolveInfo *info)
+{
+  CurvatureSolveInfo local_info;
+
+  PetscFunctionBegin;
+  PetscCheck(g->ops.solveresidual, g->comm, PETSC_ERR_SUP, "The %s curvature solver has no residual-form solve d = J^T (J J^T + damping I)^+ r", g->type);
+  PetscCheck(g->op && g->op->type == CURVATURE_ROWS && g->op->res, g->comm, PETSC_ERR_ORDER, "The residual-form solve needs a rows operator with residuals (CurvatureSolverSetOperator())");
+  PetscCall(PetscMemzero(&local_info, sizeof(local_info)));
+  PetscCall(PetscLogEventBegin(ENGD_Solve, 0, 0, 0, 0));
+  PetscCall((*g->ops.solveresidual)(g, reg, dir, &local_info));
+  PetscCall(PetscLogEventEnd(ENGD_Solve, 0, 0, 0, 0));
+  if (info) *info = local_info;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver g, PetscReal *gram)
+{
+  PetscInt P = g->n_params;
+
+  PetscFunctionBegin;
+  PetscCall((*g->ops.getmatrix)(g, gram));
+  for (PetscInt j = 0; j < P; j++) /* back-ends hold the upper triangle */
+    for (PetscInt i = j + 1; i < P; i++) gram[i + j * P] = gram[j + i * P];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver g, PetscLogDouble *bytes)
+{
+  PetscFunctionBegin;
+  if (g->ops.memory) PetscCall((*g->ops.memory)(g, bytes));
+  else *bytes = ReplicatedBytes(g->n_params);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSpectralFilter(PetscInt n, const PetscReal *lambda, PetscReal rcond, PetscReal damping, PetscReal *factor, CurvatureSolveInfo *info)
+{
+  const PetscReal lambda_max = n > 0 ? lambda[n - 1] : 0.0, cut = rcond * lambda_max;
+
+  PetscFunctionBegin;
+  info->n_kept          = 0;
+  info->lambda_max      = lambda_max;
+  info->lambda_min_kept = lambda_max;
+  for (PetscInt i = 0; i < n; i++) {
+    if (lambda[i] > cut && lambda[i] > 0) {
+      factor[i] = 1.0 / (lambda[i] + damping);
+      info->n_kept++;
+      info->lambda_min_kept = PetscMin(info->lambda_min_kept, lambda[i]);
+    } else factor[i] = 0.0;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscReal CurvatureCholeskyShift(const CurvatureRegularization *reg, PetscReal max_diagonal) { return reg->damping + reg->rcond * max_diagonal; }
