@@ -77,6 +77,11 @@ extern const char *const CurvatureSolveTypes[];
 
 typedef struct _p_CurvatureSolver *CurvatureSolver;
 
+/* Log events (-log_view), registered with the first solver: forming the operator's matrix
+   (EngdGram) and the solve (EngdSolve). */
+extern PetscClassId  CURVATURESOLVER_CLASSID;
+extern PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
+
 /* The registered solvers (-engd_gram), and auto: chosen by the memory model at set-up. */
 #define CURVATURESOLVERREPLICATED "replicated"
 #define CURVATURESOLVERSCALAPACK  "scalapack"

@@ -14,6 +14,10 @@
 
 typedef struct _p_LineSearch *LineSearch;
 
+/* Log event (-log_view) of LineSearchApply, registered with the first line search. */
+extern PetscClassId  LINESEARCH_CLASSID;
+extern PetscLogEvent LINESEARCH_Apply;
+
 #define LINESEARCHGRID "grid"
 
 PetscErrorCode LineSearchRegister(const char name[], PetscErrorCode (*create)(LineSearch));

@@ -24,6 +24,11 @@
 
 typedef struct _p_Objective *Objective;
 
+/* Log events (-log_view), registered with the first Objective: the rows pass (and the H1
+   metric's rows), the gradient, the errors. */
+extern PetscClassId  OBJECTIVE_CLASSID;
+extern PetscLogEvent OBJECTIVE_Rows, OBJECTIVE_Gradient, OBJECTIVE_Errors;
+
 PetscErrorCode ObjectiveCreate(Model, Problem, Objective *);
 /* Options: -sampler grid|uniform -resample_every k -n_eval n -chunk_rows r (uniform sets are keyed by -seed) */
 PetscErrorCode ObjectiveSetFromOptions(Objective);

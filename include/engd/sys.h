@@ -6,9 +6,9 @@
 #include <petscviewer.h>
 #include <engd/options.h>
 
-/* Log events of the stages of an iteration (shown by -log_view). */
-extern PetscLogEvent ENGD_Rows, ENGD_Gram, ENGD_Solve, ENGD_LineSearch, ENGD_Gradient, ENGD_Eval,
-  ENGD_Output;
+/* The log event of the results and checkpoint writes (-log_view); every class registers its
+   own events with its first object (objective.h, curvature.h, linesearch.h). */
+extern PetscLogEvent ENGD_Output;
 
 PetscErrorCode EngdInitializePackage(void);
 

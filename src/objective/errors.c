@@ -52,7 +52,7 @@ PetscErrorCode ObjectiveComputeErrors(Objective o, const PetscReal *theta, Objec
   const ObjectiveVisitor v = {p, ErrorsBeginChunk, ErrorsBlock, NULL, ErrorsEndChunk};
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(ENGD_Eval, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(OBJECTIVE_Errors, 0, 0, 0, 0));
   DDZero(4, acc);
   p->theta = theta;
   p->acc   = acc;
@@ -62,6 +62,6 @@ PetscErrorCode ObjectiveComputeErrors(Objective o, const PetscReal *theta, Objec
   errors->rel_l2 = PetscSqrtReal(global[0] / global[1]);
   errors->rel_h1 = PetscSqrtReal((global[0] + global[2]) / (global[1] + global[3]));
   errors->rms    = PetscSqrtReal(global[0] / (PetscReal)o->n_eval);
-  PetscCall(PetscLogEventEnd(ENGD_Eval, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(OBJECTIVE_Errors, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

@@ -3,11 +3,30 @@
    terms.c, the passes in passes.c and errors.c. */
 #include <engd/private/objectiveimpl.h>
 
+PetscClassId  OBJECTIVE_CLASSID;
+PetscLogEvent OBJECTIVE_Rows, OBJECTIVE_Gradient, OBJECTIVE_Errors;
+
+static PetscErrorCode ObjectiveInitializePackage(void)
+{
+  static PetscBool initialized = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  if (initialized) PetscFunctionReturn(0);
+  initialized = PETSC_TRUE;
+  PetscCall(EngdInitializePackage());
+  PetscCall(PetscClassIdRegister("Objective", &OBJECTIVE_CLASSID));
+  PetscCall(PetscLogEventRegister("EngdRows", OBJECTIVE_CLASSID, &OBJECTIVE_Rows));
+  PetscCall(PetscLogEventRegister("EngdGradient", OBJECTIVE_CLASSID, &OBJECTIVE_Gradient));
+  PetscCall(PetscLogEventRegister("EngdEvalErrors", OBJECTIVE_CLASSID, &OBJECTIVE_Errors));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ObjectiveCreate(Model model, Problem problem, Objective *objective)
 {
   Objective o;
 
   PetscFunctionBegin;
+  PetscCall(ObjectiveInitializePackage());
   PetscCall(PetscNew(&o));
   PetscCall(ModelGetComm(model, &o->comm));
   o->model   = model;

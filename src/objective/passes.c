@@ -103,7 +103,7 @@ PetscErrorCode ObjectiveResidualRows(Objective o, const PetscReal *theta, PetscR
   const ObjectiveVisitor v   = {p, NULL, RowsBlock, NULL, LossEndChunk};
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(ENGD_Rows, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(OBJECTIVE_Rows, 0, 0, 0, 0));
   p->theta = theta;
   p->res   = res;
   p->jac_t = jac_t;
@@ -112,7 +112,7 @@ PetscErrorCode ObjectiveResidualRows(Objective o, const PetscReal *theta, PetscR
   PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &v));
   PetscCall(DDAllreduce(o->comm, 1, &acc));
   *loss = DDRound(acc);
-  PetscCall(PetscLogEventEnd(ENGD_Rows, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(OBJECTIVE_Rows, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -157,7 +157,7 @@ PetscErrorCode ObjectiveGradient(Objective o, const PetscReal *theta, PetscReal 
   const ObjectiveVisitor v = {p, GradientBeginChunk, GradientBlock, NULL, GradientEndChunk};
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(ENGD_Gradient, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(OBJECTIVE_Gradient, 0, 0, 0, 0));
   p->theta = theta;
   p->acc   = o->dd_gradient;
   DDZero(P + 1, p->acc);
@@ -165,7 +165,7 @@ PetscErrorCode ObjectiveGradient(Objective o, const PetscReal *theta, PetscReal 
   PetscCall(DDAllreduce(o->comm, P + 1, p->acc));
   DDRoundArray(P, p->acc, grad);
   *loss = DDRound(p->acc[P]);
-  PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(OBJECTIVE_Gradient, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 

@@ -49,7 +49,7 @@ PetscErrorCode ObjectiveRowsGradient(Objective o, const CurvatureOperator *op, c
     PetscFunctionReturn(0);
   }
   /* grad L = sum over chunks of J~_c^T r~_c, in double-double (see ddsum.h) */
-  PetscCall(PetscLogEventBegin(ENGD_Gradient, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(OBJECTIVE_Gradient, 0, 0, 0, 0));
   PetscCall(PetscBLASIntCast(P, &n));
   DDZero(P, sum);
   for (PetscInt c = 0; c < op->n_chunks; c++) {
@@ -60,6 +60,6 @@ PetscErrorCode ObjectiveRowsGradient(Objective o, const CurvatureOperator *op, c
   }
   PetscCall(DDAllreduce(o->comm, P, sum));
   DDRoundArray(P, sum, grad);
-  PetscCall(PetscLogEventEnd(ENGD_Gradient, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(OBJECTIVE_Gradient, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

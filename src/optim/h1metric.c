@@ -121,10 +121,10 @@ PetscErrorCode H1MetricOperator(H1Metric m, const PetscReal *theta, const Curvat
   const ObjectiveVisitor v = {m, RowsBeginChunk, RowsBlock, NULL, NULL};
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(ENGD_Rows, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(OBJECTIVE_Rows, 0, 0, 0, 0));
   m->theta = theta;
   PetscCall(ObjectiveVisit(m->objective, OBJECTIVE_TRAINING, m->term, &v));
-  PetscCall(PetscLogEventEnd(ENGD_Rows, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(OBJECTIVE_Rows, 0, 0, 0, 0));
   *op = &m->op;
   PetscFunctionReturn(0);
 }

@@ -2,6 +2,9 @@
 #include <engd/private/linesearchimpl.h>
 #include <engd/registry.h>
 
+PetscClassId  LINESEARCH_CLASSID;
+PetscLogEvent LINESEARCH_Apply;
+
 static EngdRegistry LineSearches = ENGD_REGISTRY("-ls_type", "line search", LINESEARCHGRID);
 
 PetscErrorCode LineSearchRegister(const char name[], PetscErrorCode (*create)(LineSearch))
@@ -15,6 +18,8 @@ static PetscErrorCode LineSearchRegisterAll(void)
 {
   PetscFunctionBegin;
   if (EngdRegistryFilled(&LineSearches)) PetscFunctionReturn(0);
+  PetscCall(PetscClassIdRegister("LineSearch", &LINESEARCH_CLASSID));
+  PetscCall(PetscLogEventRegister("EngdLineSearch", LINESEARCH_CLASSID, &LINESEARCH_Apply));
   PetscCall(LineSearchRegister(LINESEARCHGRID, LineSearchCreate_Grid));
   PetscFunctionReturn(0);
 }
@@ -97,8 +102,8 @@ PetscErrorCode LineSearchApply(LineSearch ls, Objective objective, PetscReal *th
 {
   PetscFunctionBegin;
   PetscCall(LineSearchSetUp(ls));
-  PetscCall(PetscLogEventBegin(ENGD_LineSearch, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(LINESEARCH_Apply, 0, 0, 0, 0));
   PetscCall((*ls->ops.apply)(ls, objective, theta, dir, loss, eta, loss_new));
-  PetscCall(PetscLogEventEnd(ENGD_LineSearch, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(LINESEARCH_Apply, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

@@ -6,6 +6,9 @@
 
 const char *const CurvatureSolveTypes[] = {"eigen", "cholesky", "CurvatureSolveType", "CURVATURE_SOLVE_", NULL};
 
+PetscClassId  CURVATURESOLVER_CLASSID;
+PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
+
 static EngdRegistry Grams = ENGD_REGISTRY("-engd_gram", "back-end", CURVATURESOLVERAUTO);
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver))
@@ -15,10 +18,14 @@ PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*creat
   PetscFunctionReturn(0);
 }
 
+/* The implementations and the log events, once. */
 static PetscErrorCode CurvatureSolverRegisterAll(void)
 {
   PetscFunctionBegin;
   if (EngdRegistryFilled(&Grams)) PetscFunctionReturn(0);
+  PetscCall(PetscClassIdRegister("CurvatureSolver", &CURVATURESOLVER_CLASSID));
+  PetscCall(PetscLogEventRegister("EngdGram", CURVATURESOLVER_CLASSID, &CURVATURESOLVER_Gram));
+  PetscCall(PetscLogEventRegister("EngdSolve", CURVATURESOLVER_CLASSID, &CURVATURESOLVER_Solve));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERREPLICATED, CurvatureSolverCreate_Replicated));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERSCALAPACK, CurvatureSolverCreate_ScaLAPACK));
   PetscFunctionReturn(0);
@@ -169,10 +176,10 @@ PetscErrorCode CurvatureSolverSetOperator(CurvatureSolver g, const CurvatureOper
   if (op->type == CURVATURE_ROWS) {
     const PetscInt n_rows_local = op->chunk_row[op->n_chunks];
     PetscCheck(n_rows_local <= g->n_rows_max, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " local rows exceed the %" PetscInt_FMT " set with CurvatureSolverSetSizes()", n_rows_local, g->n_rows_max);
-    PetscCall(PetscLogEventBegin(ENGD_Gram, 0, 0, 0, 0));
+    PetscCall(PetscLogEventBegin(CURVATURESOLVER_Gram, 0, 0, 0, 0));
     PetscCall((*g->ops.setoperator)(g, op));
     PetscCall(PetscLogFlops((PetscLogDouble)n_rows_local * g->n_params * (g->n_params + 1)));
-    PetscCall(PetscLogEventEnd(ENGD_Gram, 0, 0, 0, 0));
+    PetscCall(PetscLogEventEnd(CURVATURESOLVER_Gram, 0, 0, 0, 0));
   } else PetscCall((*g->ops.setoperator)(g, op));
   g->op = op;
   PetscFunctionReturn(0);
@@ -185,9 +192,9 @@ PetscErrorCode CurvatureSolverSolve(CurvatureSolver g, const CurvatureRegulariza
   PetscFunctionBegin;
   PetscCheck(g->op, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetOperator() before CurvatureSolverSolve()");
   PetscCall(PetscMemzero(&local_info, sizeof(local_info)));
-  PetscCall(PetscLogEventBegin(ENGD_Solve, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(CURVATURESOLVER_Solve, 0, 0, 0, 0));
   PetscCall((*g->ops.solve)(g, reg, rhs, dir, &local_info));
-  PetscCall(PetscLogEventEnd(ENGD_Solve, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(CURVATURESOLVER_Solve, 0, 0, 0, 0));
   if (info) *info = local_info;
   PetscFunctionReturn(0);
 }
@@ -200,9 +207,9 @@ PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver g, const CurvatureRe
   PetscCheck(g->ops.solveresidual, g->comm, PETSC_ERR_SUP, "The %s curvature solver has no residual-form solve d = J^T (J J^T + damping I)^+ r", g->type);
   PetscCheck(g->op && g->op->type == CURVATURE_ROWS && g->op->res, g->comm, PETSC_ERR_ORDER, "The residual-form solve needs a rows operator with residuals (CurvatureSolverSetOperator())");
   PetscCall(PetscMemzero(&local_info, sizeof(local_info)));
-  PetscCall(PetscLogEventBegin(ENGD_Solve, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(CURVATURESOLVER_Solve, 0, 0, 0, 0));
   PetscCall((*g->ops.solveresidual)(g, reg, dir, &local_info));
-  PetscCall(PetscLogEventEnd(ENGD_Solve, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(CURVATURESOLVER_Solve, 0, 0, 0, 0));
   if (info) *info = local_info;
   PetscFunctionReturn(0);
 }

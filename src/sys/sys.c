@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-PetscLogEvent ENGD_Rows, ENGD_Gram, ENGD_Solve, ENGD_LineSearch, ENGD_Gradient, ENGD_Eval, ENGD_Output;
+PetscLogEvent ENGD_Output;
 
 static PetscBool engd_package_initialized = PETSC_FALSE;
 
@@ -17,12 +17,6 @@ PetscErrorCode EngdInitializePackage(void)
   if (engd_package_initialized) PetscFunctionReturn(0);
   engd_package_initialized = PETSC_TRUE;
   PetscCall(PetscClassIdRegister("ENGD", &classid));
-  PetscCall(PetscLogEventRegister("EngdRows", classid, &ENGD_Rows));
-  PetscCall(PetscLogEventRegister("EngdGram", classid, &ENGD_Gram));
-  PetscCall(PetscLogEventRegister("EngdSolve", classid, &ENGD_Solve));
-  PetscCall(PetscLogEventRegister("EngdLineSearch", classid, &ENGD_LineSearch));
-  PetscCall(PetscLogEventRegister("EngdGradient", classid, &ENGD_Gradient));
-  PetscCall(PetscLogEventRegister("EngdEvalErrors", classid, &ENGD_Eval));
   PetscCall(PetscLogEventRegister("EngdOutput", classid, &ENGD_Output));
   PetscFunctionReturn(0);
 }
