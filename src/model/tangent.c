@@ -87,20 +87,15 @@ static PetscErrorCode ActivationTangent(Model m, ModelTape tape, PetscInt l, con
 PetscErrorCode ModelTangent(Model m, ModelTape tape, const PetscReal *theta, const PetscReal *v, PetscReal *dout)
 {
   const PetscInt L = m->n_layers;
-  PetscReal     *ydot, *zdot;
-  PetscInt       nb, S;
 
   PetscFunctionBegin;
   PetscCall(ModelTapeCheck_Private(m, tape, PETSC_TRUE, "tangent"));
-  nb   = tape->nb;
-  S    = tape->n_channels;
-  ydot = tape->bar_a;
-  zdot = tape->bar_b;
-  PetscCall(ModelLinearForward_Private(m->widths[1], m->dim, nb, 1, v + m->w_offset[1], v + m->b_offset[1], tape->x_block, ydot));
+  /* ydot in bar_a, zdot in bar_b; the output layer's ydot is dout */
+  PetscCall(ModelLinearForward_Private(m->widths[1], m->dim, tape->nb, 1, v + m->w_offset[1], v + m->b_offset[1], tape->x_block, tape->bar_a));
   for (PetscInt l = 1; l < L; l++) {
-    if (l == 1) PetscCall(FirstActivationTangent(m, tape, theta, v, ydot, zdot));
-    else PetscCall(ActivationTangent(m, tape, l, ydot, zdot));
-    PetscCall(LinearTangent(m->widths[l + 1], m->widths[l], nb, S, theta + m->w_offset[l + 1], v + m->w_offset[l + 1], v + m->b_offset[l + 1], tape->post[l], zdot, l + 1 == L ? dout : ydot));
+    if (l == 1) PetscCall(FirstActivationTangent(m, tape, theta, v, tape->bar_a, tape->bar_b));
+    else PetscCall(ActivationTangent(m, tape, l, tape->bar_a, tape->bar_b));
+    PetscCall(LinearTangent(m->widths[l + 1], m->widths[l], tape->nb, tape->n_channels, theta + m->w_offset[l + 1], v + m->w_offset[l + 1], v + m->b_offset[l + 1], tape->post[l], tape->bar_b, l + 1 == L ? dout : tape->bar_a));
   }
   PetscFunctionReturn(0);
 }
