@@ -64,7 +64,9 @@ PetscErrorCode ModelGetLayout(Model, ModelLayout *);
 
 /* A tape for one block of up to the Model's block size points (after ModelSetUp; destroy it
    before the Model). It owns all buffers of a pass: the forward, reverse and tangent passes
-   allocate nothing. */
+   allocate nothing (ModelLayerGetInput allocates once). Any number of reverse and tangent passes
+   may follow one forward pass, one at a time on a tape (they share its scratch: a visitor must
+   not start another pass on its own tape); tapes do not share anything. */
 PetscErrorCode ModelTapeCreate(Model, ModelTape *);
 PetscErrorCode ModelTapeDestroy(ModelTape *);
 
@@ -97,8 +99,8 @@ typedef struct {
 
 typedef PetscErrorCode (*ModelLayerVisitor)(const ModelLayer *layer, void *ctx);
 
-/* The layer's input channels as one n_in x (nb*S) block for every layer: for l = 1 the tape
-   writes (x, e_i, 0) out (its constant channels once per block size). */
+/* In a visitor: the layer's input channels as one n_in x (nb*S) block for every layer; for l = 1
+   the tape writes (x, e_i, 0) out (its constant channels once per block size). */
 PetscErrorCode ModelLayerGetInput(const ModelLayer *, const PetscReal **input);
 
 /* Reverse pass of the tape's forward pass: given cotangents cot[s*nb + p] of each point's
