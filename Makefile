@@ -60,9 +60,10 @@ build/model/activation.o: src/model/activation.c
 	@$(if $(Q),echo "  CC    $< (vector math)")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(VECMATH_FLAGS) -MMD -MP -c $< -o $@
 
+# Rebuilt from scratch: `ar r` would keep the member of a source file that has been removed.
 build/libengd.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR    $@")
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 bin/engd: $(APP_OBJ) build/libengd.a
 	@mkdir -p bin

@@ -9,16 +9,13 @@
      - ModelBackwardRows against central differences in theta of sum_s cot_s out_s, and
        ModelBackwardGradient against the sum of the rows. */
 /* ranks: 1 */
-#include "testing.h"
-#include <engd/rng.h>
+#include "networks.h"
 
 #define NB 5 /* points per check */
 
 typedef struct {
   PetscReal value_orders, deriv_orders, first_fd, trace_fd2, trace_fd1, unit_fd1, null_ones, rows_fd, grad_rows;
 } MaxErrors;
-
-static PetscReal Uniform(uint64_t seed, uint64_t stream, uint64_t k, PetscReal lo, PetscReal hi) { return lo + (hi - lo) * RngUniform(seed, stream, k); }
 
 /* |a - b| / max(|a|, |b|, floor), tracked as the largest seen */
 static PetscReal Track(PetscReal *max_err, PetscReal a, PetscReal b, PetscReal floor)
@@ -28,8 +25,9 @@ static PetscReal Track(PetscReal *max_err, PetscReal a, PetscReal b, PetscReal f
   return e;
 }
 
-static PetscErrorCode CheckConfig(PetscInt n_hidden, const PetscInt widths[], PetscInt d, const char *act, uint64_t seed, MaxErrors *me)
+static PetscErrorCode CheckConfig(PetscInt n_hidden, const PetscInt widths[], PetscInt d, const char *act, uint64_t seed, void *ctx)
 {
+  MaxErrors *me = (MaxErrors *)ctx;
   Model      model;
   PetscInt   P, S2 = ModelNumChannels(d, 2), S1 = ModelNumChannels(d, 1);
   PetscReal *theta, *x, *xs, *c, *ones, *unit, *out0, *out1, *out2, *out2n, *out2u, *op, *om, *op1, *om1, *jac_t, *cot, *grad, *fd;
@@ -38,13 +36,7 @@ static PetscErrorCode CheckConfig(PetscInt n_hidden, const PetscInt widths[], Pe
 
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(desc, sizeof(desc), "%s d=%" PetscInt_FMT " depth=%" PetscInt_FMT, act, d, n_hidden));
-  PetscCall(PetscOptionsSetValue(NULL, "-net_activation", act));
-  PetscCall(ModelCreate(PETSC_COMM_SELF, &model));
-  PetscCall(ModelSetDimension(model, d));
-  PetscCall(ModelSetFromOptions(model));
-  PetscCall(ModelSetHidden(model, n_hidden, widths));
-  PetscCall(ModelSetUp(model));
-  PetscCall(PetscOptionsClearValue(NULL, "-net_activation"));
+  PetscCall(TestCreateModel(d, n_hidden, widths, act, &model));
   {
     ModelActivation a;
     PetscCall(ModelGetActivation(model, &a));
@@ -59,9 +51,9 @@ static PetscErrorCode CheckConfig(PetscInt n_hidden, const PetscInt widths[], Pe
   /* theta twice the default scale so that the activations work in their nonlinear range */
   PetscCall(ModelInitializeParameters(model, (PetscInt)seed, theta));
   for (PetscInt k = 0; k < P; k++) theta[k] *= 2.0;
-  for (PetscInt k = 0; k < d * NB; k++) x[k] = Uniform(seed, 1, (uint64_t)k, -1.0, 1.0);
+  for (PetscInt k = 0; k < d * NB; k++) x[k] = TestUniform(seed, 1, (uint64_t)k, -1.0, 1.0);
   for (PetscInt i = 0; i < d; i++) {
-    c[i]    = Uniform(seed, 2, (uint64_t)i, 0.2, 2.0);
+    c[i]    = TestUniform(seed, 2, (uint64_t)i, 0.2, 2.0);
     ones[i] = 1.0;
     unit[i] = i == d - 1 ? 1.0 : 0.0;
   }
@@ -128,7 +120,7 @@ static PetscErrorCode CheckConfig(PetscInt n_hidden, const PetscInt widths[], Pe
     const PetscInt S = ModelNumChannels(d, order);
     PetscReal      gsum_abs = 0.0, gerr = 0.0;
 
-    for (PetscInt k = 0; k < S * NB; k++) cot[k] = Uniform(seed, 10 + order, (uint64_t)k, -1.0, 1.0);
+    for (PetscInt k = 0; k < S * NB; k++) cot[k] = TestUniform(seed, 10 + order, (uint64_t)k, -1.0, 1.0);
     PetscCall(ModelForward(model, theta, NB, x, order, c, PETSC_TRUE, op));
     PetscCall(ModelBackwardRows(model, theta, cot, jac_t, P));
     PetscCall(PetscArrayzero(grad, P));
@@ -184,16 +176,10 @@ static PetscErrorCode CheckConfig(PetscInt n_hidden, const PetscInt widths[], Pe
 
 int main(int argc, char **argv)
 {
-  const PetscInt  depth_widths[3][3] = {{7}, {6, 5}, {5, 4, 3}};
-  const PetscInt  dims[3]            = {1, 2, 5};
-  const char     *acts[3]            = {"tanh", "sin", "sigmoid"};
-  MaxErrors       me                 = {0};
-  uint64_t        seed               = 1;
+  MaxErrors me = {0};
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  for (PetscInt depth = 1; depth <= 3; depth++)
-    for (PetscInt k = 0; k < 3; k++)
-      for (PetscInt a = 0; a < 3; a++) PetscCall(CheckConfig(depth, depth_widths[depth - 1], dims[k], acts[a], seed++, &me));
+  PetscCall(TestForEachNetwork(3, CheckConfig, &me, NULL));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "27 networks (depth 1-3, d = 1, 2, 5, tanh/sin/sigmoid), largest errors:\n"));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  value across orders %.1e, d_i u across orders %.1e, NULL vs ones trace weights %.1e\n", (double)me.value_orders, (double)me.deriv_orders, (double)me.null_ones));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  d_i u vs central differences (h 1e-5) %.1e (tol 1e-7)\n", (double)me.first_fd));

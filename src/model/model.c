@@ -1,4 +1,4 @@
-/* Model object: network shape, parameter layout, initialisation, options. */
+/* Model object: network shape, parameter layout, initialisation, options, its default tape. */
 #include <engd/private/modelimpl.h>
 #include <engd/rng.h>
 
@@ -97,7 +97,7 @@ static PetscErrorCode CheckSizes(Model m)
 
 PetscErrorCode ModelSetUp(Model m)
 {
-  PetscInt n_layers = m->n_layers, max_width = 1, S = ModelNumChannels(m->dim, 2), nb = m->block_size;
+  PetscInt n_layers = m->n_layers, max_width = 1, nb = m->block_size;
 
   PetscFunctionBegin;
   if (m->setup_called) PetscFunctionReturn(0);
@@ -116,17 +116,11 @@ PetscErrorCode ModelSetUp(Model m)
   PetscCall(PetscMalloc1(m->n_params, &m->theta));
   PetscCall(ModelInitializeParameters(m, m->seed, m->theta));
 
-  PetscCall(PetscCalloc5(n_layers + 1, &m->pre, n_layers + 1, &m->post, n_layers + 1, &m->d1, n_layers + 1, &m->d2, n_layers + 1, &m->d3));
-  for (PetscInt l = 1; l <= n_layers; l++) {
-    PetscCall(PetscMalloc1(m->widths[l] * nb * S, &m->pre[l]));
-    if (l < n_layers) {
-      PetscCall(PetscMalloc1(m->widths[l] * nb * S, &m->post[l]));
-      PetscCall(PetscMalloc3(m->widths[l] * nb, &m->d1[l], m->widths[l] * nb, &m->d2[l], m->widths[l] * nb, &m->d3[l]));
-    }
-  }
-  PetscCall(PetscMalloc5(m->dim * nb, &m->x_block, max_width * nb * S, &m->bar_a, max_width * nb * S, &m->bar_b, nb, &m->ones, m->dim, &m->tape_trace_weights));
+  m->max_width = max_width;
+  PetscCall(PetscMalloc1(nb, &m->ones));
   for (PetscInt p = 0; p < nb; p++) m->ones[p] = 1.0;
   m->setup_called = PETSC_TRUE;
+  PetscCall(ModelTapeCreate(m, &m->default_tape));
   PetscFunctionReturn(0);
 }
 
@@ -158,13 +152,8 @@ PetscErrorCode ModelDestroy(Model *model)
   PetscFunctionBegin;
   if (!m) PetscFunctionReturn(0);
   if (m->setup_called) {
-    for (PetscInt l = 1; l <= m->n_layers; l++) {
-      PetscCall(PetscFree(m->pre[l]));
-      PetscCall(PetscFree(m->post[l]));
-      if (l < m->n_layers) PetscCall(PetscFree3(m->d1[l], m->d2[l], m->d3[l]));
-    }
-    PetscCall(PetscFree5(m->pre, m->post, m->d1, m->d2, m->d3));
-    PetscCall(PetscFree5(m->x_block, m->bar_a, m->bar_b, m->ones, m->tape_trace_weights));
+    PetscCall(ModelTapeDestroy(&m->default_tape));
+    PetscCall(PetscFree(m->ones));
     PetscCall(PetscFree2(m->w_offset, m->b_offset));
     PetscCall(PetscFree(m->theta));
   }
@@ -201,6 +190,18 @@ PetscErrorCode ModelGetWidths(Model m, PetscInt *n_layers, const PetscInt **widt
   PetscFunctionBegin;
   *n_layers = m->n_layers;
   *widths   = m->widths;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelGetLayout(Model m, ModelLayout *layout)
+{
+  PetscFunctionBegin;
+  PetscCheck(m->setup_called, m->comm, PETSC_ERR_ORDER, "Call ModelSetUp() first");
+  layout->n_layers = m->n_layers;
+  layout->widths   = m->widths;
+  layout->w_offset = m->w_offset;
+  layout->b_offset = m->b_offset;
+  layout->n_params = m->n_params;
   PetscFunctionReturn(0);
 }
 
