@@ -11,7 +11,11 @@
      (c) ObjectiveResidualRows: residuals and rows of every least-squares point = the one-point
          residual and reverse pass;
      (d) ObjectiveGradient = the naive sum of the one-point gradients;
-     (e) ObjectiveComputeErrors = the errors summed naively over the evaluation points. */
+     (e) ObjectiveComputeErrors = the errors summed naively over the evaluation points;
+     (f) two passes live at once: a visitor whose every block, between its taped forward pass
+         and its reverse passes, runs whole ObjectiveLoss and ObjectiveGradient passes, gets
+         the rows of ObjectiveResidualRows bit for bit, and the nested passes return the loss
+         and gradient of the same passes run alone. */
 /* ranks: 1 2 3 */
 #include "stack.h"
 
@@ -91,6 +95,76 @@ static PetscErrorCode CollectBlock(void *ctx, const ObjectiveBlock *blk)
   PetscFunctionBeginUser;
   PetscCall(PetscArraycpy(c->x + c->n * c->dim, blk->x, blk->n * c->dim));
   c->n += blk->n;
+  PetscFunctionReturn(0);
+}
+
+/* (f): rows by a visitor of its own with whole passes nested in every block */
+typedef struct {
+  Objective          o;
+  ObjectiveBlockWork work;
+  const PetscReal   *theta;
+  PetscReal         *jac_t, *res, *grad, loss, nested_loss, *nested_grad;
+  PetscInt           P, nested_bad, blocks;
+} Nested;
+
+static PetscErrorCode NestedBlock(void *ctx, const ObjectiveBlock *blk)
+{
+  Nested   *c = (Nested *)ctx;
+  Model     model;
+  PetscReal loss, loss_grad;
+
+  PetscFunctionBeginUser;
+  PetscCall(ObjectiveGetModel(c->o, &model));
+  PetscCall(ObjectiveBlockEvaluate(c->o, blk, c->theta, PETSC_TRUE, PETSC_TRUE, &c->work));
+  if (c->blocks++ == 0) { /* whole (collective) passes while this one is live: once per rank */
+    PetscCall(ObjectiveLoss(c->o, c->theta, &loss));
+    PetscCall(ObjectiveGradient(c->o, c->theta, c->nested_grad, &loss_grad));
+    if (loss != c->loss || loss_grad != c->nested_loss) c->nested_bad++;
+    for (PetscInt i = 0; i < c->P; i++)
+      if (c->nested_grad[i] != c->grad[i]) c->nested_bad++;
+  }
+  for (PetscInt g = 0; g < blk->rows_per_point; g++) {
+    const PetscInt   row  = blk->row + g * blk->n;
+    ModelRowsContext rows = {c->jac_t + (size_t)row * c->P, c->P};
+    PetscCall(ObjectiveBlockRowGroup(c->o, blk, &c->work, g, c->res + row));
+    PetscCall(ModelReverse(model, c->work.tape, c->theta, c->work.cot, ModelLayerVisitRows, &rows));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CheckNested(const char *name, Objective o, const PetscReal *theta, const PetscReal *res, const PetscReal *jac_t, const PetscReal *grad, PetscReal loss_grad)
+{
+  Nested   c;
+  PetscInt n_local, n_max, bad = 0;
+  MPI_Comm comm;
+
+  PetscFunctionBeginUser;
+  PetscCall(ObjectiveGetComm(o, &comm));
+  PetscCall(PetscMemzero(&c, sizeof(c)));
+  c.o = o, c.theta = theta, c.nested_loss = loss_grad;
+  PetscCall(ObjectiveLoss(o, theta, &c.loss));
+  c.grad = (PetscReal *)grad;
+  {
+    Model model;
+    PetscCall(ObjectiveGetModel(o, &model));
+    PetscCall(ModelGetNumParameters(model, &c.P));
+  }
+  PetscCall(ObjectiveGetLocalRows(o, &n_local, &n_max));
+  PetscCall(PetscCalloc3((size_t)c.P * n_max, &c.jac_t, n_max, &c.res, c.P, &c.nested_grad));
+  PetscCall(ObjectiveBlockWorkCreate(o, &c.work));
+  {
+    const ObjectiveVisitor v = {&c, NULL, NestedBlock, NULL, NULL};
+    PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &v));
+  }
+  for (PetscInt r = 0; r < n_local; r++) {
+    if (c.res[r] != res[r]) bad++;
+    for (PetscInt i = 0; i < c.P; i++)
+      if (c.jac_t[(size_t)r * c.P + i] != jac_t[(size_t)r * c.P + i]) bad++;
+  }
+  CHECK(bad == 0 && c.nested_bad == 0, "%s: with passes nested, %" PetscInt_FMT " row entries and %" PetscInt_FMT " nested results differ", name, bad, c.nested_bad);
+  PetscCall(ReportMax(comm, "(f) entries that differ with whole passes nested in a live one", (PetscReal)(bad + c.nested_bad), 0));
+  PetscCall(ObjectiveBlockWorkDestroy(&c.work));
+  PetscCall(PetscFree3(c.jac_t, c.res, c.nested_grad));
   PetscFunctionReturn(0);
 }
 
@@ -278,6 +352,7 @@ static PetscErrorCode CheckCase(const Case *cs)
   CHECK(err_grad < 1e-12, "%s: ObjectiveGradient differs from the naive sum: %.1e", cs->name, (double)err_grad);
   CHECK(RelDiff(loss, loss_grad, 1e-300) < 1e-14, "%s: the rows' loss %.16e and the gradient's %.16e differ", cs->name, (double)loss, (double)loss_grad);
   PetscCall(ReportMax(comm, "(d) gradient vs naive sum of one-point gradients", err_grad, 1e-12));
+  PetscCall(CheckNested(cs->name, o, theta, res, jac_t, grad, loss_grad));
 
   /* (e) errors over the evaluation points */
   {

@@ -103,12 +103,13 @@ typedef struct {
   PetscReal *cot;      /* S x nb cotangents */
   PetscReal *energy, *denergy, *d2energy; /* energy: e (nb), De and diag D^2e (S x nb) */
   PetscReal  part;     /* the block's share of the loss */
+  ModelTape  tape;     /* of the block's taped forward pass, for the visitor's reverse passes */
 } ObjectiveBlockWork;
 PetscErrorCode ObjectiveBlockWorkCreate(Objective, ObjectiveBlockWork *);
 PetscErrorCode ObjectiveBlockWorkDestroy(ObjectiveBlockWork *);
 
-/* The term kinds (terms.c). The block's forward pass (keep_tape: for a following reverse
-   pass) and its share of the loss, w->part: least squares 1/2 sum r~^2 with w->res = r~ (with
+/* The term kinds (terms.c). The block's forward pass (keep_tape: on w->tape, for the
+   visitor's reverse or tangent passes; otherwise a pass that keeps nothing) and its share of the loss, w->part: least squares 1/2 sum r~^2 with w->res = r~ (with
    derivs also w->cot = d r~/d out); energy sum_q c_q e_q with w->res = c_q (with derivs also
    De, D^2e). */
 PetscErrorCode ObjectiveBlockEvaluate(Objective, const ObjectiveBlock *, const PetscReal *theta, PetscBool keep_tape, PetscBool derivs, ObjectiveBlockWork *);

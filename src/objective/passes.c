@@ -88,9 +88,10 @@ static PetscErrorCode RowsBlock(void *ctx, const ObjectiveBlock *blk)
   PetscFunctionBegin;
   PetscCall(ObjectiveBlockEvaluate(p->o, blk, p->theta, PETSC_TRUE, PETSC_TRUE, &p->work));
   for (PetscInt g = 0; g < blk->rows_per_point; g++) {
-    const PetscInt row = blk->row + g * blk->n;
+    const PetscInt   row  = blk->row + g * blk->n;
+    ModelRowsContext rows = {p->jac_t + row * P, P};
     PetscCall(ObjectiveBlockRowGroup(p->o, blk, &p->work, g, p->res + row));
-    PetscCall(ModelBackwardRows(p->o->model, p->theta, p->work.cot, p->jac_t + row * P, P));
+    PetscCall(ModelReverse(p->o->model, p->work.tape, p->theta, p->work.cot, ModelLayerVisitRows, &rows));
   }
   p->chunk += p->work.part;
   PetscFunctionReturn(0);
@@ -134,7 +135,7 @@ static PetscErrorCode GradientBlock(void *ctx, const ObjectiveBlock *blk)
   PetscFunctionBegin;
   PetscCall(ObjectiveBlockEvaluate(p->o, blk, p->theta, PETSC_TRUE, PETSC_TRUE, &p->work));
   PetscCall(ObjectiveBlockLossCotangents(p->o, blk, &p->work));
-  PetscCall(ModelBackwardGradient(p->o->model, p->theta, p->work.cot, p->chunk_grad));
+  PetscCall(ModelReverse(p->o->model, p->work.tape, p->theta, p->work.cot, ModelLayerVisitGradient, p->chunk_grad));
   p->chunk += p->work.part;
   PetscFunctionReturn(0);
 }

@@ -10,6 +10,7 @@ PetscErrorCode ObjectiveBlockWorkCreate(Objective o, ObjectiveBlockWork *w)
   PetscFunctionBegin;
   PetscCall(PetscMemzero(w, sizeof(*w)));
   PetscCall(PetscMalloc6(S * n, &w->out, n, &w->res, S * n, &w->cot, n, &w->energy, S * n, &w->denergy, S * n, &w->d2energy));
+  PetscCall(ModelTapeCreate(o->model, &w->tape));
   PetscFunctionReturn(0);
 }
 
@@ -17,6 +18,7 @@ PetscErrorCode ObjectiveBlockWorkDestroy(ObjectiveBlockWork *w)
 {
   PetscFunctionBegin;
   if (w->out) PetscCall(PetscFree6(w->out, w->res, w->cot, w->energy, w->denergy, w->d2energy));
+  PetscCall(ModelTapeDestroy(&w->tape));
   PetscFunctionReturn(0);
 }
 
@@ -29,7 +31,8 @@ static PetscErrorCode EvaluateLeastSquares(Objective o, const ObjectiveBlock *bl
 
   PetscFunctionBegin;
   PetscCall(ProblemGetTraceWeights(o->problem, &trace_weights));
-  PetscCall(ModelForward(o->model, theta, nb, blk->x, blk->info->order, trace_weights, keep_tape, w->out));
+  if (keep_tape) PetscCall(ModelForwardTape(o->model, w->tape, theta, nb, blk->x, blk->info->order, trace_weights, w->out));
+  else PetscCall(ModelForward(o->model, theta, nb, blk->x, blk->info->order, trace_weights, PETSC_FALSE, w->out));
   PetscCall(ProblemResidual(o->problem, blk->term, nb, blk->x, blk->data, w->out, w->res, derivs ? w->cot : NULL));
   for (PetscInt q = 0; q < nb; q++) {
     w->res[q] *= blk->scale;
@@ -49,7 +52,8 @@ static PetscErrorCode EvaluateEnergy(Objective o, const ObjectiveBlock *blk, con
   PetscReal      total  = 0.0;
 
   PetscFunctionBegin;
-  PetscCall(ModelForward(o->model, theta, blk->n, blk->x, blk->info->order, NULL, keep_tape, w->out));
+  if (keep_tape) PetscCall(ModelForwardTape(o->model, w->tape, theta, blk->n, blk->x, blk->info->order, NULL, w->out));
+  else PetscCall(ModelForward(o->model, theta, blk->n, blk->x, blk->info->order, NULL, PETSC_FALSE, w->out));
   PetscCall(ProblemEnergy(o->problem, blk->term, blk->n, blk->x, blk->data, w->out, w->energy, derivs ? w->denergy : NULL, derivs ? w->d2energy : NULL));
   for (PetscInt q = 0; q < blk->n; q++) {
     w->res[q] = blk->info->weight * blk->data[q * n_data];

@@ -10,6 +10,7 @@ struct _p_H1Metric {
   CurvatureOperator op;
   PetscReal        scale; /* sqrt(|Omega| / N): the quadrature weight's square root */
   PetscReal       *out, *cot;
+  ModelTape        tape;
   /* the pass in progress */
   const PetscReal *theta;
   PetscInt         row;
@@ -60,6 +61,7 @@ PetscErrorCode H1MetricCreate(Objective objective, H1Metric *metric)
   PetscCall(MPIU_Allreduce(&m->chunk_row[m->n_chunks], &m->n_rows_max, 1, MPIU_INT, MPI_MAX, comm));
   S = ModelNumChannels(m->dim, 1);
   PetscCall(PetscMalloc2(S * block_size, &m->out, S * block_size, &m->cot));
+  PetscCall(ModelTapeCreate(m->model, &m->tape));
   m->op.type       = CURVATURE_ROWS;
   m->op.n_params   = m->n_params;
   m->op.n_chunks   = m->n_chunks;
@@ -78,6 +80,7 @@ PetscErrorCode H1MetricDestroy(H1Metric *metric)
   if (!m) PetscFunctionReturn(0);
   PetscCall(PetscFree(m->chunk_row));
   PetscCall(PetscFree2(m->out, m->cot));
+  PetscCall(ModelTapeDestroy(&m->tape));
   PetscCall(PetscFree(m->op.jac_t));
   PetscCall(PetscFree(m));
   *metric = NULL;
@@ -107,11 +110,12 @@ static PetscErrorCode RowsBlock(void *ctx, const ObjectiveBlock *blk)
   const PetscInt nb = blk->n, S = 1 + m->dim, P = m->n_params;
 
   PetscFunctionBegin;
-  PetscCall(ModelForward(m->model, m->theta, nb, blk->x, 1, NULL, PETSC_TRUE, m->out));
+  PetscCall(ModelForwardTape(m->model, m->tape, m->theta, nb, blk->x, 1, NULL, m->out));
   for (PetscInt s = 0; s < S; s++, m->row += nb) {
+    ModelRowsContext rows = {m->op.jac_t + m->row * P, P};
     PetscCall(PetscArrayzero(m->cot, S * nb));
     for (PetscInt q = 0; q < nb; q++) m->cot[s * nb + q] = m->scale;
-    PetscCall(ModelBackwardRows(m->model, m->theta, m->cot, m->op.jac_t + m->row * P, P));
+    PetscCall(ModelReverse(m->model, m->tape, m->theta, m->cot, ModelLayerVisitRows, &rows));
   }
   PetscFunctionReturn(0);
 }
