@@ -124,13 +124,6 @@ static PetscErrorCode View_Heat(Problem p, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Heat(Problem p)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(p->data));
-  PetscFunctionReturn(0);
-}
-
 PETSC_EXTERN PetscErrorCode ProblemCreate_Heat(Problem p)
 {
   Heat *ctx;
@@ -142,7 +135,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Heat(Problem p)
   p->data               = ctx;
   p->ops.setfromoptions = SetFromOptions_Heat;
   p->ops.view           = View_Heat;
-  p->ops.destroy        = Destroy_Heat;
+  p->ops.destroy        = ProblemDestroyDefault;
   p->ops.pointdata      = PointData_Heat;
   p->ops.residual       = Residual_Heat;
   p->ops.exact          = Exact_Heat;

@@ -82,13 +82,6 @@ static PetscErrorCode View_Nonlinear(Problem p, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Nonlinear(Problem p)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(p->data));
-  PetscFunctionReturn(0);
-}
-
 PETSC_EXTERN PetscErrorCode ProblemCreate_Nonlinear(Problem p)
 {
   Nonlinear *ctx;
@@ -99,7 +92,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Nonlinear(Problem p)
   p->data               = ctx;
   p->ops.setfromoptions = SetFromOptions_Nonlinear;
   p->ops.view           = View_Nonlinear;
-  p->ops.destroy        = Destroy_Nonlinear;
+  p->ops.destroy        = ProblemDestroyDefault;
   p->ops.pointdata      = PointData_Nonlinear;
   p->ops.residual       = Residual_Nonlinear;
   p->ops.exact          = Exact_Nonlinear;

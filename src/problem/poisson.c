@@ -120,13 +120,6 @@ static PetscErrorCode View_Poisson(Problem p, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Poisson(Problem p)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(p->data));
-  PetscFunctionReturn(0);
-}
-
 PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem p)
 {
   Poisson *ctx;
@@ -137,7 +130,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem p)
   p->data                = ctx;
   p->ops.setfromoptions  = SetFromOptions_Poisson;
   p->ops.view            = View_Poisson;
-  p->ops.destroy         = Destroy_Poisson;
+  p->ops.destroy         = ProblemDestroyDefault;
   p->ops.pointdata       = PointData_Poisson;
   p->ops.residual        = Residual_Poisson;
   p->ops.exact           = Exact_Poisson;

@@ -142,13 +142,6 @@ static PetscErrorCode View_Ritz(Problem p, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Ritz(Problem p)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(p->data));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode ProblemCreate_Ritz(Problem p, RitzType type)
 {
   Ritz *ctx;
@@ -159,7 +152,7 @@ static PetscErrorCode ProblemCreate_Ritz(Problem p, RitzType type)
   p->data                = ctx;
   p->ops.setfromoptions  = SetFromOptions_Ritz;
   p->ops.view            = View_Ritz;
-  p->ops.destroy         = Destroy_Ritz;
+  p->ops.destroy         = ProblemDestroyDefault;
   p->ops.pointdata       = PointData_Ritz;
   p->ops.residual        = Residual_Ritz;
   p->ops.energy          = Energy_Ritz;
