@@ -17,10 +17,10 @@ test_setup bad_input
 have_h5py=1
 "$PYTHON" -c 'import numpy, h5py' 2>/dev/null || have_h5py=0
 
-fail=0
-cases=0
+engd_timeout=120
 : >"$T/failed"
-failed() { echo "$*" >>"$T/failed"; fail=1; }
+# case_failed TEXT: a failed check, listed at the end
+case_failed() { echo "$*" >>"$T/failed"; check_failed; }
 OPTS="-options_file configs/poisson2d.opts -max_it 3"
 
 # bad RANKS PATTERN [options...]: RANKS 0 = run bin/engd directly (no mpirun). PATTERN is an
@@ -28,14 +28,9 @@ OPTS="-options_file configs/poisson2d.opts -max_it 3"
 # -output $T/bad.h5 first (a later -output in the options overrides it).
 bad() {
   n=$1; pattern=$2; shift 2
-  cases=$((cases + 1))
   out="$T/bad.h5"
   rm -f "$out" "$out.tmp"
-  if [ "$n" = 0 ]; then
-    timeout 120 bin/engd -output "$out" "$@" >"$T/stdout" 2>"$T/stderr"
-  else
-    timeout 120 scripts/mpirun.sh -n "$n" bin/engd -output "$out" "$@" >"$T/stdout" 2>"$T/stderr"
-  fi
+  engd_exec "$n" -output "$out" "$@" >"$T/stdout" 2>"$T/stderr"
   rc=$?
   errors=$(grep -c 'engd: error:' "$T/stderr")
   line=$(grep 'engd: error:' "$T/stderr" | head -n 1)
@@ -56,10 +51,11 @@ bad() {
   where=$([ "$n" = 0 ] && echo direct || echo "$n ranks")
   if [ -z "$problems" ]; then
     printf 'ok   %-48s rc=%s  %s\n' "[$where] $*" "$rc" "$line"
+    check_passed
   else
     printf 'FAIL %-48s rc=%s:%s\n' "[$where] $*" "$rc" "$problems"
     sed 's/^/       stderr| /' "$T/stderr" | cut -c1-160 | head -n 4
-    failed "[$where] $* (rc=$rc):$problems"
+    case_failed "[$where] $* (rc=$rc):$problems"
   fi
 }
 
@@ -102,7 +98,7 @@ if [ -e /nonexistent ]; then missing="$T/missing/dir/x.h5"; echo "note: /nonexis
 else missing=/nonexistent/dir/x.h5; fi
 # shellcheck disable=SC2086
 bad 2 "output.*$missing" $OPTS -output "$missing"
-if [ -e "$(dirname "$missing")" ]; then echo "FAIL: $(dirname "$missing") was created"; failed "-output $missing: created $(dirname "$missing")"; fi
+if [ -e "$(dirname "$missing")" ]; then echo "FAIL: $(dirname "$missing") was created"; case_failed "-output $missing: created $(dirname "$missing")"; else check_passed; fi
 # an existing directory given as the output file: must be refused before training, too
 # shellcheck disable=SC2086
 bad 2 "$T/ro" $OPTS -output "$T/ro"
@@ -163,12 +159,11 @@ bad 0 '-options_file needs a file name' $OPTS -options_file
 # shellcheck disable=SC2086
 bad 2 '-options_file needs a file name' $OPTS -options_file
 rmdir "$T/directory.opts"
-cases=$((cases + 1))
 rm -f "$T/good file.h5"
 printf -- '  # blanks, tabs, comments, a flag, a quoted value and an alias are fine\n\n-options_file configs/poisson2d.opts\n\t-max_it 2   # two\n-quiet\n-output "%s"\nalias -its -max_it\n' "$T/good file.h5" >"$T/good.opts"
 if timeout 120 bin/engd -options_file "$T/good.opts" >"$T/stdout" 2>"$T/stderr" && [ -s "$T/good file.h5" ] && grep -q '^SUMMARY iterations=2 ' "$T/stdout"; then
-  echo "ok   a well-formed options file (comments, blanks, tabs, flag, quotes, alias, nested) runs"
-else echo "FAIL: a well-formed options file was refused"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; failed "well-formed options file refused"; fi
+  echo "ok   a well-formed options file (comments, blanks, tabs, flag, quotes, alias, nested) runs"; check_passed
+else echo "FAIL: a well-formed options file was refused"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; case_failed "well-formed options file refused"; fi
 echo "== non-finite real values"
 # shellcheck disable=SC2086
 {
@@ -189,19 +184,18 @@ bad 0 "engd_damping: '1e-3x' is not a number" $OPTS -engd_damping 1e-3x
 }
 
 echo "== non-finite training: Adam with -adam_lr 1e300"
-cases=$((cases + 1))
 rm -f "$T/nan.h5"
 timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -checkpoint_dir "$T/ckpt" -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 line=$(grep 'engd: error:' "$T/stderr" | head -n 1)
 echo "exit $rc; $line"
 echo "stdout: $(grep -c 'non-finite' "$T/stdout") 'non-finite' notices; $(tail -n 1 "$T/stdout")"
-[ $rc = 3 ] || { echo "FAIL: divergence: exit status $rc, want 3"; failed "divergence: exit status $rc, want 3"; }
-[ "$(grep -c 'engd: error:' "$T/stderr")" = 1 ] || { echo "FAIL: divergence: want one 'engd: error:' line"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; failed "divergence: not one error line"; }
-echo "$line" | grep -qi 'non-finite' || { echo "FAIL: divergence: the error line does not mention non-finite steps"; failed "divergence: message"; }
-if [ ! -s "$T/nan.h5" ] || [ -e "$T/nan.h5.tmp" ]; then echo "FAIL: divergence: no results file (or a .tmp left) after a diverged run"; failed "divergence: results file"
+[ $rc = 3 ] && check_passed || { echo "FAIL: divergence: exit status $rc, want 3"; case_failed "divergence: exit status $rc, want 3"; }
+[ "$(grep -c 'engd: error:' "$T/stderr")" = 1 ] && check_passed || { echo "FAIL: divergence: want one 'engd: error:' line"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; case_failed "divergence: not one error line"; }
+echo "$line" | grep -qi 'non-finite' && check_passed || { echo "FAIL: divergence: the error line does not mention non-finite steps"; case_failed "divergence: message"; }
+if [ ! -s "$T/nan.h5" ] || [ -e "$T/nan.h5.tmp" ]; then echo "FAIL: divergence: no results file (or a .tmp left) after a diverged run"; case_failed "divergence: results file"
 elif [ $have_h5py = 1 ]; then
-  "$PYTHON" - "$T/nan.h5" <<'EOF' || failed "divergence: results file content"
+  "$PYTHON" - "$T/nan.h5" <<'EOF' && check_passed || case_failed "divergence: results file content"
 import sys, h5py, numpy as np
 try:
     f = h5py.File(sys.argv[1], "r")
@@ -219,24 +213,21 @@ if not ok:
 sys.exit(0 if ok else 1)
 EOF
 fi
-cases=$((cases + 1))
 timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -max_failures 2 -checkpoint_dir "$T/ckpt2" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 if [ $rc = 3 ] && grep -q 'engd: error:.*2 consecutive non-finite' "$T/stderr" && [ "$(grep -c 'step rejected' "$T/stdout")" = 2 ]; then
-  echo "ok: -max_failures 2: exit 3 after 2 rejected steps"
-else echo "FAIL: -max_failures 2: exit $rc, $(grep -c 'step rejected' "$T/stdout") rejected steps"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; failed "-max_failures 2"; fi
+  ok "-max_failures 2: exit 3 after 2 rejected steps"
+else echo "FAIL: -max_failures 2: exit $rc, $(grep -c 'step rejected' "$T/stdout") rejected steps"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; case_failed "-max_failures 2"; fi
 
 echo "== -help"
-cases=$((cases + 1))
 timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
 for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done
-if [ $rc = 0 ] && [ -z "$missing_opts" ]; then echo "ok: -help exits 0 and lists the options"
-else echo "FAIL: -help: exit $rc; options not listed:${missing_opts:- none}"; failed "-help: exit $rc; options not listed:${missing_opts:- none}"; fi
+if [ $rc = 0 ] && [ -z "$missing_opts" ]; then ok "-help exits 0 and lists the options"
+else echo "FAIL: -help: exit $rc; options not listed:${missing_opts:- none}"; case_failed "-help: exit $rc; options not listed:${missing_opts:- none}"; fi
 
-echo "$cases cases, $(wc -l <"$T/failed") failed"
 [ -s "$T/failed" ] && { echo "failed cases:"; sed 's/^/  /' "$T/failed"; }
-exit $fail
+test_finish

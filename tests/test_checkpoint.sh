@@ -15,28 +15,20 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup checkpoint h5py
 
-fail=0
 # A small, fast job (2-16-1, 140 points) that still moves in every iteration.
 SMALL="-options_file configs/poisson2d.opts -n_interior 100 -n_boundary 40 -net_hidden 16 -n_eval 400 -quiet"
-# engd RANKS NAME [options...]: run writing $T/NAME.{out,err}; must exit 0
-engd() {
-  n=$1; name=$2; shift 2
-  if ! timeout 120 scripts/mpirun.sh -n "$n" bin/engd "$@" >"$T/$name.out" 2>"$T/$name.err"; then
-    echo "FAIL: $name: engd -n $n $* exited non-zero:"; grep -v '^ *$' "$T/$name.err" | head -n 5; fail=1; return 1
-  fi
-  printf '%-22s %s\n' "$name" "$(grep -v '^SUMMARY' "$T/$name.out" | head -n 2 | tr '\n' ' ')$(tail -n 1 "$T/$name.out" | sed 's/ rel_h1=.*//')"
-}
-compare() { # label tol files...
+# compare LABEL TOL FILES...: the histories (loss, rel_l2, rel_h1, eta) and the parameters agree
+compare() {
   label=$1; tol=$2; shift 2
-  "$PYTHON" tests/compare_history.py --label "$label" --tol "$tol" --fields loss,rel_l2,rel_h1,eta --params "$@" || { echo "FAIL: $label"; fail=1; }
+  compare_histories "$label" "$tol" --fields loss,rel_l2,rel_h1,eta --params "$@"
 }
 
 echo "== -checkpoint_every 4 -checkpoint_keep 2, 12 iterations: ckpt-8 and ckpt-12 remain"
 # shellcheck disable=SC2086
-engd 2 engd_full $SMALL -max_it 12 -checkpoint_every 4 -checkpoint_dir "$T/engd" -output "$T/engd_full.h5"
+engd_plain 2 engd_full $SMALL -max_it 12 -checkpoint_every 4 -checkpoint_dir "$T/engd" -output "$T/engd_full.h5"
 files=$(cd "$T/engd" 2>/dev/null && ls -a | grep -v '^\.*$' | grep -v '^\.engd-lock$' | tr '\n' ' ')
-[ "$files" = "ckpt-00000008.h5 ckpt-00000012.h5 " ] || { echo "FAIL: checkpoint directory holds '$files'"; fail=1; }
-"$PYTHON" - "$T/engd/ckpt-00000008.h5" "$T/engd_full.h5" <<'EOF' || { echo "FAIL: checkpoint layout"; fail=1; }
+check_cmd "checkpoint directory holds '$files'" [ "$files" = "ckpt-00000008.h5 ckpt-00000012.h5 " ]
+check_cmd "checkpoint layout" "$PYTHON" - "$T/engd/ckpt-00000008.h5" "$T/engd_full.h5" <<'EOF'
 import sys, h5py, numpy as np
 c, r = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
 a = c.attrs
@@ -62,16 +54,16 @@ EOF
 
 echo "== ENGD (default settings) restarted from ckpt-8 on the same 2 ranks: bitwise"
 # shellcheck disable=SC2086
-engd 2 engd_restart $SMALL -max_it 12 -checkpoint_dir "$T/engd_re" -restart "$T/engd/ckpt-00000008.h5" -output "$T/engd_restart.h5" &&
+engd_plain 2 engd_restart $SMALL -max_it 12 -checkpoint_dir "$T/engd_re" -restart "$T/engd/ckpt-00000008.h5" -output "$T/engd_restart.h5" &&
   compare "ENGD restart, 2 ranks" 0 "$T/engd_full.h5" "$T/engd_restart.h5"
 
 ADAM="-optimizer adam -adam_lr 1e-2 -sampler uniform -resample_every 3"
 echo "== Adam on uniform points resampled every 3 iterations, restarted from ckpt-7 (2 ranks): bitwise"
 # shellcheck disable=SC2086
-if engd 2 adam_full $SMALL $ADAM -max_it 12 -checkpoint_every 7 -checkpoint_dir "$T/adam" -output "$T/adam_full.h5"; then
-  engd 2 adam_restart $SMALL $ADAM -max_it 12 -checkpoint_dir "$T/adam_re" -restart "$T/adam/ckpt-00000007.h5" -output "$T/adam_restart.h5" &&
+if engd_plain 2 adam_full $SMALL $ADAM -max_it 12 -checkpoint_every 7 -checkpoint_dir "$T/adam" -output "$T/adam_full.h5"; then
+  engd_plain 2 adam_restart $SMALL $ADAM -max_it 12 -checkpoint_dir "$T/adam_re" -restart "$T/adam/ckpt-00000007.h5" -output "$T/adam_restart.h5" &&
     compare "Adam restart, 2 ranks" 0 "$T/adam_full.h5" "$T/adam_restart.h5"
-  engd 1 adam_restart_n1 $SMALL $ADAM -max_it 12 -checkpoint_dir "$T/adam_re1" -restart "$T/adam/ckpt-00000007.h5" -output "$T/adam_restart_n1.h5" &&
+  engd_plain 1 adam_restart_n1 $SMALL $ADAM -max_it 12 -checkpoint_dir "$T/adam_re1" -restart "$T/adam/ckpt-00000007.h5" -output "$T/adam_restart_n1.h5" &&
     compare "Adam restart on 1 rank" 1e-10 "$T/adam_full.h5" "$T/adam_restart_n1.h5"
 fi
 
@@ -79,8 +71,8 @@ fi
 # 1e-13 with continuation, which amplifies any last-bit difference) restart on another rank count.
 echo "== ENGD (default settings) restarted on 3 ranks from a 2-rank checkpoint: 1e-10"
 # shellcheck disable=SC2086
-if engd 2 other_full $SMALL -max_it 12 -checkpoint_every 6 -checkpoint_dir "$T/other" -output "$T/other_full.h5"; then
-  engd 3 other_restart_n3 $SMALL -max_it 12 -checkpoint_dir "$T/other_re3" -restart "$T/other/ckpt-00000006.h5" -output "$T/other_restart_n3.h5" &&
+if engd_plain 2 other_full $SMALL -max_it 12 -checkpoint_every 6 -checkpoint_dir "$T/other" -output "$T/other_full.h5"; then
+  engd_plain 3 other_restart_n3 $SMALL -max_it 12 -checkpoint_dir "$T/other_re3" -restart "$T/other/ckpt-00000006.h5" -output "$T/other_restart_n3.h5" &&
     compare "ENGD restart on 3 ranks" 1e-10 "$T/other_full.h5" "$T/other_restart_n3.h5"
 fi
 
@@ -90,10 +82,10 @@ cp "$T/engd/ckpt-00000008.h5" "$T/latest/"
 head -c 6000 /dev/urandom >"$T/latest/ckpt-00000010.h5"            # corrupt newest file
 cp "$T/engd/ckpt-00000012.h5" "$T/latest/ckpt-00000011.h5.tmp"     # a complete file, but a .tmp
 # shellcheck disable=SC2086
-if engd 2 latest $SMALL -max_it 12 -checkpoint_dir "$T/latest" -restart latest -output "$T/latest.h5"; then
-  grep -q "engd: warning: .*ckpt-00000010.h5" "$T/latest.err" || { echo "FAIL: no warning about the corrupt ckpt-00000010.h5"; fail=1; }
-  [ "$(grep -c 'engd: warning' "$T/latest.err")" = 1 ] || { echo "FAIL: want exactly one warning line"; fail=1; }
-  grep -q "^Restart: continuing from '$T/latest/ckpt-00000008.h5' at iteration 8" "$T/latest.out" || { echo "FAIL: did not continue from ckpt-00000008.h5"; fail=1; }
+if engd_plain 2 latest $SMALL -max_it 12 -checkpoint_dir "$T/latest" -restart latest -output "$T/latest.h5"; then
+  check_cmd "no warning about the corrupt ckpt-00000010.h5" grep -q "engd: warning: .*ckpt-00000010.h5" "$T/latest.err"
+  check_cmd "want exactly one warning line" [ "$(grep -c 'engd: warning' "$T/latest.err")" = 1 ]
+  check_cmd "did not continue from ckpt-00000008.h5" grep -q "^Restart: continuing from '$T/latest/ckpt-00000008.h5' at iteration 8" "$T/latest.out"
   compare "restart latest (skipping the corrupt newest file)" 0 "$T/engd_full.h5" "$T/latest.h5"
 fi
 
@@ -106,8 +98,8 @@ cp "$T/engd/ckpt-00000012.h5" "$T/version.h5"
 # refused RANKS FILE PATTERN [options...]
 refused() {
   n=$1; file=$2; pattern=$3; shift 3
-  if [ "$n" = 0 ]; then timeout 60 bin/engd $SMALL -max_it 25 -checkpoint_dir "$T/refused" -restart "$file" "$@" >"$T/refused.out" 2>"$T/refused.err"
-  else timeout 60 scripts/mpirun.sh -n "$n" bin/engd $SMALL -max_it 25 -checkpoint_dir "$T/refused" -restart "$file" "$@" >"$T/refused.out" 2>"$T/refused.err"; fi
+  # shellcheck disable=SC2086
+  engd_exec "$n" $SMALL -max_it 25 -checkpoint_dir "$T/refused" -restart "$file" "$@" >"$T/refused.out" 2>"$T/refused.err"
   rc=$?
   line=$(grep 'engd: error:' "$T/refused.err" | head -n 1)
   problems=""
@@ -117,8 +109,8 @@ refused() {
   echo "$line" | grep -Eiq -- "$pattern" || problems="$problems the line does not match /$pattern/;"
   grep -q 'PETSC ERROR' "$T/refused.err" && problems="$problems PETSc traceback;"
   grep -q '^SUMMARY' "$T/refused.out" && problems="$problems it trained;"
-  if [ -z "$problems" ]; then echo "ok   $(basename "$file") $*: $line"
-  else echo "FAIL $(basename "$file") $*:$problems"; sed 's/^/       | /' "$T/refused.err" | head -n 4; fail=1; fi
+  if [ -z "$problems" ]; then echo "ok   $(basename "$file") $*: $line"; check_passed
+  else echo "FAIL $(basename "$file") $*:$problems"; sed 's/^/       | /' "$T/refused.err" | head -n 4; check_failed; fi
 }
 # shellcheck disable=SC2086
 {
@@ -130,7 +122,6 @@ refused 0 "$T/engd/ckpt-00000012.h5" "optimizer 'engd' in the file, 'adam'" -opt
 refused 0 "$T/engd_full.h5" 'not an engd checkpoint'
 refused 0 "$T/no_such_checkpoint.h5" 'no such file'
 }
-[ -e "$T/refused" ] && { echo "FAIL: a refused restart created the checkpoint directory"; fail=1; }
+check_cmd "a refused restart created the checkpoint directory" [ ! -e "$T/refused" ]
 
-[ $fail = 0 ] && echo "checkpoint: all checks passed"
-exit $fail
+test_finish

@@ -13,51 +13,32 @@ cd "$(dirname "$0")/.." || exit 1
 test_setup convergence h5py
 
 NP=2
-fail=0
-# engd NAME [options...]: quiet 2-rank run writing $T/NAME.{out,err,h5}; sets $summary
-engd() {
-  name=$1; shift
-  rm -f "$T/$name.h5"
-  summary=""
-  if ! scripts/mpirun.sh -n $NP bin/engd -quiet -output "$T/$name.h5" "$@" >"$T/$name.out" 2>"$T/$name.err"; then
-    echo "FAIL: $name: engd $* exited non-zero:"; tail -n 5 "$T/$name.err"; fail=1; return 1
-  fi
-  summary=$(tail -n 1 "$T/$name.out")
-  case "$summary" in SUMMARY*) ;; *) echo "FAIL: $name: last line is not a SUMMARY: $summary"; fail=1; return 1 ;; esac
-  printf '%-10s %s\n' "$name" "$(echo "$summary" | sed 's/ rel_h1=.*s_per_it=/ s_per_it=/; s/ params=.*//')"
-}
-field() { echo "$summary" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-# le A B: A <= B as floats (NaN is never <=)
-le() { "$PYTHON" -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if a <= b else 1)' "$1" "$2" 2>/dev/null; }
-check() { # description A B: require A <= B
-  if le "$2" "$3"; then echo "ok: $1: $2 <= $3"; else echo "FAIL: $1: $2 > $3"; fail=1; fi
-}
 
 echo "== ENGD, default job (configs/poisson2d.opts), $NP ranks"
 engd_short=""
-if engd engd100 -options_file configs/poisson2d.opts -max_it 100; then
-  engd_short=$(field rel_l2)
-  check "ENGD rel_l2 after 100 iterations" "$engd_short" 1e-5
+if engd_ranks $NP engd100 -options_file configs/poisson2d.opts -max_it 100; then
+  engd_short=$(summary_field rel_l2)
+  check_le "ENGD rel_l2 after 100 iterations" "$engd_short" 1e-5
 fi
-if engd engd_full -options_file configs/poisson2d.opts -max_it 1000 -stop_rel_l2 1e-6 -eval_every 10; then
-  check "ENGD rel_l2 within 1000 iterations (stopped at $(field iterations))" "$(field rel_l2)" 1e-6
+if engd_ranks $NP engd_full -options_file configs/poisson2d.opts -max_it 1000 -stop_rel_l2 1e-6 -eval_every 10; then
+  check_le "ENGD rel_l2 within 1000 iterations (stopped at $(summary_field iterations))" "$(summary_field rel_l2)" 1e-6
 fi
 
 echo "== Adam, lr 1e-3, 100 iterations"
 if [ -f configs/poisson2d_adam.opts ]; then adam_opts="-options_file configs/poisson2d_adam.opts -max_it 100"
 else adam_opts="-options_file configs/poisson2d.opts -optimizer adam -adam_lr 1e-3 -max_it 100"; fi
 # shellcheck disable=SC2086
-if engd adam100 $adam_opts && [ -n "$engd_short" ]; then
-  adam=$(field rel_l2)
+if engd_ranks $NP adam100 $adam_opts && [ -n "$engd_short" ]; then
+  adam=$(summary_field rel_l2)
   ratio=$("$PYTHON" -c 'import sys; print("%.3g" % (float(sys.argv[1]) / float(sys.argv[2])))' "$adam" "$engd_short")
   bound=$("$PYTHON" -c 'import sys; print("%.6e" % (100 * float(sys.argv[1])))' "$engd_short")
-  if le "$bound" "$adam"; then echo "ok: Adam rel_l2 $adam is ${ratio}x ENGD's $engd_short (>= 100x)"
-  else echo "FAIL: Adam rel_l2 $adam is only ${ratio}x ENGD's $engd_short (want >= 100x)"; fail=1; fi
+  if float_le "$bound" "$adam"; then ok "Adam rel_l2 $adam is ${ratio}x ENGD's $engd_short (>= 100x)"
+  else FAILED "Adam rel_l2 $adam is only ${ratio}x ENGD's $engd_short (want >= 100x)"; fi
 fi
 
 echo "== Hilbert NGD (configs/poisson2d_hngd.opts), 100 iterations: trains, but far behind ENGD"
-if engd hngd100 -options_file configs/poisson2d_hngd.opts -max_it 100 && [ -n "$engd_short" ]; then
-  "$PYTHON" - "$T/hngd100.h5" "$engd_short" <<'EOF' || fail=1
+if engd_ranks $NP hngd100 -options_file configs/poisson2d_hngd.opts -max_it 100 && [ -n "$engd_short" ]; then
+  check_cmd "H-NGD trains, 1000x behind ENGD" "$PYTHON" - "$T/hngd100.h5" "$engd_short" <<'EOF'
 import sys, h5py
 f = h5py.File(sys.argv[1], "r")
 loss, rel = f["history/loss"][()], f["history/rel_l2"][()]
@@ -71,8 +52,8 @@ EOF
 fi
 
 echo "== GD with line search, 30 iterations: monotone loss"
-if engd gd30 -options_file configs/poisson2d.opts -optimizer gd -max_it 30; then
-  "$PYTHON" - "$T/gd30.h5" <<'EOF' || fail=1
+if engd_ranks $NP gd30 -options_file configs/poisson2d.opts -optimizer gd -max_it 30; then
+  check_cmd "GD loss non-increasing" "$PYTHON" - "$T/gd30.h5" <<'EOF'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 loss = f["history/loss"][()]
@@ -94,16 +75,16 @@ EOF
 fi
 
 echo "== 1-D Poisson, 30 + 2 points, 1-16-1 network, 50 iterations (the short budget)"
-if engd d1 -options_file configs/poisson2d.opts -dim 1 -n_interior 30 -n_boundary 2 -net_hidden 16 -max_it 50; then
-  check "1-D ENGD rel_l2 after 50 iterations" "$(field rel_l2)" 1e-5
+if engd_ranks $NP d1 -options_file configs/poisson2d.opts -dim 1 -n_interior 30 -n_boundary 2 -net_hidden 16 -max_it 50; then
+  check_le "1-D ENGD rel_l2 after 50 iterations" "$(summary_field rel_l2)" 1e-5
 fi
 
 # The check is about the 5-D, resampled code path; the start-up of ENGD there is not: from this
 # initialisation the default cut-off (1e-13) only finds steps of 1e-6..1e-4 in 20 iterations,
 # so the run uses a cut-off of 1e-6 (which reaches a loss of about 1e-4).
 echo "== 5-D cos_sum, uniform points resampled every 5 iterations, 20 iterations, -engd_rcond 1e-6"
-if engd d5 -options_file configs/poisson2d.opts -dim 5 -sampler uniform -resample_every 5 -solution cos_sum -n_interior 500 -n_boundary 200 -max_it 20 -engd_rcond 1e-6; then
-  "$PYTHON" - "$T/d5.h5" <<'EOF' || fail=1
+if engd_ranks $NP d5 -options_file configs/poisson2d.opts -dim 5 -sampler uniform -resample_every 5 -solution cos_sum -n_interior 500 -n_boundary 200 -max_it 20 -engd_rcond 1e-6; then
+  check_cmd "5-D loss decreased" "$PYTHON" - "$T/d5.h5" <<'EOF'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 loss, rel = f["history/loss"][()], f["history/rel_l2"][()]
@@ -116,5 +97,4 @@ print("ok: 5-D loss decreased")
 EOF
 fi
 
-[ $fail = 0 ] && echo "convergence: all checks passed"
-exit $fail
+test_finish

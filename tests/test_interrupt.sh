@@ -18,7 +18,6 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup interrupt h5py
 
-fail=0
 SMALL="-options_file configs/poisson2d.opts -n_interior 100 -n_boundary 40 -net_hidden 16 -n_eval 400"
 pid=""
 # start NAME RANKS [options...]: a background run writing $T/NAME.{out,err}; sets pid (mpirun's)
@@ -45,7 +44,7 @@ finish() {
   i=0
   while kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
   if kill -0 "$pid" 2>/dev/null; then
-    echo "FAIL: the run did not end; killing it"; fail=1
+    FAILED "the run did not end; killing it"
     for p in $(pgrep -P "$pid"); do kill -9 "$p"; done
     kill -9 "$pid"
   fi
@@ -64,29 +63,21 @@ stopped() {
   line=$(grep '^Stopped' "$T/$name.out")
   k=$(echo "$line" | sed -n 's/.* after iteration \([0-9]*\): checkpoint .*/\1/p')
   echo "$name: exit $rc; $line"
-  [ "$rc" = 75 ] || { echo "FAIL: $name: exit status $rc, want 75"; fail=1; }
-  echo "$line" | grep -q "$what" || { echo "FAIL: $name: no 'Stopped ...' line naming $what"; fail=1; }
-  [ -n "$k" ] || { echo "FAIL: $name: no iteration in the stop line"; fail=1; k=0; return 1; }
+  [ "$rc" = 75 ] && check_passed || FAILED "$name: exit status $rc, want 75"
+  echo "$line" | grep -q "$what" && check_passed || FAILED "$name: no 'Stopped ...' line naming $what"
+  [ -n "$k" ] || { FAILED "$name: no iteration in the stop line"; k=0; return 1; }
   ckpt=$(printf '%s/ckpt-%08d.h5' "$3" "$k")
-  echo "$line" | grep -qF "checkpoint $ckpt written" || { echo "FAIL: $name: the stop line does not name $ckpt"; fail=1; }
-  [ -s "$ckpt" ] || { echo "FAIL: $name: $ckpt missing"; fail=1; }
-  case "$(tail -n 1 "$T/$name.out")" in SUMMARY\ iterations=$k\ *) ;; *) echo "FAIL: $name: the last line is not 'SUMMARY iterations=$k ...'"; fail=1 ;; esac
-  [ -e "$T/$name.h5" ] && { echo "FAIL: $name: an interrupted run wrote its results file"; fail=1; }
-  grep -q 'engd: error' "$T/$name.err" && { echo "FAIL: $name: error line on stderr"; fail=1; }
+  echo "$line" | grep -qF "checkpoint $ckpt written" && check_passed || FAILED "$name: the stop line does not name $ckpt"
+  [ -s "$ckpt" ] && check_passed || FAILED "$name: $ckpt missing"
+  case "$(tail -n 1 "$T/$name.out")" in SUMMARY\ iterations=$k\ *) check_passed ;; *) FAILED "$name: the last line is not 'SUMMARY iterations=$k ...'" ;; esac
+  [ -e "$T/$name.h5" ] && FAILED "$name: an interrupted run wrote its results file" || check_passed
+  grep -q 'engd: error' "$T/$name.err" && FAILED "$name: error line on stderr" || check_passed
   return 0
-}
-# engd RANKS NAME [options...]: a foreground run that must exit 0
-engd() {
-  n=$1; name=$2; shift 2
-  if ! timeout 120 scripts/mpirun.sh -n "$n" bin/engd "$@" >"$T/$name.out" 2>"$T/$name.err"; then
-    echo "FAIL: $name: engd $* exited non-zero:"; grep -v '^ *$' "$T/$name.err" | head -n 5; fail=1; return 1
-  fi
-  printf '%-12s %s\n' "$name" "$(grep '^Restart' "$T/$name.out") $(tail -n 1 "$T/$name.out" | sed 's/ rel_h1=.*//')"
 }
 
 echo "== SIGUSR1 to mpirun"
 start usr1 2 $SMALL -max_it 100000 -monitor_every 1 -checkpoint_dir "$T/usr1" -output "$T/usr1.h5"
-progress usr1 3 || { echo "FAIL: usr1: no progress lines"; fail=1; }
+progress usr1 3 && check_passed || FAILED "usr1: no progress lines"
 kill -USR1 "$pid"
 finish
 stopped usr1 'by SIGUSR1' "$T/usr1"
@@ -94,7 +85,7 @@ k_usr1=$k
 
 echo "== SIGTERM to rank 1 only"
 start term 2 $SMALL -max_it 100000 -monitor_every 1 -checkpoint_dir "$T/term" -output "$T/term.h5"
-progress term 3 || { echo "FAIL: term: no progress lines"; fail=1; }
+progress term 3 && check_passed || FAILED "term: no progress lines"
 rank1=$(rank_pid 1)
 [ -n "$rank1" ] && kill -TERM "$rank1"
 finish
@@ -103,19 +94,19 @@ k_term=$k
 
 K=$(( (k_usr1 > k_term ? k_usr1 : k_term) + 4 ))
 echo "== both continued with -restart latest to iteration $K, against an uninterrupted run: bitwise"
-engd 2 reference $SMALL -quiet -max_it $K -checkpoint_dir "$T/reference" -output "$T/reference.h5"
+engd_plain 2 reference $SMALL -quiet -max_it $K -checkpoint_dir "$T/reference" -output "$T/reference.h5"
 for run in usr1 term; do
-  engd 2 "${run}_re" $SMALL -quiet -max_it $K -checkpoint_dir "$T/$run" -restart latest -output "$T/${run}_re.h5" &&
-    { "$PYTHON" tests/compare_history.py --label "$run, continued" --tol 0 --fields loss,rel_l2,rel_h1,eta --params "$T/reference.h5" "$T/${run}_re.h5" || { echo "FAIL: $run: the continued run differs"; fail=1; }; }
+  engd_plain 2 "${run}_re" $SMALL -quiet -max_it $K -checkpoint_dir "$T/$run" -restart latest -output "$T/${run}_re.h5" &&
+    compare_histories "$run, continued" 0 --fields loss,rel_l2,rel_h1,eta --params "$T/reference.h5" "$T/${run}_re.h5"
 done
 
 echo "== -time_limit 2 with -restart latest in an empty directory"
 start limit 2 $SMALL -quiet -max_it 1000000 -time_limit 2 -checkpoint_dir "$T/limit" -restart latest
 finish
-grep -q "^Restart: no checkpoint in '$T/limit', starting from iteration 0\$" "$T/limit.out" || { echo "FAIL: limit: no 'starting from iteration 0' line"; fail=1; }
+grep -q "^Restart: no checkpoint in '$T/limit', starting from iteration 0\$" "$T/limit.out" && check_passed || FAILED "limit: no 'starting from iteration 0' line"
 stopped limit 'before the time limit' "$T/limit" &&
-  engd 2 limit_re $SMALL -quiet -max_it $((k + 2)) -checkpoint_dir "$T/limit" -restart latest &&
-  { grep -q "^Restart: continuing from '$T/limit/ckpt-$(printf %08d "$k").h5' at iteration $k " "$T/limit_re.out" || { echo "FAIL: limit: did not continue from iteration $k"; fail=1; }; }
+  engd_plain 2 limit_re $SMALL -quiet -max_it $((k + 2)) -checkpoint_dir "$T/limit" -restart latest &&
+  check_cmd "limit: did not continue from iteration $k" grep -q "^Restart: continuing from '$T/limit/ckpt-$(printf %08d "$k").h5' at iteration $k " "$T/limit_re.out"
 
 echo "== kill -9 of rank 0 (the writer) during a -checkpoint_every 1 loop (P = 41001, Adam)"
 BIG="$SMALL -quiet -net_hidden 200,200 -optimizer adam"
@@ -137,19 +128,19 @@ while [ -n "$rank0" ] && [ $i -lt 3000 ] && kill -0 "$pid" 2>/dev/null; do
   sleep 0.01
   i=$((i + 1))
 done
-if [ -n "$rank0" ]; then kill -9 "$rank0"; else echo "FAIL: crash: rank 0 not found"; fail=1; fi
+if [ -n "$rank0" ]; then kill -9 "$rank0"; else FAILED "crash: rank 0 not found"; fi
 finish
 left=$(ls "$T/crash" | tr '\n' ' ')
 echo "crash: mpirun exit $rc; left behind: $left"
-[ $mid_write = 1 ] || { echo "FAIL: crash: could not catch rank 0 inside a checkpoint write"; fail=1; }
-case "$left" in *.tmp*) ;; *) echo "FAIL: crash: killed inside a write, yet no .tmp is left"; fail=1 ;; esac
+[ $mid_write = 1 ] && check_passed || FAILED "crash: could not catch rank 0 inside a checkpoint write"
+case "$left" in *.tmp*) check_passed ;; *) FAILED "crash: killed inside a write, yet no .tmp is left" ;; esac
 newest=$(ls "$T/crash" | grep '^ckpt-[0-9]*\.h5$' | sort | tail -n 1)
-if [ -z "$newest" ]; then echo "FAIL: crash: no complete checkpoint"; fail=1
+if [ -z "$newest" ]; then FAILED "crash: no complete checkpoint"
 else
   kn=$(echo "$newest" | sed 's/ckpt-0*\([0-9][0-9]*\)\.h5/\1/')
   cp "$T/crash/$newest" "$T/crash/ckpt-99999999.h5.tmp" # a .tmp newer than any checkpoint
-  if engd 2 crash_re $BIG -max_it $((kn + 1)) -checkpoint_dir "$T/crash" -restart latest; then
-    grep -q "^Restart: continuing from '$T/crash/$newest' at iteration $kn " "$T/crash_re.out" || { echo "FAIL: crash: did not continue from $newest"; fail=1; }
+  if engd_plain 2 crash_re $BIG -max_it $((kn + 1)) -checkpoint_dir "$T/crash" -restart latest; then
+    grep -q "^Restart: continuing from '$T/crash/$newest' at iteration $kn " "$T/crash_re.out" && check_passed || FAILED "crash: did not continue from $newest"
   fi
 fi
 
@@ -158,18 +149,17 @@ timeout 120 scripts/mpirun.sh -n 2 bin/engd $SMALL -quiet -max_it 30 -optimizer 
 rc=$?
 line=$(grep 'engd: error:' "$T/div.err")
 echo "div: exit $rc; $line; left: $(ls "$T/div" | tr '\n' ' ')"
-[ $rc = 3 ] || { echo "FAIL: div: exit status $rc, want 3"; fail=1; }
-echo "$line" | grep -q "3 consecutive non-finite steps (iterations 2-4, rejected); checkpoint $T/div/ckpt-00000000.h5 holds iteration 0, the last state with a finite loss" ||
-  { echo "FAIL: div: the error line does not say which checkpoint holds which state"; fail=1; }
-[ "$(ls "$T/div")" = "ckpt-00000000.h5" ] || { echo "FAIL: div: want only ckpt-00000000.h5 (later ones superseded)"; fail=1; }
-"$PYTHON" - "$T/div/ckpt-00000000.h5" <<'EOF' || { echo "FAIL: div: checkpoint content"; fail=1; }
+[ $rc = 3 ] && check_passed || FAILED "div: exit status $rc, want 3"
+echo "$line" | grep -q "3 consecutive non-finite steps (iterations 2-4, rejected); checkpoint $T/div/ckpt-00000000.h5 holds iteration 0, the last state with a finite loss" && check_passed ||
+  FAILED "div: the error line does not say which checkpoint holds which state"
+[ "$(ls "$T/div")" = "ckpt-00000000.h5" ] && check_passed || FAILED "div: want only ckpt-00000000.h5 (later ones superseded)"
+check_cmd "div: checkpoint content" "$PYTHON" - "$T/div/ckpt-00000000.h5" <<'EOF'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 theta, loss = f["model/parameters"][()], f["history/loss"][()]
 print("  ckpt-0: %d parameters, all finite: %s, max |theta| %.2g, loss %s, Adam step %d" % (theta.size, np.all(np.isfinite(theta)), np.max(np.abs(theta)), loss, f["optimizer/step"][0]))
 sys.exit(0 if np.all(np.isfinite(theta)) and np.max(np.abs(theta)) < 10 and np.all(np.isfinite(loss)) and int(f.attrs["iteration"]) == 0 else 1)
 EOF
-engd 2 div_re $SMALL -quiet -max_it 3 -optimizer adam -adam_lr 1e-3 -checkpoint_dir "$T/div" -restart latest -output "$T/div_re.h5"
+engd_plain 2 div_re $SMALL -quiet -max_it 3 -optimizer adam -adam_lr 1e-3 -checkpoint_dir "$T/div" -restart latest -output "$T/div_re.h5"
 
-[ $fail = 0 ] && echo "interrupt: all checks passed"
-exit $fail
+test_finish

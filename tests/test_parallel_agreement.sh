@@ -12,40 +12,31 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup parallel_agreement h5py
 
-fail=0
-# engd RANKS NAME [options...]: a quiet run of the default job writing $T/NAME.h5
-engd() {
+# default_job RANKS NAME [options...]: engd_ranks of the default job; it must write $T/NAME.h5
+default_job() {
   n=$1; name=$2; shift 2
-  rm -f "$T/$name.h5"
-  if ! scripts/mpirun.sh -n "$n" bin/engd -options_file configs/poisson2d.opts -quiet -output "$T/$name.h5" "$@" >"$T/$name.out" 2>"$T/$name.err"; then
-    echo "FAIL: $name: engd -n $n $* exited non-zero:"; tail -n 5 "$T/$name.err"; fail=1; return 1
-  fi
-  [ -s "$T/$name.h5" ] || { echo "FAIL: $name: no results file"; fail=1; return 1; }
-  printf '%-16s %s\n' "$name" "$(tail -n 1 "$T/$name.out" | sed 's/ wall_s=.*//')"
-}
-compare() { # label tol files...
-  label=$1; tol=$2; shift 2
-  "$PYTHON" tests/compare_history.py --label "$label" --tol "$tol" "$@" || { echo "FAIL: $label"; fail=1; }
+  engd_ranks "$n" "$name" -options_file configs/poisson2d.opts "$@" || return 1
+  [ -s "$T/$name.h5" ] || { FAILED "$name: no results file"; return 1; }
 }
 
 echo "== default job (-engd_rcond 1e-13, cut-off continuation), 60 ENGD iterations, replicated Gram"
 ok=1
-for n in 1 2 3; do engd $n default_n$n -max_it 60 -engd_gram replicated || ok=0; done
+for n in 1 2 3; do default_job $n default_n$n -max_it 60 -engd_gram replicated || ok=0; done
 if [ $ok = 1 ]; then
-  compare "default job 1 vs 2, 3 ranks" 1e-10 --params "$T/default_n1.h5" "$T/default_n2.h5" "$T/default_n3.h5"
+  compare_histories "default job 1 vs 2, 3 ranks" 1e-10 --params "$T/default_n1.h5" "$T/default_n2.h5" "$T/default_n3.h5"
   echo "(for the record: bitwise equal histories?)"
   "$PYTHON" tests/compare_history.py --label "default job, bitwise" --tol 0 --params "$T/default_n1.h5" "$T/default_n2.h5" "$T/default_n3.h5" || true
 fi
 
 echo "== ENGD with a well-conditioned solve (-engd_rcond 1e-4), 20 iterations"
 ok=1
-for n in 1 2 3; do engd $n engd_n$n -max_it 20 -engd_rcond 1e-4 -engd_gram replicated || ok=0; done
-for n in 2 3; do engd $n scalapack_n$n -max_it 20 -engd_rcond 1e-4 -engd_gram scalapack || ok=0; done
+for n in 1 2 3; do default_job $n engd_n$n -max_it 20 -engd_rcond 1e-4 -engd_gram replicated || ok=0; done
+for n in 2 3; do default_job $n scalapack_n$n -max_it 20 -engd_rcond 1e-4 -engd_gram scalapack || ok=0; done
 if [ $ok = 1 ]; then
-  compare "ENGD replicated, 1 vs 2, 3 ranks" 1e-10 --params "$T/engd_n1.h5" "$T/engd_n2.h5" "$T/engd_n3.h5"
-  compare "ENGD scalapack 2, 3 ranks vs replicated 1 rank" 1e-10 --params "$T/engd_n1.h5" "$T/scalapack_n2.h5" "$T/scalapack_n3.h5"
+  compare_histories "ENGD replicated, 1 vs 2, 3 ranks" 1e-10 --params "$T/engd_n1.h5" "$T/engd_n2.h5" "$T/engd_n3.h5"
+  compare_histories "ENGD scalapack 2, 3 ranks vs replicated 1 rank" 1e-10 --params "$T/engd_n1.h5" "$T/scalapack_n2.h5" "$T/scalapack_n3.h5"
   # the runs must have made progress, or agreement would prove little
-  "$PYTHON" - "$T/engd_n1.h5" <<'EOF' || { echo "FAIL: the ENGD comparison run made no progress"; fail=1; }
+  check_cmd "the ENGD comparison run made no progress" "$PYTHON" - "$T/engd_n1.h5" <<'EOF'
 import sys, h5py
 loss = h5py.File(sys.argv[1], "r")["history/loss"][()]
 print("ENGD (rcond 1e-4) loss %.3g -> %.3g in %d iterations" % (loss[0], loss[-1], len(loss) - 1))
@@ -55,23 +46,22 @@ fi
 
 # The back-end must really be ScaLAPACK: the (non-quiet) view names it.
 if scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -max_it 0 -engd_gram scalapack >"$T/view.out" 2>&1; then
-  grep -q "^Gram: scalapack" "$T/view.out" || { echo "FAIL: -engd_gram scalapack: view does not say 'Gram: scalapack':"; grep "^Gram" "$T/view.out"; fail=1; }
-else echo "FAIL: -engd_gram scalapack -max_it 0 failed:"; tail -n 5 "$T/view.out"; fail=1; fi
+  check_cmd "-engd_gram scalapack: view does not say 'Gram: scalapack':" grep -q "^Gram: scalapack" "$T/view.out" || grep "^Gram" "$T/view.out"
+else FAILED "-engd_gram scalapack -max_it 0 failed:"; tail -n 5 "$T/view.out"; fi
 
 echo "== Adam, 30 iterations"
 ok=1
-for n in 1 2 3; do engd $n adam_n$n -max_it 30 -optimizer adam || ok=0; done
-[ $ok = 1 ] && compare "Adam 1 vs 2, 3 ranks" 1e-10 --params "$T/adam_n1.h5" "$T/adam_n2.h5" "$T/adam_n3.h5"
+for n in 1 2 3; do default_job $n adam_n$n -max_it 30 -optimizer adam || ok=0; done
+[ $ok = 1 ] && compare_histories "Adam 1 vs 2, 3 ranks" 1e-10 --params "$T/adam_n1.h5" "$T/adam_n2.h5" "$T/adam_n3.h5"
 
 echo "== GD with line search, 20 iterations"
 ok=1
-for n in 1 3; do engd $n gd_n$n -max_it 20 -optimizer gd || ok=0; done
-[ $ok = 1 ] && compare "GD 1 vs 3 ranks" 1e-10 --params "$T/gd_n1.h5" "$T/gd_n3.h5"
+for n in 1 3; do default_job $n gd_n$n -max_it 20 -optimizer gd || ok=0; done
+[ $ok = 1 ] && compare_histories "GD 1 vs 3 ranks" 1e-10 --params "$T/gd_n1.h5" "$T/gd_n3.h5"
 
 echo "== Adam on resampled uniform points (-resample_every 5), 20 iterations"
 ok=1
-for n in 1 3; do engd $n uniform_n$n -max_it 20 -optimizer adam -sampler uniform -resample_every 5 -n_interior 500 -n_boundary 100 || ok=0; done
-[ $ok = 1 ] && compare "uniform resampled points 1 vs 3 ranks" 1e-10 --params "$T/uniform_n1.h5" "$T/uniform_n3.h5"
+for n in 1 3; do default_job $n uniform_n$n -max_it 20 -optimizer adam -sampler uniform -resample_every 5 -n_interior 500 -n_boundary 100 || ok=0; done
+[ $ok = 1 ] && compare_histories "uniform resampled points 1 vs 3 ranks" 1e-10 --params "$T/uniform_n1.h5" "$T/uniform_n3.h5"
 
-[ $fail = 0 ] && echo "parallel agreement: all comparisons passed"
-exit $fail
+test_finish

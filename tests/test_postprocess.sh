@@ -16,33 +16,26 @@ test_setup postprocess h5py
 
 R="$T/results"
 rm -rf "$R" && mkdir -p "$R" || exit 1
-fail=0
-FAILED() { echo "FAIL: $*"; fail=1; }
-run() { # NAME RANKS OPTIONS...
-  name=$1; n=$2; shift 2
-  if scripts/mpirun.sh -n "$n" bin/engd -quiet -output "$R/$name.h5" "$@" >"$T/$name.out" 2>&1; then
-    echo "$name: $(tail -n 1 "$T/$name.out" | sed 's/ rel_h1=.*//')"
-  else FAILED "$name: engd exited non-zero: $(tail -n 3 "$T/$name.out")"; fi
-}
-run default 2 -options_file configs/poisson2d.opts -max_it 40
-run adam 2 -options_file configs/poisson2d_adam.opts -max_it 200
-run cos3d 1 -options_file configs/poisson2d.opts -dim 3 -solution cos_sum -sampler uniform -n_interior 400 -n_boundary 150 -net_hidden 16 -net_activation sigmoid -max_it 30
+engd_output_dir=$R
+engd_ranks 2 default -options_file configs/poisson2d.opts -max_it 40
+engd_ranks 2 adam -options_file configs/poisson2d_adam.opts -max_it 200
+engd_ranks 1 cos3d -options_file configs/poisson2d.opts -dim 3 -solution cos_sum -sampler uniform -n_interior 400 -n_boundary 150 -net_hidden 16 -net_activation sigmoid -max_it 30
 ONE_D="-options_file configs/poisson2d.opts -dim 1 -n_interior 30 -n_boundary 2 -net_hidden 16 -solution sin_sum"
 # shellcheck disable=SC2086
-run sig1d 1 $ONE_D -net_activation sigmoid -max_it 50
+engd_ranks 1 sig1d $ONE_D -net_activation sigmoid -max_it 50
 # shellcheck disable=SC2086
-run sin1d 1 $ONE_D -net_activation sin -max_it 20
+engd_ranks 1 sin1d $ONE_D -net_activation sin -max_it 20
 echo "== strong scaling study (jobs/strong_scaling.sbatch without Slurm, 1 and 2 ranks)"
-ENGD_HOME=$(pwd) SLURM_NTASKS=2 ENGD_JOB_DIR="$R/strong" bash jobs/strong_scaling.sbatch configs/poisson2d.opts -max_it 10 -monitor_every 0 >"$T/strong.out" 2>&1 \
-  || { FAILED "jobs/strong_scaling.sbatch without Slurm failed"; tail -n 5 "$T/strong.out"; }
+if ENGD_HOME=$(pwd) SLURM_NTASKS=2 ENGD_JOB_DIR="$R/strong" bash jobs/strong_scaling.sbatch configs/poisson2d.opts -max_it 10 -monitor_every 0 >"$T/strong.out" 2>&1; then check_passed
+else FAILED "jobs/strong_scaling.sbatch without Slurm failed"; tail -n 5 "$T/strong.out"; fi
 grep 'ranks: SUMMARY' "$T/strong.out" | sed 's/.*engd-job: [^ ]* [^ ]* //; s/ rel_l2=.*s_per_it=/ s_per_it=/; s/ params=.*//'
 
 echo "== make figures RESULTS=$R"
-make --no-print-directory figures RESULTS="$R" PYTHON="$PYTHON" >"$T/figures.out" 2>&1 || FAILED "make figures exited non-zero"
+if make --no-print-directory figures RESULTS="$R" PYTHON="$PYTHON" >"$T/figures.out" 2>&1; then check_passed; else FAILED "make figures exited non-zero"; fi
 sed 's/^/  | /' "$T/figures.out" | grep -v '^  |  ' | head -n 20
 
 echo "== figures, table, and the numpy network against engd"
-"$PYTHON" - "$R" <<'PY' || fail=1
+check_cmd "figures, table, numpy network" "$PYTHON" - "$R" <<'PY'
 import csv, os, sys
 import numpy as np
 sys.path.insert(0, "postprocess")
@@ -117,7 +110,7 @@ PY
 "$PYTHON" postprocess/plot_solution.py -o "$T/heat.png" "$T/heat.h5" >"$T/heat.out" 2>&1
 rc=$?
 echo "  exit $rc: $(cat "$T/heat.out")"
-{ [ $rc = 1 ] && grep -q "problem 'heat': only poisson" "$T/heat.out" && [ ! -e "$T/heat.png" ]; } || FAILED "plot_solution.py on -problem heat: want exit 1, a message naming the problem, no PNG"
+if [ $rc = 1 ] && grep -q "problem 'heat': only poisson" "$T/heat.out" && [ ! -e "$T/heat.png" ]; then check_passed
+else FAILED "plot_solution.py on -problem heat: want exit 1, a message naming the problem, no PNG"; fi
 
-[ $fail = 0 ] && echo "postprocess: all checks passed"
-exit $fail
+test_finish

@@ -24,28 +24,19 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup problems_convergence h5py
 
-fail=0
-engd() { engd_ranks "$@"; }
-field() { summary_field "$@"; }
-check() { check_le "$@"; }
-compare() { # label tol [--first N] [--params] files...
-  label=$1; tol=$2; shift 2
-  "$PYTHON" tests/compare_history.py --label "$label" --tol "$tol" "$@" || { echo "FAIL: $label"; fail=1; }
-}
-
 HEAT4D="-problem heat -dim 5 -heat_solution sin_sum -sampler uniform -net_hidden 32 -n_interior 800 -n_boundary 100 -n_initial 100 -boundary_weight 0.5 -initial_weight 0.5"
 POISSON10D="-problem poisson -dim 10 -solution bilinear -sampler uniform -net_hidden 32 -n_interior 800 -n_boundary 200"
 
 echo "== convergence, 2 ranks"
-engd 2 heat1d -options_file configs/heat1d.opts -max_it 400 -stop_rel_l2 1e-4 -eval_every 10 && check "heat (1+1)-D rel_l2 within 400 iterations (stopped at $(field iterations))" "$(field rel_l2)" 1e-4
+engd_ranks 2 heat1d -options_file configs/heat1d.opts -max_it 400 -stop_rel_l2 1e-4 -eval_every 10 && check_le "heat (1+1)-D rel_l2 within 400 iterations (stopped at $(summary_field iterations))" "$(summary_field rel_l2)" 1e-4
 # shellcheck disable=SC2086
-engd 2 heat4d $HEAT4D -engd_adaptive_rcond 0 -engd_rcond 1e-10 -max_it 100 && check "heat (4+1)-D rel_l2 after 100 iterations" "$(field rel_l2)" 2e-2
-engd 2 nonlinear -options_file configs/nonlinear2d.opts -max_it 130 && check "nonlinear Poisson rel_l2 after 130 iterations" "$(field rel_l2)" 1e-4
-engd 2 helmholtz -options_file configs/helmholtz2d.opts -max_it 100 && check "Helmholtz rel_l2 after 100 iterations" "$(field rel_l2)" 1e-4
+engd_ranks 2 heat4d $HEAT4D -engd_adaptive_rcond 0 -engd_rcond 1e-10 -max_it 100 && check_le "heat (4+1)-D rel_l2 after 100 iterations" "$(summary_field rel_l2)" 2e-2
+engd_ranks 2 nonlinear -options_file configs/nonlinear2d.opts -max_it 130 && check_le "nonlinear Poisson rel_l2 after 130 iterations" "$(summary_field rel_l2)" 1e-4
+engd_ranks 2 helmholtz -options_file configs/helmholtz2d.opts -max_it 100 && check_le "Helmholtz rel_l2 after 100 iterations" "$(summary_field rel_l2)" 1e-4
 # shellcheck disable=SC2086
-engd 2 poisson10d $POISSON10D -engd_adaptive_rcond 0 -engd_rcond 1e-10 -max_it 60 && check "Poisson 10-D bilinear rel_l2 after 60 iterations" "$(field rel_l2)" 2e-2
-if engd 2 poisson100d -options_file configs/poisson100d.opts -max_it 10; then
-  "$PYTHON" - "$T/poisson100d.h5" <<'EOF' || fail=1
+engd_ranks 2 poisson10d $POISSON10D -engd_adaptive_rcond 0 -engd_rcond 1e-10 -max_it 60 && check_le "Poisson 10-D bilinear rel_l2 after 60 iterations" "$(summary_field rel_l2)" 2e-2
+if engd_ranks 2 poisson100d -options_file configs/poisson100d.opts -max_it 10; then
+  check_cmd "100-D history" "$PYTHON" - "$T/poisson100d.h5" <<'EOF'
 import sys, h5py, numpy as np
 h = h5py.File(sys.argv[1], "r")["history"]
 loss, rel = h["loss"][()], h["rel_l2"][()]
@@ -63,8 +54,8 @@ fi
 echo "== 1 vs 3 ranks, the configs' cut-offs, 20 iterations"
 for cfg in heat1d nonlinear2d helmholtz2d; do
   ok=1
-  for n in 1 3; do engd $n "${cfg}_n$n" -options_file "configs/$cfg.opts" -max_it 20 || ok=0; done
-  [ $ok = 1 ] && compare "$cfg, 1 vs 3 ranks" 1e-10 --params "$T/${cfg}_n1.h5" "$T/${cfg}_n3.h5"
+  for n in 1 3; do engd_ranks $n "${cfg}_n$n" -options_file "configs/$cfg.opts" -max_it 20 || ok=0; done
+  [ $ok = 1 ] && compare_histories "$cfg, 1 vs 3 ranks" 1e-10 --params "$T/${cfg}_n1.h5" "$T/${cfg}_n3.h5"
 done
 
 echo "== 1 vs 3 ranks, -engd_rcond 1e-4, 10 iterations"
@@ -76,18 +67,18 @@ for prob in heat1d heat4d nonlinear; do
   esac
   ok=1
   # shellcheck disable=SC2086
-  for n in 1 3; do engd $n "${prob}_r4_n$n" $opts -engd_rcond 1e-4 -engd_adaptive_rcond 0 -max_it 10 || ok=0; done
-  [ $ok = 1 ] && compare "$prob, rcond 1e-4, 1 vs 3 ranks" 1e-10 --params "$T/${prob}_r4_n1.h5" "$T/${prob}_r4_n3.h5"
+  for n in 1 3; do engd_ranks $n "${prob}_r4_n$n" $opts -engd_rcond 1e-4 -engd_adaptive_rcond 0 -max_it 10 || ok=0; done
+  [ $ok = 1 ] && compare_histories "$prob, rcond 1e-4, 1 vs 3 ranks" 1e-10 --params "$T/${prob}_r4_n1.h5" "$T/${prob}_r4_n3.h5"
 done
 
 echo "== bad values of the new problems' options"
 bad() { # PATTERN options...
   pattern=$1; shift
-  timeout 60 bin/engd -max_it 1 "$@" >"$T/bad.out" 2>"$T/bad.err"
+  engd_exec 0 -max_it 1 "$@" >"$T/bad.out" 2>"$T/bad.err"
   rc=$?
   line=$(grep 'engd: error:' "$T/bad.err")
-  if [ $rc = 1 ] && [ "$(echo "$line" | grep -c .)" = 1 ] && echo "$line" | grep -Eq -- "$pattern"; then echo "ok: $* -> $line"
-  else echo "FAIL: $*: exit $rc, error line(s): $line"; fail=1; fi
+  if [ $rc = 1 ] && [ "$(echo "$line" | grep -c .)" = 1 ] && echo "$line" | grep -Eq -- "$pattern"; then ok "$* -> $line"
+  else FAILED "$*: exit $rc, error line(s): $line"; fi
 }
 bad "-problem heat needs -dim" -problem heat -dim 1
 bad "-heat_kappa" -problem heat -heat_kappa -1
@@ -97,5 +88,4 @@ bad "-nonlinear_amplitude" -problem nonlinear_poisson -nonlinear_amplitude 0
 bad "-helmholtz_k .*eigenvalue" -problem helmholtz -helmholtz_k 7.024814731040727
 bad "-helmholtz_mode" -problem helmholtz -helmholtz_mode 0
 
-[ $fail = 0 ] && echo "problems convergence: all checks passed"
-exit $fail
+test_finish

@@ -9,26 +9,19 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup results_file h5py
 
-fail=0
-# run NAME RANKS [options...]: writes $T/NAME.{out,err,h5}
+# run NAME RANKS [options...]: engd_run writing $T/NAME.{out,err,h5}; its SUMMARY is printed and
+# must be the only one, with no .tmp left and a results file written
 run() {
   name=$1; n=$2; shift 2
-  if ! scripts/mpirun.sh -n "$n" bin/engd -output "$T/$name.h5" "$@" >"$T/$name.out" 2>"$T/$name.err"; then
-    echo "FAIL: $name: engd $* exited non-zero:"; tail -n 5 "$T/$name.err"; fail=1; return 1
-  fi
-  last=$(tail -n 1 "$T/$name.out")
-  case "$last" in
-    SUMMARY\ *) echo "$name: $last" ;;
-    *) echo "FAIL: $name: the last stdout line is not the SUMMARY: '$last'"; fail=1; return 1 ;;
-  esac
-  [ "$(grep -c '^SUMMARY' "$T/$name.out")" = 1 ] || { echo "FAIL: $name: more than one SUMMARY line"; fail=1; }
-  [ -e "$T/$name.h5.tmp" ] && { echo "FAIL: $name: $name.h5.tmp left behind"; fail=1; }
-  [ -s "$T/$name.h5" ] || { echo "FAIL: $name: no results file"; fail=1; return 1; }
-  return 0
+  engd_run "$n" "$name" "$@" || return 1
+  echo "$name: $summary"
+  check_cmd "$name: more than one SUMMARY line" [ "$(grep -c '^SUMMARY' "$T/$name.out")" = 1 ]
+  check_cmd "$name: $name.h5.tmp left behind" [ ! -e "$T/$name.h5.tmp" ]
+  check_cmd "$name: no results file" [ -s "$T/$name.h5" ]
 }
 # verify NAME MAX_IT EVAL_EVERY EXPECT_STOP_EARLY [option words the /options text must contain...]
 verify() {
-  "$PYTHON" - "$T/$1.h5" "$(tail -n 1 "$T/$1.out")" "$2" "$3" "$4" "$@" <<'EOF' || fail=1
+  check_cmd "$1: the results file" "$PYTHON" - "$T/$1.h5" "$(tail -n 1 "$T/$1.out")" "$2" "$3" "$4" "$@" <<'EOF'
 import sys, h5py, numpy as np
 path, summary_line, max_it, eval_every, early = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
 want_options = sys.argv[11:]
@@ -110,15 +103,15 @@ EOF
 
 echo "== default job, 2 ranks, -max_it 12 -net_hidden 24 (progress lines and Results: line on stdout)"
 if run main 2 -options_file configs/poisson2d.opts -max_it 12 -net_hidden 24 -monitor_every 5; then
-  grep -q "^Results: $T/main.h5\$" "$T/main.out" || { echo "FAIL: no 'Results: $T/main.h5' line on stdout"; fail=1; }
-  grep -q ' params=97 ' "$T/main.out" || { echo "FAIL: a 2-24-1 network has 97 parameters"; fail=1; }
+  check_cmd "no 'Results: $T/main.h5' line on stdout" grep -q "^Results: $T/main.h5\$" "$T/main.out"
+  check_cmd "a 2-24-1 network has 97 parameters" grep -q ' params=97 ' "$T/main.out"
   CHECK_OPTION_LINES=1 verify main 12 1 0 "-net_hidden 24" "-max_it 12" "-monitor_every 5" "-output $T/main.h5"
 fi
 
 echo "== -quiet, 3 ranks: stdout is the SUMMARY line alone"
 if run quiet 3 -options_file configs/poisson2d.opts -max_it 5 -quiet; then
-  [ "$(wc -l <"$T/quiet.out")" = 1 ] || { echo "FAIL: -quiet printed $(wc -l <"$T/quiet.out") lines"; fail=1; }
-  grep -q ' ranks=3$' "$T/quiet.out" || { echo "FAIL: SUMMARY does not end in ranks=3"; fail=1; }
+  check_cmd "-quiet printed $(wc -l <"$T/quiet.out") lines" [ "$(wc -l <"$T/quiet.out")" = 1 ]
+  check_cmd "SUMMARY does not end in ranks=3" grep -q ' ranks=3$' "$T/quiet.out"
   verify quiet 5 1 0 "-net_hidden 64" "-quiet"
 fi
 
@@ -131,7 +124,7 @@ echo "== -stop_rel_l2 1e-3 -max_it 100 (1-D): early stop"
 # shellcheck disable=SC2086
 if run stop 2 $ONE_D -max_it 100 -stop_rel_l2 1e-3; then
   verify stop 100 1 1 "-stop_rel_l2 1e-3"
-  "$PYTHON" - "$T/stop.h5" <<'EOF' || { echo "FAIL: -stop_rel_l2 1e-3 did not stop at the first iteration with rel_l2 <= 1e-3"; fail=1; }
+  check_cmd "-stop_rel_l2 1e-3 did not stop at the first iteration with rel_l2 <= 1e-3" "$PYTHON" - "$T/stop.h5" <<'EOF'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 rel = f["history/rel_l2"][()]
@@ -149,5 +142,4 @@ cp "$T/zero.h5" "$T/again.h5" 2>/dev/null
 # shellcheck disable=SC2086
 run again 1 $ONE_D -max_it 3 && verify again 3 1 0 "-max_it 3"
 
-[ $fail = 0 ] && echo "results file: all checks passed"
-exit $fail
+test_finish

@@ -10,20 +10,15 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup ritz_convergence h5py
 
-fail=0
-engd() { engd_ranks "$@"; }
-field() { summary_field "$@"; }
-check() { check_le "$@"; }
-
 echo "== ritz1d (configs/ritz1d.opts), 2 ranks"
-if engd 2 ritz1d -options_file configs/ritz1d.opts; then
-  check "ritz1d rel_l2 after $(field iterations) iterations" "$(field rel_l2)" 1e-7
+if engd_ranks 2 ritz1d -options_file configs/ritz1d.opts; then
+  check_le "ritz1d rel_l2 after $(summary_field iterations) iterations" "$(summary_field rel_l2)" 1e-7
 fi
 
 echo "== ritz_poisson 2-D (configs/ritz_poisson2d.opts), 2 ranks"
-if engd 2 ritz_poisson -options_file configs/ritz_poisson2d.opts; then
-  check "ritz_poisson rel_l2 after $(field iterations) iterations" "$(field rel_l2)" 5e-3
-  "$PYTHON" - "$T/ritz_poisson.h5" <<'PY' || fail=1
+if engd_ranks 2 ritz_poisson -options_file configs/ritz_poisson2d.opts; then
+  check_le "ritz_poisson rel_l2 after $(summary_field iterations) iterations" "$(summary_field rel_l2)" 5e-3
+  check_cmd "ritz_poisson: 100-fold lower rel_l2" "$PYTHON" - "$T/ritz_poisson.h5" <<'PY'
 import sys, h5py
 rel = h5py.File(sys.argv[1], "r")["history/rel_l2"][()]
 print("ritz_poisson rel_l2 %.3g -> %.3g" % (rel[0], rel[-1]))
@@ -35,13 +30,12 @@ fi
 
 echo "== 1 vs 3 ranks, bitwise"
 for n in 1 3; do
-  engd $n ritz1d_n$n -options_file configs/ritz1d.opts -max_it 20 -engd_gram replicated
-  engd $n poisson_n$n -options_file configs/ritz_poisson2d.opts -max_it 30 -engd_gram replicated
+  engd_ranks $n ritz1d_n$n -options_file configs/ritz1d.opts -max_it 20 -engd_gram replicated
+  engd_ranks $n poisson_n$n -options_file configs/ritz_poisson2d.opts -max_it 30 -engd_gram replicated
 done
 if [ $fail = 0 ]; then
-  "$PYTHON" tests/compare_history.py --label "ritz1d 1 vs 3 ranks" --tol 0 --params "$T/ritz1d_n1.h5" "$T/ritz1d_n3.h5" || { echo "FAIL: ritz1d histories differ"; fail=1; }
-  "$PYTHON" tests/compare_history.py --label "ritz_poisson 1 vs 3 ranks" --tol 0 --params "$T/poisson_n1.h5" "$T/poisson_n3.h5" || { echo "FAIL: ritz_poisson histories differ"; fail=1; }
+  compare_histories "ritz1d 1 vs 3 ranks" 0 --params "$T/ritz1d_n1.h5" "$T/ritz1d_n3.h5"
+  compare_histories "ritz_poisson 1 vs 3 ranks" 0 --params "$T/poisson_n1.h5" "$T/poisson_n3.h5"
 fi
 
-[ $fail = 0 ] && echo "ritz convergence: all checks passed"
-exit $fail
+test_finish

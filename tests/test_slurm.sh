@@ -105,8 +105,6 @@ done
 case "$state" in idle | mix | alloc) ;; *) skip "the Slurm node did not become idle in 30 s (state '$state')" ;; esac
 echo "Slurm $(sinfo -V | cut -d' ' -f2) up: controller pid $SLURMCTLD_PID port $1, slurmd pid $SLURMD_PID port $2, node $host $state"
 
-fail=0
-FAILED() { echo "FAIL: $*"; fail=1; }
 export ENGD_RUNS="$T/runs"
 unset ENGD_HOME # the jobs must find the checkout themselves (they are submitted from $T)
 
@@ -128,7 +126,7 @@ echo "== 1. requeue: jobs/run.sbatch, default job, -max_it $MAX_IT, 2 ranks, int
 start=$(now)
 # shellcheck disable=SC2086
 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts $RUN_OPTS -quiet -output "$T/reference.h5" >"$T/reference.out" 2>&1 \
-  || FAILED "the uninterrupted reference run failed: $(tail -n 3 "$T/reference.out")"
+  && check_passed || FAILED "the uninterrupted reference run failed: $(tail -n 3 "$T/reference.out")"
 echo "reference run (no Slurm): $(tail -n 1 "$T/reference.out" | sed 's/ rel_h1=.*s_per_it=/ s_per_it=/; s/ params=.*//') ($(($(now) - start)) s)"
 
 # requeue_case NAME HOW: run.sbatch as job NAME; once the log shows iteration >= 50, interrupt it
@@ -159,7 +157,7 @@ requeue_case() {
     fi
     case "$(job_state "$job")" in PENDING | RUNNING | CONFIGURING | "") sleep 0.2 ;; *) break ;; esac
   done
-  [ $signalled = 1 ] || FAILED "job $job: never saw iteration 50 in the log (state $(job_state "$job"))"
+  [ $signalled = 1 ] && check_passed || FAILED "job $job: never saw iteration 50 in the log (state $(job_state "$job"))"
   # Slurm holds a requeued batch job for ~2 minutes (Reason=BeginTime): once it is held and the
   # node is idle again, release it. Not within the second of the requeue: slurmd refuses a launch
   # whose credential is not newer (in whole seconds) than the killed instance's revocation.
@@ -177,28 +175,28 @@ requeue_case() {
   state=$(wait_job "$job" 120)
   echo "job $job: $state, Restarts=$(job_field "$job" Restarts), ExitCode=$(job_field "$job" ExitCode) ($(($(now) - start)) s)"
   grep -E '^engd-job|^SUMMARY|^Stopped|^Restart|^ +[0-9]*00 ' "$log" | cut -c1-150 | sed 's/^/  log| /' | head -n 30
-  [ "$state" = COMPLETED ] || FAILED "job $job ended $state, want COMPLETED"
-  [ "$(job_field "$job" Restarts)" = 1 ] || FAILED "job $job: Restarts=$(job_field "$job" Restarts), want 1"
+  [ "$state" = COMPLETED ] && check_passed || FAILED "job $job ended $state, want COMPLETED"
+  [ "$(job_field "$job" Restarts)" = 1 ] && check_passed || FAILED "job $job: Restarts=$(job_field "$job" Restarts), want 1"
   case $how in
     usr1)
-      grep -q 'engd exited with code 75' "$log" || FAILED "the log does not show engd exiting with 75 after USR1"
-      grep -q 'Stopped by SIGUSR1' "$log" || FAILED "engd did not report stopping at SIGUSR1" ;;
+      grep -q 'engd exited with code 75' "$log" && check_passed || FAILED "the log does not show engd exiting with 75 after USR1"
+      grep -q 'Stopped by SIGUSR1' "$log" && check_passed || FAILED "engd did not report stopping at SIGUSR1" ;;
     term)
-      grep -q 'received SIGTERM' "$log" || FAILED "the log does not show the batch shell receiving SIGTERM"
+      grep -q 'received SIGTERM' "$log" && check_passed || FAILED "the log does not show the batch shell receiving SIGTERM"
       # (engd's own "Stopped by SIGTERM" line may be lost: mpirun tears the job down at TERM)
       if grep -q 'taking it as code 75' "$log"; then echo "  the launcher exited with $(sed -n 's/.*the launcher exited with \([0-9]*\).*/\1/p' "$log" | head -n 1) after engd checkpointed: taken as 75 (the TERM path)"
-      else grep -q 'engd exited with code 75' "$log" || FAILED "the log shows neither exit 75 nor a signalled exit taken as 75"; fi ;;
+      else grep -q 'engd exited with code 75' "$log" && check_passed || FAILED "the log shows neither exit 75 nor a signalled exit taken as 75"; fi ;;
   esac
-  grep -q 'requeueing job' "$log" || FAILED "the log does not show the job requeueing itself"
-  ls "$dir/checkpoints"/ckpt-*.h5 >/dev/null 2>&1 || FAILED "no checkpoint in $dir/checkpoints"
+  grep -q 'requeueing job' "$log" && check_passed || FAILED "the log does not show the job requeueing itself"
+  ls "$dir/checkpoints"/ckpt-*.h5 >/dev/null 2>&1 && check_passed || FAILED "no checkpoint in $dir/checkpoints"
   echo "checkpoints: $(cd "$dir/checkpoints" 2>/dev/null && ls | tr '\n' ' ')"
   # the second start resumed: its first progress line is past iteration 0
   resumed_at=$(sed -n '/start 1 (restarts so far)/,$p' "$log" | sed -n 's/^ *\([0-9][0-9]*\) .*/\1/p' | head -n 1)
-  [ -n "$resumed_at" ] && [ "$resumed_at" -gt 0 ] || FAILED "the requeued start did not resume (first progress line after the restart: '${resumed_at:-none}')"
-  grep '^SUMMARY' "$log" | tail -n 1 | grep -q " iterations=$MAX_IT " || FAILED "the last SUMMARY in the log is not that of all $MAX_IT iterations"
+  [ -n "$resumed_at" ] && [ "$resumed_at" -gt 0 ] && check_passed || FAILED "the requeued start did not resume (first progress line after the restart: '${resumed_at:-none}')"
+  grep '^SUMMARY' "$log" | tail -n 1 | grep -q " iterations=$MAX_IT " && check_passed || FAILED "the last SUMMARY in the log is not that of all $MAX_IT iterations"
   if [ -s "$dir/run.h5" ]; then
     "$PYTHON" tests/compare_history.py --tol 0 --params --fields loss,rel_l2,rel_h1,eta \
-      "$T/reference.h5" "$dir/run.h5" || FAILED "the requeued run's history differs from the uninterrupted run's"
+      "$T/reference.h5" "$dir/run.h5" && check_passed || FAILED "the requeued run's history differs from the uninterrupted run's"
   else FAILED "no results file $dir/run.h5"; fi
 }
 echo "-- 1a. USR1 to the batch shell"
@@ -216,7 +214,7 @@ jobs/make_sweep.sh -s 0-1 -x "-max_it 15 -monitor_every 5 -net_hidden 16" config
 cat "$T/sweep.txt" | sed 's/^/  line| /'
 sweep_dir="$T/sweep dir"
 array=$(cd "$T" && ENGD_JOB_DIR="$sweep_dir" "$REPO/jobs/submit.sh" --parsable -J sweep -o "$T/sweep-%a.log" "$REPO/jobs/sweep.sbatch" "$T/sweep_commented.txt")
-[ -n "$array" ] || FAILED "jobs/submit.sh jobs/sweep.sbatch failed"
+[ -n "$array" ] && check_passed || FAILED "jobs/submit.sh jobs/sweep.sbatch failed"
 JOBS="$JOBS $array"
 for task in 1 2 3; do
   state=$(wait_job "${array}_$task" 120)
@@ -225,8 +223,8 @@ for task in 1 2 3; do
   out="$sweep_dir/task-$task"
   echo "task $task: $state ($(($(now) - start)) s): $(grep '^SUMMARY' "$T/sweep-$task.log" | sed 's/ rel_h1=.*//')"
   [ "$state" = COMPLETED ] || { FAILED "array task $task ended '$state'"; tail -n 5 "$T/sweep-$task.log"; continue; }
-  [ "$(cat "$out/options.txt" 2>/dev/null)" = "$line" ] || FAILED "task $task: $out/options.txt is not line $task of the sweep file"
-  "$PYTHON" - "$out/run.h5" "$seed" "$line" <<'EOF' || FAILED "task $task: results file $out/run.h5"
+  [ "$(cat "$out/options.txt" 2>/dev/null)" = "$line" ] && check_passed || FAILED "task $task: $out/options.txt is not line $task of the sweep file"
+  "$PYTHON" - "$out/run.h5" "$seed" "$line" <<'EOF' && check_passed || FAILED "task $task: results file $out/run.h5"
 import sys, h5py, numpy as np
 path, seed, line = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
@@ -245,8 +243,8 @@ except (OSError, KeyError) as e:
     print("  cannot read: %s" % e); sys.exit(1)
 EOF
 done
-[ "$(ls -d "$sweep_dir"/task-* 2>/dev/null | wc -l)" = 3 ] || FAILED "want 3 task directories in $sweep_dir"
-[ ! -e "$T/runs/sweep-$array" ] || FAILED "the sweep wrote into $T/runs/sweep-$array although ENGD_JOB_DIR was set"
+[ "$(ls -d "$sweep_dir"/task-* 2>/dev/null | wc -l)" = 3 ] && check_passed || FAILED "want 3 task directories in $sweep_dir"
+[ ! -e "$T/runs/sweep-$array" ] && check_passed || FAILED "the sweep wrote into $T/runs/sweep-$array although ENGD_JOB_DIR was set"
 
 # ---------------------------------------------------------------------------------------------
 echo "== 3. scaling: jobs/strong_scaling.sbatch and jobs/weak_scaling.sbatch, 2 tasks (1 and 2 ranks)"
@@ -259,7 +257,7 @@ for kind in strong weak; do
   state=$(wait_job "$job" 120)
   echo "$kind scaling job $job: $state ($(($(now) - start)) s)"
   [ "$state" = COMPLETED ] || { FAILED "$kind scaling job ended '$state'"; tail -n 5 "$T/$kind.log"; continue; }
-  "$PYTHON" - "$T/runs/$kind-$job" "$kind" <<'EOF' || FAILED "$kind scaling: results in $T/runs/$kind-$job"
+  "$PYTHON" - "$T/runs/$kind-$job" "$kind" <<'EOF' && check_passed || FAILED "$kind scaling: results in $T/runs/$kind-$job"
 import os, sys, h5py
 d, kind = sys.argv[1], sys.argv[2]
 ok = open(os.path.join(d, "scaling.txt")).read().startswith("kind=%s\n" % kind)
@@ -276,5 +274,4 @@ sys.exit(0 if ok and points == want else 1)
 EOF
 done
 
-[ $fail = 0 ] && echo "slurm: all checks passed"
-exit $fail
+test_finish

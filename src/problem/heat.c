@@ -34,17 +34,10 @@ static void HeatExactPoint(const Heat *ctx, PetscInt dim, const PetscReal *x, Pe
 
   if (ctx->solution == HEAT_SIN_PROD) {
     const PetscReal rate = ctx->kappa * (PetscReal)d * pi * pi, decay = PetscExpReal(-rate * t);
-    PetscReal       prod = 1.0;
-    for (PetscInt i = 1; i < dim; i++) prod *= PetscSinReal(pi * x[i]);
+    PetscReal       prod;
+    ProblemSineProduct(d, x + 1, 1.0, pi, decay * pi, &prod, grad ? grad + stride : NULL, stride, NULL);
     *u = decay * prod;
-    if (!grad) return;
-    grad[0] = -rate * *u;
-    for (PetscInt i = 1; i < dim; i++) {
-      PetscReal others = 1.0;
-      for (PetscInt j = 1; j < dim; j++)
-        if (j != i) others *= PetscSinReal(pi * x[j]);
-      grad[i * stride] = decay * pi * PetscCosReal(pi * x[i]) * others;
-    }
+    if (grad) grad[0] = -rate * *u;
   } else {
     const PetscReal rate = 4.0 * ctx->kappa, decay = PetscExpReal(-rate * t);
     PetscReal       sum = 0.0;
@@ -131,13 +124,6 @@ static PetscErrorCode View_Heat(Problem p, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Heat(Problem p)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(p->data));
-  PetscFunctionReturn(0);
-}
-
 PETSC_EXTERN PetscErrorCode ProblemCreate_Heat(Problem p)
 {
   Heat *ctx;
@@ -149,7 +135,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Heat(Problem p)
   p->data               = ctx;
   p->ops.setfromoptions = SetFromOptions_Heat;
   p->ops.view           = View_Heat;
-  p->ops.destroy        = Destroy_Heat;
+  p->ops.destroy        = ProblemDestroyDefault;
   p->ops.pointdata      = PointData_Heat;
   p->ops.residual       = Residual_Heat;
   p->ops.exact          = Exact_Heat;

@@ -13,23 +13,6 @@ typedef struct {
   PetscReal amplitude;
 } Nonlinear;
 
-/* u*, its gradient (grad[i*stride], may be NULL) and Laplacian at one point. */
-static void NonlinearExactPoint(PetscReal amplitude, PetscInt d, const PetscReal *x, PetscReal *u, PetscReal *grad, PetscInt stride, PetscReal *lap)
-{
-  const PetscReal pi    = PETSC_PI;
-  PetscReal       value = amplitude;
-
-  for (PetscInt i = 0; i < d; i++) value *= PetscSinReal(pi * x[i]);
-  for (PetscInt i = 0; grad && i < d; i++) {
-    PetscReal others = amplitude;
-    for (PetscInt j = 0; j < d; j++)
-      if (j != i) others *= PetscSinReal(pi * x[j]);
-    grad[i * stride] = pi * PetscCosReal(pi * x[i]) * others;
-  }
-  *u   = value;
-  *lap = -(PetscReal)d * pi * pi * value;
-}
-
 /* interior: f = -Laplace(u*) + u*^3; boundary: g = u* */
 static PetscErrorCode PointData_Nonlinear(Problem p, PetscInt t, PetscInt n, const PetscReal *x, PetscReal *data)
 {
@@ -38,7 +21,7 @@ static PetscErrorCode PointData_Nonlinear(Problem p, PetscInt t, PetscInt n, con
   PetscFunctionBegin;
   for (PetscInt q = 0; q < n; q++) {
     PetscReal u, lap;
-    NonlinearExactPoint(ctx->amplitude, p->dim, x + q * p->dim, &u, NULL, 0, &lap);
+    ProblemSineProduct(p->dim, x + q * p->dim, ctx->amplitude, PETSC_PI, PETSC_PI, &u, NULL, 0, &lap);
     data[q] = t == 0 ? -lap + u * u * u : u;
   }
   PetscFunctionReturn(0);
@@ -69,10 +52,7 @@ static PetscErrorCode Exact_Nonlinear(Problem p, PetscInt n, const PetscReal *x,
   const Nonlinear *ctx = (const Nonlinear *)p->data;
 
   PetscFunctionBegin;
-  for (PetscInt q = 0; q < n; q++) {
-    PetscReal lap;
-    NonlinearExactPoint(ctx->amplitude, p->dim, x + q * p->dim, &u[q], grad ? grad + q : NULL, n, &lap);
-  }
+  for (PetscInt q = 0; q < n; q++) ProblemSineProduct(p->dim, x + q * p->dim, ctx->amplitude, PETSC_PI, PETSC_PI, &u[q], grad ? grad + q : NULL, n, NULL);
   PetscFunctionReturn(0);
 }
 
@@ -102,13 +82,6 @@ static PetscErrorCode View_Nonlinear(Problem p, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Nonlinear(Problem p)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(p->data));
-  PetscFunctionReturn(0);
-}
-
 PETSC_EXTERN PetscErrorCode ProblemCreate_Nonlinear(Problem p)
 {
   Nonlinear *ctx;
@@ -119,7 +92,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Nonlinear(Problem p)
   p->data               = ctx;
   p->ops.setfromoptions = SetFromOptions_Nonlinear;
   p->ops.view           = View_Nonlinear;
-  p->ops.destroy        = Destroy_Nonlinear;
+  p->ops.destroy        = ProblemDestroyDefault;
   p->ops.pointdata      = PointData_Nonlinear;
   p->ops.residual       = Residual_Nonlinear;
   p->ops.exact          = Exact_Nonlinear;

@@ -15,12 +15,16 @@ typedef struct {
   PoissonSolution solution;
 } Poisson;
 
-/* u*, its gradient (grad[i*stride], may be NULL) and Laplacian at one point. */
+/* u*, its gradient (grad[i*stride]) and Laplacian at one point; grad and lap may be NULL. */
 static void PoissonExactPoint(PoissonSolution sol, PetscInt d, const PetscReal *x, PetscReal *u, PetscReal *grad, PetscInt stride, PetscReal *lap)
 {
-  const PetscReal pi = PETSC_PI;
-  PetscReal       value = sol == POISSON_SIN_PROD ? 1.0 : 0.0;
+  const PetscReal pi    = PETSC_PI;
+  PetscReal       value = 0.0;
 
+  if (sol == POISSON_SIN_PROD) {
+    ProblemSineProduct(d, x, 1.0, pi, pi, u, grad, stride, lap);
+    return;
+  }
   if (sol == POISSON_BILINEAR) { /* harmonic: pairs (x_{2k-1}, x_{2k}) in 1-based numbering */
     for (PetscInt k = 0; k + 1 < d; k += 2) {
       value += x[k] * x[k + 1];
@@ -29,8 +33,8 @@ static void PoissonExactPoint(PoissonSolution sol, PetscInt d, const PetscReal *
         grad[(k + 1) * stride] = x[k];
       }
     }
-    *u   = value;
-    *lap = 0.0;
+    *u = value;
+    if (lap) *lap = 0.0;
     return;
   }
   if (sol == POISSON_NORM_SQ) {
@@ -38,27 +42,15 @@ static void PoissonExactPoint(PoissonSolution sol, PetscInt d, const PetscReal *
       value += x[i] * x[i];
       if (grad) grad[i * stride] = 2.0 * x[i];
     }
-    *u   = value;
-    *lap = 2.0 * (PetscReal)d;
+    *u = value;
+    if (lap) *lap = 2.0 * (PetscReal)d;
     return;
   }
-  for (PetscInt i = 0; i < d; i++) {
-    const PetscReal s = PetscSinReal(pi * x[i]), c = PetscCosReal(pi * x[i]);
-    if (sol == POISSON_SIN_PROD) value *= s;
-    else value += sol == POISSON_SIN_SUM ? s : c;
-  }
-  for (PetscInt i = 0; grad && i < d; i++) {
-    const PetscReal s = PetscSinReal(pi * x[i]), c = PetscCosReal(pi * x[i]);
-    if (sol == POISSON_SIN_PROD) {
-      PetscReal others = 1.0;
-      for (PetscInt j = 0; j < d; j++)
-        if (j != i) others *= PetscSinReal(pi * x[j]);
-      grad[i * stride] = pi * c * others;
-    } else grad[i * stride] = sol == POISSON_SIN_SUM ? pi * c : -pi * s;
-  }
+  for (PetscInt i = 0; i < d; i++) value += sol == POISSON_SIN_SUM ? PetscSinReal(pi * x[i]) : PetscCosReal(pi * x[i]);
+  for (PetscInt i = 0; grad && i < d; i++) grad[i * stride] = sol == POISSON_SIN_SUM ? pi * PetscCosReal(pi * x[i]) : -pi * PetscSinReal(pi * x[i]);
   *u = value;
-  /* the trigonometric cases are eigenfunctions: Laplace(u*) = -k pi^2 u* */
-  *lap = -(sol == POISSON_SIN_PROD ? (PetscReal)d : 1.0) * pi * pi * value;
+  /* the sums are eigenfunctions too: Laplace(u*) = -pi^2 u* */
+  if (lap) *lap = -pi * pi * value;
 }
 
 /* interior: f = -Laplace(u*); boundary: g = u* */
@@ -96,10 +88,7 @@ static PetscErrorCode Exact_Poisson(Problem p, PetscInt n, const PetscReal *x, P
   Poisson *ctx = (Poisson *)p->data;
 
   PetscFunctionBegin;
-  for (PetscInt q = 0; q < n; q++) {
-    PetscReal lap;
-    PoissonExactPoint(ctx->solution, p->dim, x + q * p->dim, &u[q], grad ? grad + q : NULL, n, &lap);
-  }
+  for (PetscInt q = 0; q < n; q++) PoissonExactPoint(ctx->solution, p->dim, x + q * p->dim, &u[q], grad ? grad + q : NULL, n, NULL);
   PetscFunctionReturn(0);
 }
 
@@ -131,13 +120,6 @@ static PetscErrorCode View_Poisson(Problem p, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Poisson(Problem p)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(p->data));
-  PetscFunctionReturn(0);
-}
-
 PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem p)
 {
   Poisson *ctx;
@@ -148,7 +130,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem p)
   p->data                = ctx;
   p->ops.setfromoptions  = SetFromOptions_Poisson;
   p->ops.view            = View_Poisson;
-  p->ops.destroy         = Destroy_Poisson;
+  p->ops.destroy         = ProblemDestroyDefault;
   p->ops.pointdata       = PointData_Poisson;
   p->ops.residual        = Residual_Poisson;
   p->ops.exact           = Exact_Poisson;

@@ -162,6 +162,13 @@ void ProblemDataResidual(PetscInt n, const PetscReal *data, const PetscReal *out
     for (PetscInt q = 0; q < n; q++) cot[q] = 1.0;
 }
 
+PetscErrorCode ProblemDestroyDefault(Problem p)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(p->data));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ProblemView(Problem p, PetscViewer viewer)
 {
   PetscFunctionBegin;

@@ -21,27 +21,23 @@ typedef struct {
   RitzType type;
 } Ritz;
 
-/* u*(x) at one point and, if grad != NULL, its gradient grad[i*stride]; *f is the source. */
+/* u*(x) at one point and, if grad != NULL, its gradient grad[i*stride]; if f != NULL, *f is the
+   source. */
 static void RitzExactPoint(RitzType type, PetscInt d, const PetscReal *x, PetscReal *u, PetscReal *grad, PetscInt stride, PetscReal *f)
 {
   const PetscReal pi = PETSC_PI;
+  PetscReal       lap;
 
   if (type == RITZ_1D) {
     const PetscReal c = PetscCosReal(pi * x[0]);
     *u = c;
     if (grad) grad[0] = -pi * PetscSinReal(pi * x[0]);
-    *f = pi * pi * c + c * c * c;
+    if (f) *f = pi * pi * c + c * c * c;
     return;
   }
-  *u = 1.0;
-  for (PetscInt i = 0; i < d; i++) *u *= PetscSinReal(pi * x[i]);
-  for (PetscInt i = 0; grad && i < d; i++) {
-    PetscReal others = 1.0;
-    for (PetscInt j = 0; j < d; j++)
-      if (j != i) others *= PetscSinReal(pi * x[j]);
-    grad[i * stride] = pi * PetscCosReal(pi * x[i]) * others;
-  }
-  *f = (PetscReal)d * pi * pi * *u;
+  ProblemSineProduct(d, x, 1.0, pi, pi, u, grad, stride, f ? &lap : NULL);
+  /* f = -Laplace(u*) = d pi^2 u*, the same bits: rounding commutes with the sign */
+  if (f) *f = -lap;
 }
 
 /* energy term: (w_q, f); boundary term (ritz_poisson): g = u* */
@@ -108,10 +104,7 @@ static PetscErrorCode Exact_Ritz(Problem p, PetscInt n, const PetscReal *x, Pets
   Ritz *ctx = (Ritz *)p->data;
 
   PetscFunctionBegin;
-  for (PetscInt q = 0; q < n; q++) {
-    PetscReal f;
-    RitzExactPoint(ctx->type, p->dim, x + q * p->dim, &u[q], grad ? grad + q : NULL, n, &f);
-  }
+  for (PetscInt q = 0; q < n; q++) RitzExactPoint(ctx->type, p->dim, x + q * p->dim, &u[q], grad ? grad + q : NULL, n, NULL);
   PetscFunctionReturn(0);
 }
 
@@ -149,13 +142,6 @@ static PetscErrorCode View_Ritz(Problem p, PetscViewer viewer)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Destroy_Ritz(Problem p)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(p->data));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode ProblemCreate_Ritz(Problem p, RitzType type)
 {
   Ritz *ctx;
@@ -166,7 +152,7 @@ static PetscErrorCode ProblemCreate_Ritz(Problem p, RitzType type)
   p->data                = ctx;
   p->ops.setfromoptions  = SetFromOptions_Ritz;
   p->ops.view            = View_Ritz;
-  p->ops.destroy         = Destroy_Ritz;
+  p->ops.destroy         = ProblemDestroyDefault;
   p->ops.pointdata       = PointData_Ritz;
   p->ops.residual        = Residual_Ritz;
   p->ops.energy          = Energy_Ritz;

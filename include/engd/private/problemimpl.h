@@ -34,5 +34,15 @@ PetscErrorCode ProblemAddTerm(Problem, const char name[], PetscInt order, PetscI
 PetscErrorCode ProblemAddBoundaryTerm(Problem, PetscInt n_points, PetscReal weight, PetscInt *term);
 /* Residual of a data term, r = u - g with g = data, and its cotangent dr/du = 1 (channel u). */
 void ProblemDataResidual(PetscInt n, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot);
+/* ops.destroy of a type whose data is one PetscNew'd struct: frees p->data. */
+PetscErrorCode ProblemDestroyDefault(Problem);
+/* The product of sines at one point x in d dimensions (src/problem/sines.c):
+     *u = a prod_{i<d} sin(w x_i)                                   (multiplied left to right from a)
+     grad[i*stride] = g cos(w x_i) a prod_{j!=i} sin(w x_j)          if grad != NULL
+     *lap = -d w^2 *u                                                if lap != NULL
+   With g = w, grad is the gradient of u; with g = b w it is that of b u (heat: b = exp(-rate t)).
+   Every problem with this solution computes it here, in this order of operations (the histories
+   of the configs depend on its last bits). */
+void ProblemSineProduct(PetscInt d, const PetscReal *x, PetscReal a, PetscReal w, PetscReal g, PetscReal *u, PetscReal *grad, PetscInt stride, PetscReal *lap);
 
 #endif
