@@ -31,7 +31,7 @@ struct _p_Checkpoint {
   int         lock_fd; /* rank 0: the directory's lock, once taken */
 };
 
-PetscErrorCode CheckpointStateCapture(CheckpointState *s, Model model, Optimizer opt, PetscInt iteration, PetscInt failures, PetscReal step_time, PetscInt n_history)
+PetscErrorCode CheckpointStateCapture(CheckpointState *s, Model model, Optimizer opt, PetscInt iteration, PetscInt failures, PetscReal step_time, History history)
 {
   PetscReal *theta;
   PetscInt   P;
@@ -46,10 +46,10 @@ PetscErrorCode CheckpointStateCapture(CheckpointState *s, Model model, Optimizer
   }
   PetscCall(PetscArraycpy(s->theta, theta, P));
   PetscCall(OptimizerGetState(opt, &s->optimizer));
+  PetscCall(HistoryGetNumRows(history, &s->n_history));
   s->iteration = iteration;
   s->failures  = failures;
   s->step_time = step_time;
-  s->n_history = n_history;
   PetscFunctionReturn(0);
 }
 
@@ -369,7 +369,7 @@ PetscErrorCode CheckpointClaimDirectory(Checkpoint c)
 
 typedef struct {
   const CheckpointState *state;
-  History               *history;
+  History                history;
   PetscInt               n_layers, seed, dim, resample_every, epoch, ranks;
   const PetscInt        *widths;
   const char            *activation, *problem, *description, *optimizer, *sampler, *options, *run_id;
@@ -474,7 +474,7 @@ static PetscErrorCode Rotate(Checkpoint c, PetscInt iteration)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode CheckpointWrite(Checkpoint c, Objective objective, Optimizer opt, const CheckpointState *state, History *history, char path[], size_t path_size)
+PetscErrorCode CheckpointWrite(Checkpoint c, Objective objective, Optimizer opt, const CheckpointState *state, History history, char path[], size_t path_size)
 {
   char  reason[PETSC_MAX_PATH_LEN + 768] = "";
   char *description;
@@ -529,7 +529,7 @@ typedef struct {
   PetscInt      *widths;
   PetscReal     *theta;
   OptimizerState optimizer;
-  History        history;
+  History        history; /* a column per dataset of /history */
   char           activation[32], problem[64], optimizer_type[64], sampler[32], run_id[64];
   PetscInt       seed, resample_every;
   char           description[4096];
@@ -682,26 +682,11 @@ static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *
   H5Gclose(group);
   group = -1;
 
-  if ((group = H5Gopen2(file, "history", H5P_DEFAULT)) < 0) CORRUPT("no /history group");
-  if (EngdH5DatasetLength(group, "iteration", &n) < 0 || (PetscInt)n != l->iteration + 1) CORRUPT("/history/iteration does not have iteration + 1 = %" PetscInt_FMT " rows", l->iteration + 1);
-  {
-    PetscInt  *its;
-    PetscReal *fields[HISTORY_N_FIELDS];
-    PetscBool  ok = PETSC_TRUE;
-    PetscCall(PetscMalloc1(n, &its));
-    for (PetscInt f = 0; f < HISTORY_N_FIELDS; f++) PetscCall(PetscMalloc1(n, &fields[f]));
-    if (EngdH5ReadInts(group, "iteration", n, its) < 0) ok = PETSC_FALSE;
-    for (PetscInt f = 0; ok && f < HISTORY_N_FIELDS; f++)
-      if (EngdH5ReadDoubles(group, HistoryFieldNames[f], n, fields[f]) < 0) ok = PETSC_FALSE;
-    for (hsize_t i = 0; ok && i < n; i++)
-      if (its[i] != (PetscInt)i) ok = PETSC_FALSE;
-    for (hsize_t i = 0; ok && i < n; i++) PetscCall(HistoryAppend(&l->history, its[i], fields[0][i], fields[1][i], fields[2][i], fields[3][i], fields[4][i], fields[5][i], fields[6][i]));
-    PetscCall(PetscFree(its));
-    for (PetscInt f = 0; f < HISTORY_N_FIELDS; f++) PetscCall(PetscFree(fields[f]));
-    if (!ok) CORRUPT("unreadable or inconsistent /history (damaged: a checksum does not match, or the iterations are not 0, 1, ...)");
+  PetscCall(EngdH5ReadHistory(file, l->iteration, &l->history, reason, reason_size));
+  if (reason[0]) {
+    *status = LOAD_CORRUPT;
+    goto done;
   }
-  H5Gclose(group);
-  group = -1;
 
 done:
   if (group >= 0) H5Gclose(group);
@@ -770,7 +755,7 @@ static PetscErrorCode VerifyTrajectory(Objective objective, const Loaded *l, cha
 }
 
 /* Does the parsed checkpoint belong to this run? */
-static PetscErrorCode Verify(Objective objective, Optimizer opt, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
+static PetscErrorCode Verify(Objective objective, Optimizer opt, History history, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
 {
   Model           model;
   Problem         problem;
@@ -780,6 +765,7 @@ static PetscErrorCode Verify(Objective objective, Optimizer opt, Loaded *l, Load
   ModelActivation activation;
   PetscBool       same_net;
   OptimizerState  mine = {0};
+  PetscInt        n_columns;
 
   PetscFunctionBegin;
   PetscCall(ObjectiveGetModel(objective, &model));
@@ -833,12 +819,25 @@ static PetscErrorCode Verify(Objective objective, Optimizer opt, Loaded *l, Load
     }
   }
   PetscCall(OptimizerStateDestroy(&mine));
+  /* So must every History column this run records (a column of the file it does not record is
+     left out). */
+  PetscCall(HistoryGetNumColumns(history, &n_columns));
+  for (PetscInt k = 0; k < n_columns; k++) {
+    const char *name;
+    PetscInt    column;
+    PetscCall(HistoryGetColumnName(history, k, &name));
+    PetscCall(HistoryFindColumn(l->history, name, &column));
+    if (column < 0) {
+      snprintf(reason, reason_size, "no /history/%s, a column this run records", name);
+      PetscFunctionReturn(0);
+    }
+  }
   *status = LOAD_OK;
   PetscFunctionReturn(0);
 }
 
 /* Read, parse and verify one file (collective). */
-static PetscErrorCode Load(Checkpoint c, const char *path, Objective objective, Optimizer opt, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
+static PetscErrorCode Load(Checkpoint c, const char *path, Objective objective, Optimizer opt, History history, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
 {
   long long size;
   char     *image;
@@ -853,11 +852,35 @@ static PetscErrorCode Load(Checkpoint c, const char *path, Objective objective, 
   }
   PetscCall(Parse(image, size, l, status, reason, reason_size));
   PetscCall(PetscFree(image));
-  if (*status == LOAD_OK) PetscCall(Verify(objective, opt, l, status, reason, reason_size));
+  if (*status == LOAD_OK) PetscCall(Verify(objective, opt, history, l, status, reason, reason_size));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer opt, History *history, CheckpointState *state, PetscBool *restarted, char path[], size_t path_size)
+/* The file's rows into the run's History, in each of the run's columns (Verify found them). */
+static PetscErrorCode RestoreHistory(History from, History to)
+{
+  const PetscInt   *iterations;
+  const PetscReal **values;
+  PetscInt          n_rows, n_columns;
+
+  PetscFunctionBegin;
+  PetscCall(HistoryGetIterations(from, &n_rows, &iterations));
+  PetscCall(HistoryGetNumColumns(to, &n_columns));
+  PetscCall(PetscMalloc1(n_columns + 1, &values));
+  for (PetscInt k = 0; k < n_columns; k++) {
+    const char *name;
+    PetscCall(HistoryGetColumnName(to, k, &name));
+    PetscCall(HistoryGetColumn(from, name, &n_rows, &values[k]));
+  }
+  for (PetscInt i = 0; i < n_rows; i++) {
+    PetscCall(HistoryBeginRow(to, iterations[i]));
+    for (PetscInt k = 0; k < n_columns; k++) PetscCall(HistorySetValue(to, k, values[k][i]));
+  }
+  PetscCall(PetscFree(values));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer opt, History history, CheckpointState *state, PetscBool *restarted, char path[], size_t path_size)
 {
   Loaded     l;
   LoadStatus status = LOAD_CORRUPT;
@@ -871,7 +894,7 @@ PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer op
   if (!c->restart_set) PetscFunctionReturn(0);
   if (strcmp(c->restart, "latest")) {
     PetscCall(PetscStrncpy(path, c->restart, path_size));
-    PetscCall(Load(c, path, objective, opt, &l, &status, reason, sizeof(reason)));
+    PetscCall(Load(c, path, objective, opt, history, &l, &status, reason, sizeof(reason)));
     PetscCheck(status != LOAD_CORRUPT, c->comm, PETSC_ERR_FILE_READ, "-restart: cannot use the checkpoint '%s': %s", path, reason);
     PetscCheck(status != LOAD_MISMATCH, c->comm, PETSC_ERR_FILE_UNEXPECTED, "-restart: the checkpoint '%s' does not fit this run: %s", path, reason);
   } else {
@@ -882,7 +905,7 @@ PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer op
     if (n) PetscCallMPI(MPI_Bcast(its, (PetscMPIInt)n, MPIU_INT, 0, c->comm));
     for (PetscInt k = 0; k < n; k++) {
       FileName(c->dir, its[k], "", path, path_size);
-      PetscCall(Load(c, path, objective, opt, &l, &status, reason, sizeof(reason)));
+      PetscCall(Load(c, path, objective, opt, history, &l, &status, reason, sizeof(reason)));
       if (status == LOAD_OK) break;
       if (status == LOAD_MISMATCH) break;
       PetscCall(PetscFPrintf(c->comm, PETSC_STDERR, "engd: warning: -restart latest: skipping the unreadable checkpoint '%s': %s\n", path, reason));
@@ -903,9 +926,9 @@ PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer op
   PetscCall(ModelGetParameters(model, &theta));
   PetscCall(PetscArraycpy(theta, l.theta, l.n_params));
   PetscCall(OptimizerSetState(opt, &l.optimizer));
-  for (PetscInt i = 0; i < l.history.n; i++) PetscCall(HistoryAppend(history, l.history.iteration[i], l.history.loss[i], l.history.rel_l2[i], l.history.rel_h1[i], l.history.rms[i], l.history.eta[i], l.history.damping[i], l.history.wall_s[i]));
+  PetscCall(RestoreHistory(l.history, history));
   if (l.iteration > 0) PetscCall(ObjectiveResample(objective, l.iteration - 1)); /* the point set of the last iteration done */
-  PetscCall(CheckpointStateCapture(state, model, opt, l.iteration, l.failures, l.step_time, history->n));
+  PetscCall(CheckpointStateCapture(state, model, opt, l.iteration, l.failures, l.step_time, history));
   PetscCall(PetscPrintf(c->comm, "Restart: continuing from '%s' at iteration %" PetscInt_FMT " (written on %" PetscInt_FMT " rank%s)\n", path, l.iteration, l.ranks, l.ranks == 1 ? "" : "s"));
   PetscCall(LoadedDestroy(&l));
   *restarted = PETSC_TRUE;

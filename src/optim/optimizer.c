@@ -93,6 +93,15 @@ PetscErrorCode OptimizerSetUp(Optimizer opt)
   PetscFunctionReturn(0);
 }
 
+/* The base's History columns in the current row. */
+static PetscErrorCode Record(Optimizer opt, PetscReal eta, PetscReal damping)
+{
+  PetscFunctionBegin;
+  PetscCall(HistorySetValue(opt->history, opt->column_eta, eta));
+  PetscCall(HistorySetValue(opt->history, opt->column_damping, damping));
+  PetscFunctionReturn(0);
+}
+
 /* The methods reject a step whose loss or direction is not finite; the copy of theta is a
    safety net for a finite direction that still overflows theta, so that a rejected step never
    leaves non-finite parameters behind (the checkpoint of the last good state relies on it). */
@@ -118,6 +127,26 @@ PetscErrorCode OptimizerStep(Optimizer opt, OptimizerStepInfo *info)
     info->eta      = 0.0;
   }
   opt->iteration++;
+  if (opt->history) PetscCall(Record(opt, info->eta, info->damping));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode OptimizerSetHistory(Optimizer opt, History history)
+{
+  PetscFunctionBegin;
+  PetscCall(OptimizerSetUp(opt));
+  PetscCall(HistoryAddColumn(history, "eta", &opt->column_eta));
+  PetscCall(HistoryAddColumn(history, "damping", &opt->column_damping));
+  opt->history = history;
+  if (opt->ops.sethistory) PetscCall((*opt->ops.sethistory)(opt, history));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode OptimizerRecordStart(Optimizer opt)
+{
+  PetscFunctionBegin;
+  PetscCheck(opt->history, opt->comm, PETSC_ERR_ORDER, "Call OptimizerSetHistory() before OptimizerRecordStart()");
+  PetscCall(Record(opt, 0.0, 0.0));
   PetscFunctionReturn(0);
 }
 

@@ -11,6 +11,7 @@ typedef struct {
   PetscErrorCode (*destroy)(Optimizer);
   PetscErrorCode (*getstate)(Optimizer, OptimizerState *);       /* add the method's entries */
   PetscErrorCode (*setstate)(Optimizer, const OptimizerState *); /* read them back */
+  PetscErrorCode (*sethistory)(Optimizer, History);             /* register the method's columns; set them (HistorySetValue) in step */
 } OptimizerOps;
 
 struct _p_Optimizer {
@@ -26,6 +27,8 @@ struct _p_Optimizer {
   PetscInt     ls_steps;
   PetscReal   *theta_before; /* theta before the current step, restored if the step fails */
   PetscBool    setup_called;
+  History      history;                /* OptimizerSetHistory: NULL, or where steps are recorded */
+  PetscInt     column_eta, column_damping;
 };
 
 /* For setstate implementations: the entry `name` of exactly `length` values, or an error that
