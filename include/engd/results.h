@@ -2,7 +2,7 @@
    <path>-XXXXXX.tmp, fsynced and renamed into place only when complete, so a reader never sees
    a half-written file and a failed write (a full disk) leaves whatever was there. Layout:
      /history/{iteration,loss,rel_l2,rel_h1,rms,eta,damping,wall_s} and a dataset per further
-              History column
+              History column (h5history.c)
      /model/parameters, /model/widths   (attribute activation)
      /summary  attributes iterations, loss, rel_l2, rel_h1, rms, wall_s, s_per_it, params, points, ranks
      /options  attribute text: every option of the run, one per line */

@@ -377,67 +377,25 @@ typedef struct {
 
 static int BuildFile(hid_t file, const void *ctx)
 {
-  const Content        *c     = (const Content *)ctx;
-  hid_t                 group = -1;
-  const OptimizerState *os    = &c->state->optimizer;
+  const Content         *c = (const Content *)ctx;
+  const CheckpointState *s = c->state;
 
   ENGD_H5(EngdH5WriteAttrString(file, "format", CHECKPOINT_FORMAT));
   ENGD_H5(EngdH5WriteAttrInt(file, "format_version", CHECKPOINT_FORMAT_VERSION));
   ENGD_H5(EngdH5WriteAttrString(file, "run_id", c->run_id));
-  ENGD_H5(EngdH5WriteAttrInt(file, "iteration", c->state->iteration));
-  ENGD_H5(EngdH5WriteAttrInt(file, "failures", c->state->failures));
-  ENGD_H5(EngdH5WriteAttrDouble(file, "step_time", c->state->step_time));
+  ENGD_H5(EngdH5WriteAttrInt(file, "iteration", s->iteration));
+  ENGD_H5(EngdH5WriteAttrInt(file, "failures", s->failures));
+  ENGD_H5(EngdH5WriteAttrDouble(file, "step_time", s->step_time));
   ENGD_H5(EngdH5WriteAttrInt(file, "ranks", c->ranks));
-
-  ENGD_H5(EngdH5WriteModel(file, c->state->n_params, c->state->theta, c->n_layers, c->widths, c->activation, c->seed));
-
-  ENGD_H5(group = H5Gcreate2(file, "problem", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteAttrString(group, "type", c->problem));
-  ENGD_H5(EngdH5WriteAttrInt(group, "dim", c->dim));
-  ENGD_H5(EngdH5WriteAttrString(group, "description", c->description));
-  H5Gclose(group);
-  group = -1;
-
-  ENGD_H5(group = H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteAttrString(group, "type", c->optimizer));
-  for (PetscInt k = 0; k < os->n; k++) ENGD_H5(EngdH5WriteDoubles(group, os->entry[k].name, (hsize_t)os->entry[k].length, os->entry[k].values));
-  H5Gclose(group);
-  group = -1;
-
-  ENGD_H5(group = H5Gcreate2(file, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteAttrString(group, "type", c->sampler));
-  ENGD_H5(EngdH5WriteAttrInt(group, "seed", c->seed));
-  ENGD_H5(EngdH5WriteAttrInt(group, "resample_every", c->resample_every));
-  ENGD_H5(EngdH5WriteAttrInt(group, "epoch", c->epoch));
-  H5Gclose(group);
-  group = -1;
-
-  ENGD_H5(EngdH5WriteHistory(file, c->history, c->state->n_history));
+  ENGD_H5(EngdH5WriteModel(file, s->n_params, s->theta, c->n_layers, c->widths, c->activation, c->seed));
+  ENGD_H5(EngdH5WriteProblem(file, c->problem, c->dim, c->description));
+  ENGD_H5(EngdH5WriteOptimizer(file, c->optimizer, &s->optimizer));
+  ENGD_H5(EngdH5WriteSampler(file, c->sampler, c->seed, c->resample_every, c->epoch));
+  ENGD_H5(EngdH5WriteHistory(file, c->history, s->n_history));
   ENGD_H5(EngdH5WriteOptions(file, c->options));
   return 0;
 fail:
-  if (group >= 0) H5Gclose(group);
   return -1;
-}
-
-/* The problem as ProblemView prints it (every rank alike; PetscFree it): what a restart must
-   find unchanged (type, dimension, solution and coefficients, each term's points and weight). */
-static PetscErrorCode DescribeProblem(Problem problem, char **text)
-{
-  char       *buffer = NULL;
-  size_t      size   = 0;
-  FILE       *fp     = open_memstream(&buffer, &size);
-  PetscViewer viewer;
-
-  PetscFunctionBegin;
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory (open_memstream)");
-  PetscCall(PetscViewerASCIIOpenWithFILE(PETSC_COMM_SELF, fp, &viewer));
-  PetscCall(ProblemView(problem, viewer));
-  PetscCall(PetscViewerDestroy(&viewer));
-  fclose(fp);
-  PetscCall(PetscStrallocpy(buffer ? buffer : "", text));
-  free(buffer);
-  PetscFunctionReturn(0);
 }
 
 /* Rank 0, after ckpt-<iteration>.h5 is in place: remove this run's files of later iterations
@@ -497,7 +455,7 @@ PetscErrorCode CheckpointWrite(Checkpoint c, Objective objective, Optimizer opt,
     PetscCall(ModelGetSeed(model, &content.seed));
     PetscCall(ProblemGetType(problem, &content.problem));
     PetscCall(ProblemGetDimension(problem, &content.dim));
-    PetscCall(DescribeProblem(problem, &description));
+    PetscCall(EngdProblemDescription(problem, &description));
     PetscCall(OptimizerGetType(opt, &content.optimizer));
     PetscCall(ObjectiveGetSampling(objective, &sampler, &content.resample_every, NULL));
     content.epoch       = (content.resample_every > 0 && state->iteration > 0) ? (state->iteration - 1) / content.resample_every : 0;
@@ -590,106 +548,53 @@ static PetscErrorCode ReadImage(Checkpoint c, const char *path, long long *size,
   PetscFunctionReturn(0);
 }
 
-#define CORRUPT(...) \
+/* A group reader's verdict: on to `done:` when it refused the group. */
+#define READ_GROUP(call) \
   do { \
-    snprintf(reason, reason_size, __VA_ARGS__); \
-    *status = LOAD_CORRUPT; \
-    goto done; \
+    PetscCall(call); \
+    if (reason[0]) goto done; \
   } while (0)
 
 /* Parse the image (every rank, identically). */
 static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
 {
-  hid_t    fapl = -1, file = -1, group = -1;
-  char     format[64];
-  hsize_t  n;
-  H5G_info_t info;
+  hid_t fapl = -1, file = -1;
+  char  format[64];
 
   PetscFunctionBegin;
-  *status = LOAD_OK;
+  *status   = LOAD_OK;
+  reason[0] = '\0';
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  if (size == 0) CORRUPT("the file is empty");
-  if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 || H5Pset_file_image(fapl, image, (size_t)size) < 0) CORRUPT("HDF5 cannot take the file image");
-  if ((file = H5Fopen("checkpoint", H5F_ACC_RDONLY, fapl)) < 0) CORRUPT("not an HDF5 file, or truncated");
+  if (size == 0) ENGD_H5_REFUSE("the file is empty");
+  if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 || H5Pset_file_image(fapl, image, (size_t)size) < 0) ENGD_H5_REFUSE("HDF5 cannot take the file image");
+  if ((file = H5Fopen("checkpoint", H5F_ACC_RDONLY, fapl)) < 0) ENGD_H5_REFUSE("not an HDF5 file, or truncated");
   if (EngdH5ReadAttrString(file, "format", format, sizeof(format)) < 0) {
-    snprintf(reason, reason_size, "an HDF5 file without the 'format' attribute of an engd checkpoint");
     *status = LOAD_MISMATCH;
-    goto done;
+    ENGD_H5_REFUSE("an HDF5 file without the 'format' attribute of an engd checkpoint");
   }
   if (strcmp(format, CHECKPOINT_FORMAT)) {
-    snprintf(reason, reason_size, "not an engd checkpoint (format '%s')", format);
     *status = LOAD_MISMATCH;
-    goto done;
+    ENGD_H5_REFUSE("not an engd checkpoint (format '%s')", format);
   }
-  if (EngdH5ReadAttrInt(file, "format_version", &l->version) < 0) CORRUPT("no format_version attribute");
+  if (EngdH5ReadAttrInt(file, "format_version", &l->version) < 0) ENGD_H5_REFUSE("no format_version attribute");
   if (l->version != CHECKPOINT_FORMAT_VERSION) {
-    snprintf(reason, reason_size, "format version %" PetscInt_FMT ", this engd reads version %d", l->version, CHECKPOINT_FORMAT_VERSION);
     *status = LOAD_MISMATCH;
-    goto done;
+    ENGD_H5_REFUSE("format version %" PetscInt_FMT ", this engd reads version %d", l->version, CHECKPOINT_FORMAT_VERSION);
   }
-  if (EngdH5ReadAttrString(file, "run_id", l->run_id, sizeof(l->run_id)) < 0 || strlen(l->run_id) != RUN_ID_LENGTH) CORRUPT("no valid run_id attribute");
-  if (EngdH5ReadAttrInt(file, "iteration", &l->iteration) < 0 || l->iteration < 0) CORRUPT("no valid iteration attribute (missing, negative or beyond %d)", PETSC_MAX_INT);
-  if (EngdH5ReadAttrInt(file, "failures", &l->failures) < 0 || l->failures < 0) CORRUPT("no valid failures attribute");
-  if (EngdH5ReadAttrDouble(file, "step_time", &l->step_time) < 0 || !(l->step_time >= 0) || PetscIsInfReal(l->step_time)) CORRUPT("no valid step_time attribute (finite, non-negative)");
+  if (EngdH5ReadAttrString(file, "run_id", l->run_id, sizeof(l->run_id)) < 0 || strlen(l->run_id) != RUN_ID_LENGTH) ENGD_H5_REFUSE("no valid run_id attribute");
+  if (EngdH5ReadAttrInt(file, "iteration", &l->iteration) < 0 || l->iteration < 0) ENGD_H5_REFUSE("no valid iteration attribute (missing, negative or beyond %d)", PETSC_MAX_INT);
+  if (EngdH5ReadAttrInt(file, "failures", &l->failures) < 0 || l->failures < 0) ENGD_H5_REFUSE("no valid failures attribute");
+  if (EngdH5ReadAttrDouble(file, "step_time", &l->step_time) < 0 || !(l->step_time >= 0) || PetscIsInfReal(l->step_time)) ENGD_H5_REFUSE("no valid step_time attribute (finite, non-negative)");
   if (EngdH5ReadAttrInt(file, "ranks", &l->ranks) < 0) l->ranks = 0;
 
-  if ((group = H5Gopen2(file, "problem", H5P_DEFAULT)) < 0) CORRUPT("no /problem group");
-  if (EngdH5ReadAttrString(group, "type", l->problem, sizeof(l->problem)) < 0 || EngdH5ReadAttrInt(group, "dim", &l->dim) < 0) CORRUPT("/problem lacks its type or dim");
-  if (EngdH5ReadAttrString(group, "description", l->description, sizeof(l->description)) < 0) CORRUPT("/problem lacks its description");
-  H5Gclose(group);
-  group = -1;
-
-  if ((group = H5Gopen2(file, "sampler", H5P_DEFAULT)) < 0) CORRUPT("no /sampler group");
-  if (EngdH5ReadAttrString(group, "type", l->sampler, sizeof(l->sampler)) < 0 || EngdH5ReadAttrInt(group, "seed", &l->seed) < 0 || EngdH5ReadAttrInt(group, "resample_every", &l->resample_every) < 0) CORRUPT("/sampler lacks its type, seed or resample_every");
-  H5Gclose(group);
-  group = -1;
-
-  if ((group = H5Gopen2(file, "model", H5P_DEFAULT)) < 0) CORRUPT("no /model group");
-  if (EngdH5ReadAttrString(group, "activation", l->activation, sizeof(l->activation)) < 0) CORRUPT("/model lacks the activation");
-  if (EngdH5DatasetLength(group, "widths", &n) < 0 || n < 2 || n > 1000) CORRUPT("no valid /model/widths");
-  l->n_layers = (PetscInt)n - 1;
-  PetscCall(PetscMalloc1(n, &l->widths));
-  if (EngdH5ReadInts(group, "widths", n, l->widths) < 0) CORRUPT("cannot read /model/widths");
-  if (EngdH5DatasetLength(group, "parameters", &n) < 0) CORRUPT("no /model/parameters");
-  l->n_params = (PetscInt)n;
-  PetscCall(PetscMalloc1(PetscMax(l->n_params, 1), &l->theta));
-  if (EngdH5ReadDoubles(group, "parameters", n, l->theta) < 0) CORRUPT("cannot read /model/parameters (damaged: its checksum does not match)");
-  for (hsize_t i = 0; i < n; i++)
-    if (PetscIsInfOrNanReal(l->theta[i])) CORRUPT("/model/parameters[%lld] is not finite", (long long)i);
-  H5Gclose(group);
-  group = -1;
-
-  if ((group = H5Gopen2(file, "optimizer", H5P_DEFAULT)) < 0) CORRUPT("no /optimizer group");
-  if (EngdH5ReadAttrString(group, "type", l->optimizer_type, sizeof(l->optimizer_type)) < 0) CORRUPT("/optimizer lacks its type");
-  if (H5Gget_info(group, &info) < 0) CORRUPT("cannot list /optimizer");
-  for (hsize_t k = 0; k < info.nlinks; k++) {
-    char       name[32];
-    PetscReal *values;
-    if (H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof(name), H5P_DEFAULT) < 0 || EngdH5DatasetLength(group, name, &n) < 0) CORRUPT("unreadable /optimizer entry");
-    PetscCall(PetscMalloc1(n + 1, &values));
-    if (EngdH5ReadDoubles(group, name, n, values) < 0) {
-      PetscCall(PetscFree(values));
-      CORRUPT("cannot read /optimizer/%s (damaged: its checksum does not match)", name);
-    }
-    for (hsize_t i = 0; i < n; i++)
-      if (PetscIsInfOrNanReal(values[i])) {
-        PetscCall(PetscFree(values));
-        CORRUPT("/optimizer/%s[%lld] is not finite", name, (long long)i);
-      }
-    PetscCall(OptimizerStateSet(&l->optimizer, name, (PetscInt)n, values));
-    PetscCall(PetscFree(values));
-  }
-  H5Gclose(group);
-  group = -1;
-
-  PetscCall(EngdH5ReadHistory(file, l->iteration, &l->history, reason, reason_size));
-  if (reason[0]) {
-    *status = LOAD_CORRUPT;
-    goto done;
-  }
+  READ_GROUP(EngdH5ReadProblem(file, l->problem, sizeof(l->problem), &l->dim, l->description, sizeof(l->description), reason, reason_size));
+  READ_GROUP(EngdH5ReadSampler(file, l->sampler, sizeof(l->sampler), &l->seed, &l->resample_every, reason, reason_size));
+  READ_GROUP(EngdH5ReadModel(file, &l->n_params, &l->theta, &l->n_layers, &l->widths, l->activation, sizeof(l->activation), reason, reason_size));
+  READ_GROUP(EngdH5ReadOptimizer(file, l->optimizer_type, sizeof(l->optimizer_type), &l->optimizer, reason, reason_size));
+  READ_GROUP(EngdH5ReadHistory(file, l->iteration, &l->history, reason, reason_size));
 
 done:
-  if (group >= 0) H5Gclose(group);
+  if (reason[0] && *status == LOAD_OK) *status = LOAD_CORRUPT;
   if (file >= 0) H5Fclose(file);
   if (fapl >= 0) H5Pclose(fapl);
   PetscFunctionReturn(0);
@@ -742,7 +647,7 @@ static PetscErrorCode VerifyTrajectory(Objective objective, const Loaded *l, cha
   PetscCall(ObjectiveGetProblem(objective, &problem));
   PetscCall(ModelGetSeed(model, &seed));
   PetscCall(ObjectiveGetSampling(objective, &sampler, &resample_every, NULL));
-  PetscCall(DescribeProblem(problem, &description));
+  PetscCall(EngdProblemDescription(problem, &description));
   FirstDifferentLine(l->description, description, in_file, in_run, sizeof(in_file));
   PetscCall(PetscFree(description));
   TrimIndentation(in_file);
