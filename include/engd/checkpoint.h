@@ -26,7 +26,11 @@
    version whose checksums match, whose parameters and optimizer state are finite, and whose
    problem description, sampler, seed, network (dim, widths, activation), parameter count and
    optimizer type match the current run, and which holds every History column the run
-   registered (columns it does not register are ignored). */
+   registered (columns it does not register are ignored).
+
+   The code: checkpoint.c (the object and its directory: names, run ids and ownership, lock,
+   rotation), checkpointfile.c (the file format: build and parse the image), checkpointrestart.c
+   (load, verify, restore), each group's writer and reader in h5<group>.c. */
 #ifndef ENGD_CHECKPOINT_H
 #define ENGD_CHECKPOINT_H
 
