@@ -10,7 +10,7 @@
        points with values of every kind (NaN, -0, subnormal, huge), written with
        CheckpointWrite and read back with CheckpointRestart into a new History with the same
        columns: the same names in the same order and every value bit for bit; the iterations,
-       parameters and optimizer state restored;
+       parameters, optimizer state and the sampler's epoch restored;
      - a History without the extra column restores the others (the file's extra column is left
        out); one with a column the file lacks is refused, the error naming the column. */
 /* ranks: 1 2 */
@@ -155,7 +155,7 @@ static PetscErrorCode CheckRoundTrip(const char *dir)
   OptimizerStepInfo step;
   PetscBool         restarted;
   PetscReal        *theta, *theta_written;
-  PetscInt          P, n_columns, n_columns2, extra;
+  PetscInt          P, n_columns, n_columns2, epoch, epoch2, extra;
   char              path[PETSC_MAX_PATH_LEN], message[1024];
 
   PetscFunctionBeginUser;
@@ -191,7 +191,9 @@ static PetscErrorCode CheckRoundTrip(const char *dir)
   PetscCall(CheckpointSetFromOptions(ck));
   PetscCall(CheckpointSetUp(ck, PETSC_TRUE));
   PetscCall(CheckpointClaimDirectory(ck));
-  PetscCall(CheckpointStateCapture(&state, model, opt, N_STEPS, 0, 1.25, history));
+  PetscCall(CheckpointStateCapture(&state, objective, opt, N_STEPS, 0, 1.25, history));
+  PetscCall(ObjectiveGetSampling(objective, NULL, NULL, &epoch));
+  CHECK(state.epoch == epoch && epoch == (N_STEPS - 1) / 2, "captured epoch %" PetscInt_FMT ", objective's %" PetscInt_FMT ", want %d", state.epoch, epoch, (N_STEPS - 1) / 2);
   PetscCall(CheckpointWrite(ck, objective, opt, &state, history, path, sizeof(path)));
   PetscCall(CheckpointDestroy(&ck)); /* its lock, before the restarts take it */
 
@@ -200,6 +202,7 @@ static PetscErrorCode CheckRoundTrip(const char *dir)
   PetscCall(PetscMalloc1(P, &theta_written));
   PetscCall(PetscArraycpy(theta_written, theta, P));
   PetscCall(PetscArrayzero(theta, P));
+  PetscCall(ObjectiveResample(objective, 0)); /* another epoch: the restart must bring its own back */
 
   PetscCall(Restart(objective, path, "solver_iterations", &opt2, &history2, &state2, &restarted, message, sizeof(message)));
   CHECK(restarted, "CheckpointRestart of '%s' failed: %s", path, message);
@@ -223,6 +226,8 @@ static PetscErrorCode CheckRoundTrip(const char *dir)
     }
     CHECK(SameBits(P, theta, theta_written), "the parameters were not restored bit for bit");
     CHECK(state2.iteration == N_STEPS && state2.step_time == 1.25 && state2.n_history == N_STEPS + 1, "restored state: iteration %" PetscInt_FMT ", step time %g, %" PetscInt_FMT " history rows", state2.iteration, (double)state2.step_time, state2.n_history);
+    PetscCall(ObjectiveGetSampling(objective, NULL, NULL, &epoch2));
+    CHECK(epoch2 == epoch && state2.epoch == epoch, "epoch after the restart %" PetscInt_FMT " (state %" PetscInt_FMT "), want %" PetscInt_FMT, epoch2, state2.epoch, epoch);
     {
       OptimizerState   os = {0};
       const PetscReal *a, *b;

@@ -48,14 +48,15 @@ typedef struct {
   PetscInt       failures;  /* consecutive rejected (non-finite) steps at that point */
   PetscReal      step_time; /* optimizer time over all iterations so far, s */
   PetscInt       n_history; /* the run's History rows [0, n_history) belong to this state */
+  PetscInt       epoch;     /* the resampling epoch of the point set (ObjectiveGetSampling) */
   PetscInt       n_params;
   PetscReal     *theta;
   OptimizerState optimizer;
 } CheckpointState;
 
-/* Copy the current parameters and optimizer state (cheap: O(P)); the History's rows so far
-   belong to the state. */
-PetscErrorCode CheckpointStateCapture(CheckpointState *, Model, Optimizer, PetscInt iteration, PetscInt failures, PetscReal step_time, History);
+/* Copy the current parameters (of the objective's model), the optimizer state and the
+   objective's resampling epoch (cheap: O(P)); the History's rows so far belong to the state. */
+PetscErrorCode CheckpointStateCapture(CheckpointState *, Objective, Optimizer, PetscInt iteration, PetscInt failures, PetscReal step_time, History);
 PetscErrorCode CheckpointStateDestroy(CheckpointState *);
 
 PetscErrorCode CheckpointCreate(MPI_Comm, Checkpoint *);

@@ -258,7 +258,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   /* The last good state, checkpointed if steps keep failing: the latest state from which a step
      computed a finite loss, before the current run of failures (so not one from which Adam
      stepped to parameters whose loss is not finite). Until a step confirms one, the start. */
-  PetscCall(CheckpointStateCapture(&last_good, run.model, run.optimizer, it_start, failures, step_time, history));
+  PetscCall(CheckpointStateCapture(&last_good, run.objective, run.optimizer, it_start, failures, step_time, history));
 
   t_start = EngdTime();
   done    = it_start;
@@ -267,7 +267,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     PetscBool      evaluate, reached = PETSC_FALSE, finished;
     const PetscInt failures_before = failures;
 
-    if (failures_before == 0) PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, it - 1, failures, step_time, history));
+    if (failures_before == 0) PetscCall(CheckpointStateCapture(&before_step, run.objective, run.optimizer, it - 1, failures, step_time, history));
     PetscCall(ObjectiveResample(run.objective, it - 1));
     PetscCall(HistoryBeginRow(history, it)); /* the optimizer records its columns in it */
     t_step = EngdTime();
@@ -310,7 +310,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     interrupted = (!finished && decision.stop != RUN_CONTINUE) ? PETSC_TRUE : PETSC_FALSE;
     if (decision.periodic || interrupted) {
       PetscLogDouble t_write = EngdTime();
-      PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, it, failures, step_time, history));
+      PetscCall(CheckpointStateCapture(&before_step, run.objective, run.optimizer, it, failures, step_time, history));
       PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &before_step, history, ckpt_path, sizeof(ckpt_path)));
       PetscCall(RunControlRecordWrite(run.control, EngdTime() - t_write));
     }
@@ -337,7 +337,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   } else {
     if (run.opt.output_set) PetscCall(ResultsTryWrite(PETSC_COMM_WORLD, run.opt.output, run.model, theta, history, &summary, results_failed, sizeof(results_failed)));
     if (results_failed[0]) { /* keep the run's end as a checkpoint before reporting */
-      PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, done, failures, step_time, history));
+      PetscCall(CheckpointStateCapture(&before_step, run.objective, run.optimizer, done, failures, step_time, history));
       PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
       if (CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &before_step, history, ckpt_path, sizeof(ckpt_path))) ckpt_path[0] = '\0';
       PetscCall(PetscPopErrorHandler());

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-PetscErrorCode CheckpointStateCapture(CheckpointState *s, Model model, Optimizer opt, PetscInt iteration, PetscInt failures, PetscReal step_time, History history)
+PetscErrorCode CheckpointStateCapture(CheckpointState *s, Objective objective, Optimizer opt, PetscInt iteration, PetscInt failures, PetscReal step_time, History history)
 {
+  Model      model;
   PetscReal *theta;
   PetscInt   P;
 
   PetscFunctionBegin;
+  PetscCall(ObjectiveGetModel(objective, &model));
   PetscCall(ModelGetNumParameters(model, &P));
   PetscCall(ModelGetParameters(model, &theta));
   if (s->n_params != P || !s->theta) {
@@ -21,6 +23,7 @@ PetscErrorCode CheckpointStateCapture(CheckpointState *s, Model model, Optimizer
   }
   PetscCall(PetscArraycpy(s->theta, theta, P));
   PetscCall(OptimizerGetState(opt, &s->optimizer));
+  PetscCall(ObjectiveGetSampling(objective, NULL, NULL, &s->epoch));
   PetscCall(HistoryGetNumRows(history, &s->n_history));
   s->iteration = iteration;
   s->failures  = failures;
@@ -40,7 +43,7 @@ PetscErrorCode CheckpointStateDestroy(CheckpointState *s)
 typedef struct {
   const CheckpointState *state;
   History                history;
-  PetscInt               n_layers, seed, dim, resample_every, epoch, ranks;
+  PetscInt               n_layers, seed, dim, resample_every, ranks;
   const PetscInt        *widths;
   const char            *activation, *problem, *description, *optimizer, *sampler, *options, *run_id;
 } Content;
@@ -60,7 +63,7 @@ static int BuildFile(hid_t file, const void *ctx)
   ENGD_H5(EngdH5WriteModel(file, s->n_params, s->theta, c->n_layers, c->widths, c->activation, c->seed));
   ENGD_H5(EngdH5WriteProblem(file, c->problem, c->dim, c->description));
   ENGD_H5(EngdH5WriteOptimizer(file, c->optimizer, &s->optimizer));
-  ENGD_H5(EngdH5WriteSampler(file, c->sampler, c->seed, c->resample_every, c->epoch));
+  ENGD_H5(EngdH5WriteSampler(file, c->sampler, c->seed, c->resample_every, s->epoch));
   ENGD_H5(EngdH5WriteHistory(file, c->history, s->n_history));
   ENGD_H5(EngdH5WriteOptions(file, c->options));
   return 0;
@@ -90,7 +93,6 @@ PetscErrorCode CheckpointFileWrite(Checkpoint c, Objective objective, Optimizer 
   PetscCall(OptimizerGetType(opt, &content.optimizer));
   PetscCall(ObjectiveGetSampling(objective, &sampler, &content.resample_every, NULL));
   PetscCall(EngdOptionsText(&options));
-  content.epoch       = (content.resample_every > 0 && state->iteration > 0) ? (state->iteration - 1) / content.resample_every : 0;
   content.activation  = ModelActivations[activation];
   content.sampler     = SamplerTypes[sampler];
   content.description = description;

@@ -283,7 +283,7 @@ PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer op
   PetscCall(OptimizerSetState(opt, &l.optimizer));
   PetscCall(RestoreHistory(l.history, history));
   if (l.iteration > 0) PetscCall(ObjectiveResample(objective, l.iteration - 1)); /* the point set of the last iteration done */
-  PetscCall(CheckpointStateCapture(state, model, opt, l.iteration, l.failures, l.step_time, history));
+  PetscCall(CheckpointStateCapture(state, objective, opt, l.iteration, l.failures, l.step_time, history));
   PetscCall(PetscPrintf(c->comm, "Restart: continuing from '%s' at iteration %" PetscInt_FMT " (written on %" PetscInt_FMT " rank%s)\n", path, l.iteration, l.ranks, l.ranks == 1 ? "" : "s"));
   PetscCall(CheckpointLoadedDestroy(&l));
   *restarted = PETSC_TRUE;
