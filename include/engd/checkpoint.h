@@ -17,14 +17,20 @@
      /optimizer            attribute type; one dataset per OptimizerState entry (Adam:
                            iteration, moment1, moment2, step; ENGD: iteration, rcond)
      /sampler              attributes type, seed, resample_every, epoch (of the last iteration)
-     /history/{iteration,loss,rel_l2,rel_h1,rms,eta,damping,wall_s}   rows 0..iteration
+     /history/{iteration,loss,rel_l2,rel_h1,rms,eta,damping,wall_s}   rows 0..iteration, and a
+                           dataset per further History column the run registered
      /options              attribute text: the options of the run that wrote it, one per line
 
    On load the file (a regular file) is read by rank 0, broadcast, and opened from memory on
    every rank (so all ranks reach the same verdict); it must be an HDF5 file of this format and
    version whose checksums match, whose parameters and optimizer state are finite, and whose
    problem description, sampler, seed, network (dim, widths, activation), parameter count and
-   optimizer type match the current run. */
+   optimizer type match the current run, and which holds every History column the run
+   registered (columns it does not register are ignored).
+
+   The code: checkpoint.c (the object and its directory: names, run ids and ownership, lock,
+   rotation), checkpointfile.c (the file format: build and parse the image), checkpointrestart.c
+   (load, verify, restore), each group's writer and reader in h5<group>.c. */
 #ifndef ENGD_CHECKPOINT_H
 #define ENGD_CHECKPOINT_H
 
@@ -42,13 +48,15 @@ typedef struct {
   PetscInt       failures;  /* consecutive rejected (non-finite) steps at that point */
   PetscReal      step_time; /* optimizer time over all iterations so far, s */
   PetscInt       n_history; /* the run's History rows [0, n_history) belong to this state */
+  PetscInt       epoch;     /* the resampling epoch of the point set (ObjectiveGetSampling) */
   PetscInt       n_params;
   PetscReal     *theta;
   OptimizerState optimizer;
 } CheckpointState;
 
-/* Copy the current parameters and optimizer state (cheap: O(P)). */
-PetscErrorCode CheckpointStateCapture(CheckpointState *, Model, Optimizer, PetscInt iteration, PetscInt failures, PetscReal step_time, PetscInt n_history);
+/* Copy the current parameters (of the objective's model), the optimizer state and the
+   objective's resampling epoch (cheap: O(P)); the History's rows so far belong to the state. */
+PetscErrorCode CheckpointStateCapture(CheckpointState *, Objective, Optimizer, PetscInt iteration, PetscInt failures, PetscReal step_time, History);
 PetscErrorCode CheckpointStateDestroy(CheckpointState *);
 
 PetscErrorCode CheckpointCreate(MPI_Comm, Checkpoint *);
@@ -71,13 +79,14 @@ PetscErrorCode CheckpointGetDirectory(Checkpoint, const char **dir);
 
 /* Write the state as <dir>/ckpt-<iteration>.h5 (collective; rank 0 writes). path receives the
    file's name. history rows [0, state->n_history) are written. */
-PetscErrorCode CheckpointWrite(Checkpoint, Objective, Optimizer, const CheckpointState *, History *, char path[], size_t path_size);
+PetscErrorCode CheckpointWrite(Checkpoint, Objective, Optimizer, const CheckpointState *, History, char path[], size_t path_size);
 
 /* -restart: with a file, load it (any problem is an error naming the file); with "latest", the
    newest checkpoint of -checkpoint_dir that reads back (unreadable ones are skipped with a
    warning; none at all: *restarted = false and a line saying the run starts fresh). The
-   parameters, optimizer state and point set are restored, history receives the rows so far and
-   state the iteration count, failures and step time. Collective. */
-PetscErrorCode CheckpointRestart(Checkpoint, Objective, Optimizer, History *, CheckpointState *, PetscBool *restarted, char path[], size_t path_size);
+   parameters, optimizer state and point set are restored, history (its columns registered, no
+   rows yet) receives the rows so far in every column, and state the iteration count, failures
+   and step time. Collective. */
+PetscErrorCode CheckpointRestart(Checkpoint, Objective, Optimizer, History, CheckpointState *, PetscBool *restarted, char path[], size_t path_size);
 
 #endif

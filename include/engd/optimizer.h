@@ -15,6 +15,7 @@
 #include <engd/objective.h>
 #include <engd/curvature.h>
 #include <engd/linesearch.h>
+#include <engd/history.h>
 
 typedef struct _p_Optimizer *Optimizer;
 
@@ -46,6 +47,14 @@ PetscErrorCode OptimizerStep(Optimizer, OptimizerStepInfo *);
 PetscErrorCode OptimizerView(Optimizer, PetscViewer);
 PetscErrorCode OptimizerDestroy(Optimizer *);
 PetscErrorCode OptimizerGetType(Optimizer, const char **);
+
+/* History columns: register the optimizer's in history, before its first row: "eta" (the step
+   size taken, 0 for a rejected step) and "damping" (HistoryAddColumn), then those of the method
+   (OptimizerOps.sethistory). From then on every OptimizerStep sets them in history's current row,
+   so begin the iteration's row (HistoryBeginRow) before the step. OptimizerRecordStart sets them
+   in a row without a step (iteration 0 of a fresh run): eta = damping = 0. */
+PetscErrorCode OptimizerSetHistory(Optimizer, History);
+PetscErrorCode OptimizerRecordStart(Optimizer);
 
 /* Optimizer state: what a method carries from one iteration to the next, as a list of named
    real arrays, so that a checkpoint can hold any method's state without knowing the method.

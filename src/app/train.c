@@ -143,6 +143,38 @@ static PetscErrorCode PrintStop(Run *run, const RunDecision *decision, PetscInt 
   PetscFunctionReturn(0);
 }
 
+/* The training loop's History columns; the optimizer's (eta, damping) come between rms and
+   wall_s, the order of the datasets in the files. */
+typedef struct {
+  PetscInt loss, rel_l2, rel_h1, rms, wall_s;
+} TrainColumns;
+
+static PetscErrorCode TrainColumnsRegister(History history, Optimizer optimizer, TrainColumns *column)
+{
+  PetscFunctionBegin;
+  PetscCall(HistoryAddColumn(history, "loss", &column->loss));
+  PetscCall(HistoryAddColumn(history, "rel_l2", &column->rel_l2));
+  PetscCall(HistoryAddColumn(history, "rel_h1", &column->rel_h1));
+  PetscCall(HistoryAddColumn(history, "rms", &column->rms));
+  PetscCall(OptimizerSetHistory(optimizer, history));
+  PetscCall(HistoryAddColumn(history, "wall_s", &column->wall_s));
+  PetscFunctionReturn(0);
+}
+
+/* The loop's values in the current row; errors NULL: not evaluated (NaN). */
+static PetscErrorCode TrainColumnsRecord(History history, const TrainColumns *column, PetscReal loss, const ObjectiveErrors *errors, PetscReal wall_s)
+{
+  PetscFunctionBegin;
+  PetscCall(HistorySetValue(history, column->loss, loss));
+  if (errors) {
+    PetscCall(HistorySetValue(history, column->rel_l2, errors->rel_l2));
+    PetscCall(HistorySetValue(history, column->rel_h1, errors->rel_h1));
+    PetscCall(HistorySetValue(history, column->rms, errors->rms));
+  }
+  PetscCall(HistorySetValue(history, column->wall_s, wall_s));
+  PetscFunctionReturn(0);
+}
+
 static void SwapStates(CheckpointState *a, CheckpointState *b)
 {
   CheckpointState t = *a;
@@ -155,6 +187,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   Run               run;
   RunDecision       decision = {PETSC_FALSE, RUN_CONTINUE, 0};
   History           history;
+  TrainColumns      column;
   ObjectiveErrors   errors = {NAN, NAN, NAN};
   OptimizerStepInfo step;
   ResultsSummary    summary;
@@ -197,19 +230,27 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Ranks: %d\n", size));
   }
 
-  PetscCall(HistoryInit(&history));
-  PetscCall(CheckpointRestart(run.checkpoint, run.objective, run.optimizer, &history, &restored, &restarted, restart_path, sizeof(restart_path)));
+  PetscCall(HistoryCreate(PETSC_COMM_WORLD, &history));
+  PetscCall(TrainColumnsRegister(history, run.optimizer, &column));
+  PetscCall(CheckpointRestart(run.checkpoint, run.objective, run.optimizer, history, &restored, &restarted, restart_path, sizeof(restart_path)));
   PetscCall(CheckpointClaimDirectory(run.checkpoint));
   if (restarted) {
     it_start  = restored.iteration;
     failures  = restored.failures;
     step_time = restored.step_time;
-    loss      = history.loss[history.n - 1];
+    {
+      const PetscReal *losses;
+      PetscInt         n_rows;
+      PetscCall(HistoryGetColumn(history, "loss", &n_rows, &losses));
+      loss = losses[n_rows - 1];
+    }
   } else {
     PetscCall(ObjectiveLoss(run.objective, theta, &loss));
     PetscCheck(!PetscIsInfOrNanReal(loss), PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "the initial loss is %g: check the term weights and the problem's options (a term too large for double precision?)", (double)loss);
     PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
-    PetscCall(HistoryAppend(&history, 0, loss, errors.rel_l2, errors.rel_h1, errors.rms, 0.0, 0.0, 0.0));
+    PetscCall(HistoryBeginRow(history, 0));
+    PetscCall(TrainColumnsRecord(history, &column, loss, &errors, 0.0));
+    PetscCall(OptimizerRecordStart(run.optimizer));
   }
   if (!run.opt.quiet && run.opt.monitor_every) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6s  %-10s  %-9s  %-9s  %-8s  %s\n", "it", "loss", "rel_l2", "rel_h1", "eta", "s/it"));
   if (!run.opt.quiet && run.opt.monitor_every && !restarted) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%6d  %.4e  %.3e  %.3e  %-8s  %s\n", 0, (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, "-", "-"));
@@ -217,7 +258,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
   /* The last good state, checkpointed if steps keep failing: the latest state from which a step
      computed a finite loss, before the current run of failures (so not one from which Adam
      stepped to parameters whose loss is not finite). Until a step confirms one, the start. */
-  PetscCall(CheckpointStateCapture(&last_good, run.model, run.optimizer, it_start, failures, step_time, history.n));
+  PetscCall(CheckpointStateCapture(&last_good, run.objective, run.optimizer, it_start, failures, step_time, history));
 
   t_start = EngdTime();
   done    = it_start;
@@ -226,8 +267,9 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     PetscBool      evaluate, reached = PETSC_FALSE, finished;
     const PetscInt failures_before = failures;
 
-    if (failures_before == 0) PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, it - 1, failures, step_time, history.n));
+    if (failures_before == 0) PetscCall(CheckpointStateCapture(&before_step, run.objective, run.optimizer, it - 1, failures, step_time, history));
     PetscCall(ObjectiveResample(run.objective, it - 1));
+    PetscCall(HistoryBeginRow(history, it)); /* the optimizer records its columns in it */
     t_step = EngdTime();
     PetscCall(OptimizerStep(run.optimizer, &step));
     step_time += EngdTime() - t_step;
@@ -241,13 +283,14 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "iteration %" PetscInt_FMT ": non-finite loss or direction, step rejected (%" PetscInt_FMT " of at most %" PetscInt_FMT " in a row)\n", it, failures, run.opt.max_failures));
       if (failures >= run.opt.max_failures) {
         diverged = PETSC_TRUE;
+        PetscCall(HistoryTruncate(history, it)); /* the history ends with the last iteration done */
         break;
       }
     } else failures = 0;
 
     evaluate = (it % run.opt.eval_every == 0 || it == run.opt.max_it) ? PETSC_TRUE : PETSC_FALSE;
     if (evaluate) PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
-    PetscCall(HistoryAppend(&history, it, loss, evaluate ? errors.rel_l2 : NAN, evaluate ? errors.rel_h1 : NAN, evaluate ? errors.rms : NAN, step.eta, step.damping, step_time));
+    PetscCall(TrainColumnsRecord(history, &column, loss, evaluate ? &errors : NULL, step_time));
     done = it;
     if (evaluate && run.opt.stop_rel_l2 > 0 && errors.rel_l2 <= run.opt.stop_rel_l2) reached = PETSC_TRUE;
     if (run.opt.max_time > 0) { /* rank 0's clock decides, so that all ranks stop together */
@@ -267,15 +310,15 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     interrupted = (!finished && decision.stop != RUN_CONTINUE) ? PETSC_TRUE : PETSC_FALSE;
     if (decision.periodic || interrupted) {
       PetscLogDouble t_write = EngdTime();
-      PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, it, failures, step_time, history.n));
-      PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &before_step, &history, ckpt_path, sizeof(ckpt_path)));
+      PetscCall(CheckpointStateCapture(&before_step, run.objective, run.optimizer, it, failures, step_time, history));
+      PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &before_step, history, ckpt_path, sizeof(ckpt_path)));
       PetscCall(RunControlRecordWrite(run.control, EngdTime() - t_write));
     }
     if (interrupted || reached) break;
   }
 
   PetscCall(CheckpointIsRequested(run.checkpoint, &ckpt_requested));
-  if (diverged && ckpt_requested) PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &last_good, &history, ckpt_path, sizeof(ckpt_path)));
+  if (diverged && ckpt_requested) PetscCall(CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &last_good, history, ckpt_path, sizeof(ckpt_path)));
   PetscCall(ObjectiveLoss(run.objective, theta, &loss));
   PetscCall(ObjectiveComputeErrors(run.objective, theta, &errors));
   summary.iterations = done;
@@ -292,11 +335,11 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     PetscCall(PrintStop(&run, &decision, done, ckpt_path));
     *exit_code = EXIT_INTERRUPTED;
   } else {
-    if (run.opt.output_set) PetscCall(ResultsTryWrite(PETSC_COMM_WORLD, run.opt.output, run.model, theta, &history, &summary, results_failed, sizeof(results_failed)));
+    if (run.opt.output_set) PetscCall(ResultsTryWrite(PETSC_COMM_WORLD, run.opt.output, run.model, theta, history, &summary, results_failed, sizeof(results_failed)));
     if (results_failed[0]) { /* keep the run's end as a checkpoint before reporting */
-      PetscCall(CheckpointStateCapture(&before_step, run.model, run.optimizer, done, failures, step_time, history.n));
+      PetscCall(CheckpointStateCapture(&before_step, run.objective, run.optimizer, done, failures, step_time, history));
       PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-      if (CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &before_step, &history, ckpt_path, sizeof(ckpt_path))) ckpt_path[0] = '\0';
+      if (CheckpointWrite(run.checkpoint, run.objective, run.optimizer, &before_step, history, ckpt_path, sizeof(ckpt_path))) ckpt_path[0] = '\0';
       PetscCall(PetscPopErrorHandler());
     }
     if (!run.opt.quiet && !results_failed[0]) {

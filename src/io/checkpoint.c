@@ -1,11 +1,10 @@
-/* Checkpoint files: atomic writes by rank 0, rotation, and verified restarts (layout in
-   include/engd/checkpoint.h). */
-#include <engd/checkpoint.h>
-#include <engd/private/h5io.h>
+/* The Checkpoint object and its directory: options, this run's id and the ownership of files,
+   the directory's lock, file names, listing, rotation, and CheckpointWrite (the file itself:
+   checkpointfile.c; -restart: checkpointrestart.c). */
+#include <engd/private/checkpointimpl.h>
 #include <engd/private/atomicfile.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,53 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECKPOINT_FORMAT "engd-checkpoint"
-#define LOCK_NAME         ".engd-lock"
-#define RUN_ID_LENGTH     16 /* hex digits */
-
-struct _p_Checkpoint {
-  MPI_Comm    comm;
-  PetscMPIInt rank, size;
-  char        dir[PETSC_MAX_PATH_LEN];
-  char        restart[PETSC_MAX_PATH_LEN];
-  PetscInt    keep;
-  PetscBool   restart_set, dir_set, requested, overwrite;
-  char        run_id[RUN_ID_LENGTH + 1]; /* this run's identity; a restart takes the file's */
-  char      (*adopted)[RUN_ID_LENGTH + 1]; /* other runs' ids, treated as ours (-checkpoint_overwrite) */
-  PetscInt    n_adopted;
-  int         lock_fd; /* rank 0: the directory's lock, once taken */
-};
-
-PetscErrorCode CheckpointStateCapture(CheckpointState *s, Model model, Optimizer opt, PetscInt iteration, PetscInt failures, PetscReal step_time, PetscInt n_history)
-{
-  PetscReal *theta;
-  PetscInt   P;
-
-  PetscFunctionBegin;
-  PetscCall(ModelGetNumParameters(model, &P));
-  PetscCall(ModelGetParameters(model, &theta));
-  if (s->n_params != P || !s->theta) {
-    PetscCall(PetscFree(s->theta));
-    PetscCall(PetscMalloc1(PetscMax(P, 1), &s->theta));
-    s->n_params = P;
-  }
-  PetscCall(PetscArraycpy(s->theta, theta, P));
-  PetscCall(OptimizerGetState(opt, &s->optimizer));
-  s->iteration = iteration;
-  s->failures  = failures;
-  s->step_time = step_time;
-  s->n_history = n_history;
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode CheckpointStateDestroy(CheckpointState *s)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(s->theta));
-  PetscCall(OptimizerStateDestroy(&s->optimizer));
-  PetscCall(PetscMemzero(s, sizeof(*s)));
-  PetscFunctionReturn(0);
-}
+#define LOCK_NAME ".engd-lock"
 
 PetscErrorCode CheckpointCreate(MPI_Comm comm, Checkpoint *ck)
 {
@@ -129,8 +82,7 @@ static PetscBool ParseName(const char *name, PetscInt *iteration)
   return PETSC_TRUE;
 }
 
-/* <dir>/ckpt-<iteration>.h5<suffix>; the directory's length is checked by SetFromOptions. */
-static void FileName(const char *dir, PetscInt iteration, const char *suffix, char *path, size_t size)
+void CheckpointFileName(const char *dir, PetscInt iteration, const char *suffix, char *path, size_t size)
 {
   if (snprintf(path, size, "%s/ckpt-%08lld.h5%s", dir, (long long)iteration, suffix) >= (int)size) path[size - 1] = '\0';
 }
@@ -141,8 +93,7 @@ static int CompareDescending(const void *a, const void *b)
   return x < y ? 1 : (x > y ? -1 : 0);
 }
 
-/* Iterations of the checkpoint files in dir, newest first (rank 0; none if dir is missing). */
-static PetscErrorCode ListCheckpoints(const char *dir, PetscInt *n, PetscInt **iterations)
+PetscErrorCode CheckpointList(const char *dir, PetscInt *n, PetscInt **iterations)
 {
   DIR           *d;
   struct dirent *entry;
@@ -337,9 +288,9 @@ PetscErrorCode CheckpointClaimDirectory(Checkpoint c)
   if (c->rank == 0) {
     PetscInt *its, n, n_other = 0, first = 0, last = 0;
     char      path[PETSC_MAX_PATH_LEN], id[64], other[64] = "";
-    PetscCall(ListCheckpoints(c->dir, &n, &its));
+    PetscCall(CheckpointList(c->dir, &n, &its));
     for (PetscInt k = 0; k < n; k++) {
-      FileName(c->dir, its[k], "", path, sizeof(path));
+      CheckpointFileName(c->dir, its[k], "", path, sizeof(path));
       if (OwnerOf(c, path, id, sizeof(id)) != OWNER_OTHER_RUN) continue;
       if (!n_other++) last = its[k];
       first = its[k];
@@ -367,79 +318,6 @@ PetscErrorCode CheckpointClaimDirectory(Checkpoint c)
   PetscFunctionReturn(0);
 }
 
-typedef struct {
-  const CheckpointState *state;
-  History               *history;
-  PetscInt               n_layers, seed, dim, resample_every, epoch, ranks;
-  const PetscInt        *widths;
-  const char            *activation, *problem, *description, *optimizer, *sampler, *options, *run_id;
-} Content;
-
-static int BuildFile(hid_t file, const void *ctx)
-{
-  const Content        *c     = (const Content *)ctx;
-  hid_t                 group = -1;
-  const OptimizerState *os    = &c->state->optimizer;
-
-  ENGD_H5(EngdH5WriteAttrString(file, "format", CHECKPOINT_FORMAT));
-  ENGD_H5(EngdH5WriteAttrInt(file, "format_version", CHECKPOINT_FORMAT_VERSION));
-  ENGD_H5(EngdH5WriteAttrString(file, "run_id", c->run_id));
-  ENGD_H5(EngdH5WriteAttrInt(file, "iteration", c->state->iteration));
-  ENGD_H5(EngdH5WriteAttrInt(file, "failures", c->state->failures));
-  ENGD_H5(EngdH5WriteAttrDouble(file, "step_time", c->state->step_time));
-  ENGD_H5(EngdH5WriteAttrInt(file, "ranks", c->ranks));
-
-  ENGD_H5(EngdH5WriteModel(file, c->state->n_params, c->state->theta, c->n_layers, c->widths, c->activation, c->seed));
-
-  ENGD_H5(group = H5Gcreate2(file, "problem", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteAttrString(group, "type", c->problem));
-  ENGD_H5(EngdH5WriteAttrInt(group, "dim", c->dim));
-  ENGD_H5(EngdH5WriteAttrString(group, "description", c->description));
-  H5Gclose(group);
-  group = -1;
-
-  ENGD_H5(group = H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteAttrString(group, "type", c->optimizer));
-  for (PetscInt k = 0; k < os->n; k++) ENGD_H5(EngdH5WriteDoubles(group, os->entry[k].name, (hsize_t)os->entry[k].length, os->entry[k].values));
-  H5Gclose(group);
-  group = -1;
-
-  ENGD_H5(group = H5Gcreate2(file, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteAttrString(group, "type", c->sampler));
-  ENGD_H5(EngdH5WriteAttrInt(group, "seed", c->seed));
-  ENGD_H5(EngdH5WriteAttrInt(group, "resample_every", c->resample_every));
-  ENGD_H5(EngdH5WriteAttrInt(group, "epoch", c->epoch));
-  H5Gclose(group);
-  group = -1;
-
-  ENGD_H5(EngdH5WriteHistory(file, c->history, c->state->n_history));
-  ENGD_H5(EngdH5WriteOptions(file, c->options));
-  return 0;
-fail:
-  if (group >= 0) H5Gclose(group);
-  return -1;
-}
-
-/* The problem as ProblemView prints it (every rank alike; PetscFree it): what a restart must
-   find unchanged (type, dimension, solution and coefficients, each term's points and weight). */
-static PetscErrorCode DescribeProblem(Problem problem, char **text)
-{
-  char       *buffer = NULL;
-  size_t      size   = 0;
-  FILE       *fp     = open_memstream(&buffer, &size);
-  PetscViewer viewer;
-
-  PetscFunctionBegin;
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory (open_memstream)");
-  PetscCall(PetscViewerASCIIOpenWithFILE(PETSC_COMM_SELF, fp, &viewer));
-  PetscCall(ProblemView(problem, viewer));
-  PetscCall(PetscViewerDestroy(&viewer));
-  fclose(fp);
-  PetscCall(PetscStrallocpy(buffer ? buffer : "", text));
-  free(buffer);
-  PetscFunctionReturn(0);
-}
-
 /* Rank 0, after ckpt-<iteration>.h5 is in place: remove this run's files of later iterations
    (superseded: left before a restart from an earlier checkpoint), all but its newest `keep`,
    and its stale temporaries. Files of other runs and unreadable files are left alone. */
@@ -451,9 +329,9 @@ static PetscErrorCode Rotate(Checkpoint c, PetscInt iteration)
   struct dirent *entry;
 
   PetscFunctionBegin;
-  PetscCall(ListCheckpoints(c->dir, &n, &its));
+  PetscCall(CheckpointList(c->dir, &n, &its));
   for (PetscInt k = 0; k < n; k++) {
-    FileName(c->dir, its[k], "", path, sizeof(path));
+    CheckpointFileName(c->dir, its[k], "", path, sizeof(path));
     if (OwnerOf(c, path, id, sizeof(id)) != OWNER_THIS_RUN) continue;
     if (its[k] <= iteration && kept < c->keep) {
       kept++;
@@ -474,441 +352,23 @@ static PetscErrorCode Rotate(Checkpoint c, PetscInt iteration)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode CheckpointWrite(Checkpoint c, Objective objective, Optimizer opt, const CheckpointState *state, History *history, char path[], size_t path_size)
+PetscErrorCode CheckpointWrite(Checkpoint c, Objective objective, Optimizer opt, const CheckpointState *state, History history, char path[], size_t path_size)
 {
-  char  reason[PETSC_MAX_PATH_LEN + 768] = "";
-  char *description;
+  char reason[PETSC_MAX_PATH_LEN + 768] = "";
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(ENGD_Output, 0, 0, 0, 0));
-  FileName(c->dir, state->iteration, "", path, path_size);
+  CheckpointFileName(c->dir, state->iteration, "", path, path_size);
   if (c->rank == 0) {
-    char            tag[RUN_ID_LENGTH + 2], id[64];
-    Content         content;
-    Model           model;
-    Problem         problem;
-    SamplerType     sampler;
-    ModelActivation activation;
-
-    PetscCall(ObjectiveGetModel(objective, &model));
-    PetscCall(ObjectiveGetProblem(objective, &problem));
-    PetscCall(ModelGetWidths(model, &content.n_layers, &content.widths));
-    PetscCall(ModelGetActivation(model, &activation));
-    PetscCall(ModelGetSeed(model, &content.seed));
-    PetscCall(ProblemGetType(problem, &content.problem));
-    PetscCall(ProblemGetDimension(problem, &content.dim));
-    PetscCall(DescribeProblem(problem, &description));
-    PetscCall(OptimizerGetType(opt, &content.optimizer));
-    PetscCall(ObjectiveGetSampling(objective, &sampler, &content.resample_every, NULL));
-    content.epoch       = (content.resample_every > 0 && state->iteration > 0) ? (state->iteration - 1) / content.resample_every : 0;
-    content.activation  = ModelActivations[activation];
-    content.sampler     = SamplerTypes[sampler];
-    content.description = description;
-    content.state       = state;
-    content.history     = history;
-    content.ranks       = c->size;
-    content.run_id      = c->run_id;
-    PetscCall(EngdOptionsText((char **)&content.options));
-    snprintf(tag, sizeof(tag), ".%s", c->run_id);
+    char id[64];
     TakeDirectory(c, reason, sizeof(reason));
     if (!reason[0] && OwnerOf(c, path, id, sizeof(id)) == OWNER_OTHER_RUN) snprintf(reason, sizeof(reason), "the file exists and belongs to another run (run %s); it is left as it is", id[0] ? id : "without a run id");
-    if (!reason[0] && EngdH5WriteAtomic(path, tag, 1, BuildFile, &content, reason, sizeof(reason)) == 0) PetscCall(Rotate(c, state->iteration));
-    PetscCall(PetscFree(content.options));
-    PetscCall(PetscFree(description));
+    if (!reason[0]) PetscCall(CheckpointFileWrite(c, objective, opt, state, history, path, reason, sizeof(reason)));
+    if (!reason[0]) PetscCall(Rotate(c, state->iteration));
   }
   PetscCallMPI(MPI_Bcast(reason, sizeof(reason), MPI_CHAR, 0, c->comm));
   PetscCheck(!reason[0], c->comm, PETSC_ERR_FILE_WRITE, "could not write the checkpoint '%s': %s (earlier checkpoints are kept)", path, reason);
   PetscCall(PetscLogEventEnd(ENGD_Output, 0, 0, 0, 0));
-  PetscFunctionReturn(0);
-}
-
-/* What a checkpoint file holds, parsed. */
-typedef struct {
-  PetscInt       version, iteration, failures, n_layers, n_params, dim, ranks;
-  PetscReal      step_time;
-  PetscInt      *widths;
-  PetscReal     *theta;
-  OptimizerState optimizer;
-  History        history;
-  char           activation[32], problem[64], optimizer_type[64], sampler[32], run_id[64];
-  PetscInt       seed, resample_every;
-  char           description[4096];
-} Loaded;
-
-typedef enum { LOAD_OK, LOAD_CORRUPT, LOAD_MISMATCH } LoadStatus;
-
-static PetscErrorCode LoadedDestroy(Loaded *l)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(l->widths));
-  PetscCall(PetscFree(l->theta));
-  PetscCall(OptimizerStateDestroy(&l->optimizer));
-  PetscCall(HistoryDestroy(&l->history));
-  PetscCall(PetscMemzero(l, sizeof(*l)));
-  PetscFunctionReturn(0);
-}
-
-/* The file's bytes, read by rank 0 and broadcast (*size < 0: unreadable, reason says why). */
-static PetscErrorCode ReadImage(Checkpoint c, const char *path, long long *size, char **image, char *reason, size_t reason_size)
-{
-  const long long chunk = 1 << 30;
-
-  PetscFunctionBegin;
-  *image = NULL;
-  *size  = -1;
-  if (c->rank == 0) {
-    struct stat st;
-    FILE       *fp = NULL;
-    int         fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
-    if (fd < 0) snprintf(reason, reason_size, "%s", strerror(errno));
-    else if (fstat(fd, &st) != 0) snprintf(reason, reason_size, "%s", strerror(errno));
-    else if (!S_ISREG(st.st_mode)) snprintf(reason, reason_size, "it is %s, not a regular file", S_ISDIR(st.st_mode) ? "a directory" : (S_ISFIFO(st.st_mode) ? "a FIFO" : (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a file")));
-    else if (!(fp = fdopen(fd, "rb"))) snprintf(reason, reason_size, "%s", strerror(errno));
-    else {
-      fd = -1; /* fclose closes it */
-      *size = (long long)st.st_size;
-      PetscCall(PetscMalloc1(*size + 1, image));
-      if (*size > 0 && fread(*image, 1, (size_t)*size, fp) != (size_t)*size) {
-        snprintf(reason, reason_size, "read error");
-        *size = -1;
-      }
-    }
-    if (fp) fclose(fp);
-    if (fd >= 0) close(fd);
-  }
-  PetscCallMPI(MPI_Bcast(size, 1, MPI_LONG_LONG, 0, c->comm));
-  if (*size < 0) {
-    PetscCallMPI(MPI_Bcast(reason, (PetscMPIInt)reason_size, MPI_CHAR, 0, c->comm));
-    PetscCall(PetscFree(*image));
-    PetscFunctionReturn(0);
-  }
-  if (c->rank != 0) PetscCall(PetscMalloc1(*size + 1, image));
-  for (long long offset = 0; offset < *size; offset += chunk) {
-    const long long n = PetscMin(chunk, *size - offset);
-    PetscCallMPI(MPI_Bcast(*image + offset, (PetscMPIInt)n, MPI_CHAR, 0, c->comm));
-  }
-  PetscFunctionReturn(0);
-}
-
-#define CORRUPT(...) \
-  do { \
-    snprintf(reason, reason_size, __VA_ARGS__); \
-    *status = LOAD_CORRUPT; \
-    goto done; \
-  } while (0)
-
-/* Parse the image (every rank, identically). */
-static PetscErrorCode Parse(char *image, long long size, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
-{
-  hid_t    fapl = -1, file = -1, group = -1;
-  char     format[64];
-  hsize_t  n;
-  H5G_info_t info;
-
-  PetscFunctionBegin;
-  *status = LOAD_OK;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  if (size == 0) CORRUPT("the file is empty");
-  if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 || H5Pset_file_image(fapl, image, (size_t)size) < 0) CORRUPT("HDF5 cannot take the file image");
-  if ((file = H5Fopen("checkpoint", H5F_ACC_RDONLY, fapl)) < 0) CORRUPT("not an HDF5 file, or truncated");
-  if (EngdH5ReadAttrString(file, "format", format, sizeof(format)) < 0) {
-    snprintf(reason, reason_size, "an HDF5 file without the 'format' attribute of an engd checkpoint");
-    *status = LOAD_MISMATCH;
-    goto done;
-  }
-  if (strcmp(format, CHECKPOINT_FORMAT)) {
-    snprintf(reason, reason_size, "not an engd checkpoint (format '%s')", format);
-    *status = LOAD_MISMATCH;
-    goto done;
-  }
-  if (EngdH5ReadAttrInt(file, "format_version", &l->version) < 0) CORRUPT("no format_version attribute");
-  if (l->version != CHECKPOINT_FORMAT_VERSION) {
-    snprintf(reason, reason_size, "format version %" PetscInt_FMT ", this engd reads version %d", l->version, CHECKPOINT_FORMAT_VERSION);
-    *status = LOAD_MISMATCH;
-    goto done;
-  }
-  if (EngdH5ReadAttrString(file, "run_id", l->run_id, sizeof(l->run_id)) < 0 || strlen(l->run_id) != RUN_ID_LENGTH) CORRUPT("no valid run_id attribute");
-  if (EngdH5ReadAttrInt(file, "iteration", &l->iteration) < 0 || l->iteration < 0) CORRUPT("no valid iteration attribute (missing, negative or beyond %d)", PETSC_MAX_INT);
-  if (EngdH5ReadAttrInt(file, "failures", &l->failures) < 0 || l->failures < 0) CORRUPT("no valid failures attribute");
-  if (EngdH5ReadAttrDouble(file, "step_time", &l->step_time) < 0 || !(l->step_time >= 0) || PetscIsInfReal(l->step_time)) CORRUPT("no valid step_time attribute (finite, non-negative)");
-  if (EngdH5ReadAttrInt(file, "ranks", &l->ranks) < 0) l->ranks = 0;
-
-  if ((group = H5Gopen2(file, "problem", H5P_DEFAULT)) < 0) CORRUPT("no /problem group");
-  if (EngdH5ReadAttrString(group, "type", l->problem, sizeof(l->problem)) < 0 || EngdH5ReadAttrInt(group, "dim", &l->dim) < 0) CORRUPT("/problem lacks its type or dim");
-  if (EngdH5ReadAttrString(group, "description", l->description, sizeof(l->description)) < 0) CORRUPT("/problem lacks its description");
-  H5Gclose(group);
-  group = -1;
-
-  if ((group = H5Gopen2(file, "sampler", H5P_DEFAULT)) < 0) CORRUPT("no /sampler group");
-  if (EngdH5ReadAttrString(group, "type", l->sampler, sizeof(l->sampler)) < 0 || EngdH5ReadAttrInt(group, "seed", &l->seed) < 0 || EngdH5ReadAttrInt(group, "resample_every", &l->resample_every) < 0) CORRUPT("/sampler lacks its type, seed or resample_every");
-  H5Gclose(group);
-  group = -1;
-
-  if ((group = H5Gopen2(file, "model", H5P_DEFAULT)) < 0) CORRUPT("no /model group");
-  if (EngdH5ReadAttrString(group, "activation", l->activation, sizeof(l->activation)) < 0) CORRUPT("/model lacks the activation");
-  if (EngdH5DatasetLength(group, "widths", &n) < 0 || n < 2 || n > 1000) CORRUPT("no valid /model/widths");
-  l->n_layers = (PetscInt)n - 1;
-  PetscCall(PetscMalloc1(n, &l->widths));
-  if (EngdH5ReadInts(group, "widths", n, l->widths) < 0) CORRUPT("cannot read /model/widths");
-  if (EngdH5DatasetLength(group, "parameters", &n) < 0) CORRUPT("no /model/parameters");
-  l->n_params = (PetscInt)n;
-  PetscCall(PetscMalloc1(PetscMax(l->n_params, 1), &l->theta));
-  if (EngdH5ReadDoubles(group, "parameters", n, l->theta) < 0) CORRUPT("cannot read /model/parameters (damaged: its checksum does not match)");
-  for (hsize_t i = 0; i < n; i++)
-    if (PetscIsInfOrNanReal(l->theta[i])) CORRUPT("/model/parameters[%lld] is not finite", (long long)i);
-  H5Gclose(group);
-  group = -1;
-
-  if ((group = H5Gopen2(file, "optimizer", H5P_DEFAULT)) < 0) CORRUPT("no /optimizer group");
-  if (EngdH5ReadAttrString(group, "type", l->optimizer_type, sizeof(l->optimizer_type)) < 0) CORRUPT("/optimizer lacks its type");
-  if (H5Gget_info(group, &info) < 0) CORRUPT("cannot list /optimizer");
-  for (hsize_t k = 0; k < info.nlinks; k++) {
-    char       name[32];
-    PetscReal *values;
-    if (H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof(name), H5P_DEFAULT) < 0 || EngdH5DatasetLength(group, name, &n) < 0) CORRUPT("unreadable /optimizer entry");
-    PetscCall(PetscMalloc1(n + 1, &values));
-    if (EngdH5ReadDoubles(group, name, n, values) < 0) {
-      PetscCall(PetscFree(values));
-      CORRUPT("cannot read /optimizer/%s (damaged: its checksum does not match)", name);
-    }
-    for (hsize_t i = 0; i < n; i++)
-      if (PetscIsInfOrNanReal(values[i])) {
-        PetscCall(PetscFree(values));
-        CORRUPT("/optimizer/%s[%lld] is not finite", name, (long long)i);
-      }
-    PetscCall(OptimizerStateSet(&l->optimizer, name, (PetscInt)n, values));
-    PetscCall(PetscFree(values));
-  }
-  H5Gclose(group);
-  group = -1;
-
-  if ((group = H5Gopen2(file, "history", H5P_DEFAULT)) < 0) CORRUPT("no /history group");
-  if (EngdH5DatasetLength(group, "iteration", &n) < 0 || (PetscInt)n != l->iteration + 1) CORRUPT("/history/iteration does not have iteration + 1 = %" PetscInt_FMT " rows", l->iteration + 1);
-  {
-    PetscInt  *its;
-    PetscReal *fields[HISTORY_N_FIELDS];
-    PetscBool  ok = PETSC_TRUE;
-    PetscCall(PetscMalloc1(n, &its));
-    for (PetscInt f = 0; f < HISTORY_N_FIELDS; f++) PetscCall(PetscMalloc1(n, &fields[f]));
-    if (EngdH5ReadInts(group, "iteration", n, its) < 0) ok = PETSC_FALSE;
-    for (PetscInt f = 0; ok && f < HISTORY_N_FIELDS; f++)
-      if (EngdH5ReadDoubles(group, HistoryFieldNames[f], n, fields[f]) < 0) ok = PETSC_FALSE;
-    for (hsize_t i = 0; ok && i < n; i++)
-      if (its[i] != (PetscInt)i) ok = PETSC_FALSE;
-    for (hsize_t i = 0; ok && i < n; i++) PetscCall(HistoryAppend(&l->history, its[i], fields[0][i], fields[1][i], fields[2][i], fields[3][i], fields[4][i], fields[5][i], fields[6][i]));
-    PetscCall(PetscFree(its));
-    for (PetscInt f = 0; f < HISTORY_N_FIELDS; f++) PetscCall(PetscFree(fields[f]));
-    if (!ok) CORRUPT("unreadable or inconsistent /history (damaged: a checksum does not match, or the iterations are not 0, 1, ...)");
-  }
-  H5Gclose(group);
-  group = -1;
-
-done:
-  if (group >= 0) H5Gclose(group);
-  if (file >= 0) H5Fclose(file);
-  if (fapl >= 0) H5Pclose(fapl);
-  PetscFunctionReturn(0);
-}
-
-static void NetworkText(PetscInt n_layers, const PetscInt *widths, const char *activation, char *text, size_t size)
-{
-  size_t used = 0;
-  text[0]     = '\0';
-  for (PetscInt l = 0; l <= n_layers && used < size; l++) used += (size_t)snprintf(text + used, size - used, "%s%lld", l ? "-" : "", (long long)widths[l]);
-  if (used < size) snprintf(text + used, size - used, " %s", activation);
-}
-
-/* The first line in which two texts differ, into line_a and line_b. */
-static void FirstDifferentLine(const char *a, const char *b, char *line_a, char *line_b, size_t size)
-{
-  while (*a || *b) {
-    const size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
-    if (na != nb || strncmp(a, b, na)) {
-      snprintf(line_a, size, "%.*s", (int)na, a);
-      snprintf(line_b, size, "%.*s", (int)nb, b);
-      return;
-    }
-    a += na + (a[na] == '\n');
-    b += nb + (b[nb] == '\n');
-  }
-  line_a[0] = line_b[0] = '\0';
-}
-
-static void TrimIndentation(char *line)
-{
-  const size_t n = strspn(line, " ");
-  memmove(line, line + n, strlen(line + n) + 1);
-}
-
-/* The options that decide the trajectory beyond the network: the problem (as ProblemView
-   shows it: solution, coefficients, points and weight of each term) and the point sets
-   (sampler, seed, resampling). reason stays empty when they agree. */
-static PetscErrorCode VerifyTrajectory(Objective objective, const Loaded *l, char *reason, size_t reason_size)
-{
-  Model       model;
-  Problem     problem;
-  SamplerType sampler;
-  PetscInt    seed, resample_every;
-  char       *description, in_file[512], in_run[512];
-
-  PetscFunctionBegin;
-  reason[0] = '\0';
-  PetscCall(ObjectiveGetModel(objective, &model));
-  PetscCall(ObjectiveGetProblem(objective, &problem));
-  PetscCall(ModelGetSeed(model, &seed));
-  PetscCall(ObjectiveGetSampling(objective, &sampler, &resample_every, NULL));
-  PetscCall(DescribeProblem(problem, &description));
-  FirstDifferentLine(l->description, description, in_file, in_run, sizeof(in_file));
-  PetscCall(PetscFree(description));
-  TrimIndentation(in_file);
-  TrimIndentation(in_run);
-  if (in_file[0] || in_run[0]) snprintf(reason, reason_size, "another problem: '%s' in the file, '%s' in this run (-solution, -n_<term>, -<term>_weight or the problem's own options)", in_file, in_run);
-  else if (strcmp(l->sampler, SamplerTypes[sampler])) snprintf(reason, reason_size, "sampler '%s' in the file, '%s' in this run (-sampler)", l->sampler, SamplerTypes[sampler]);
-  else if (l->seed != seed) snprintf(reason, reason_size, "seed %lld in the file, %lld in this run (-seed)", (long long)l->seed, (long long)seed);
-  else if (l->resample_every != resample_every) snprintf(reason, reason_size, "resampling every %lld iterations in the file, %lld in this run (-resample_every)", (long long)l->resample_every, (long long)resample_every);
-  PetscFunctionReturn(0);
-}
-
-/* Does the parsed checkpoint belong to this run? */
-static PetscErrorCode Verify(Objective objective, Optimizer opt, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
-{
-  Model           model;
-  Problem         problem;
-  const char     *problem_type, *optimizer_type;
-  const PetscInt *widths;
-  PetscInt        n_layers, n_params, dim;
-  ModelActivation activation;
-  PetscBool       same_net;
-  OptimizerState  mine = {0};
-
-  PetscFunctionBegin;
-  PetscCall(ObjectiveGetModel(objective, &model));
-  PetscCall(ObjectiveGetProblem(objective, &problem));
-  PetscCall(ProblemGetType(problem, &problem_type));
-  PetscCall(ProblemGetDimension(problem, &dim));
-  PetscCall(ModelGetWidths(model, &n_layers, &widths));
-  PetscCall(ModelGetActivation(model, &activation));
-  PetscCall(ModelGetNumParameters(model, &n_params));
-  PetscCall(OptimizerGetType(opt, &optimizer_type));
-  *status  = LOAD_MISMATCH;
-  same_net = (l->n_layers == n_layers && !strcmp(l->activation, ModelActivations[activation])) ? PETSC_TRUE : PETSC_FALSE;
-  for (PetscInt k = 0; same_net && k <= n_layers; k++)
-    if (l->widths[k] != widths[k]) same_net = PETSC_FALSE;
-  if (strcmp(l->problem, problem_type)) {
-    snprintf(reason, reason_size, "problem '%s' in the file, '%s' in this run (-problem)", l->problem, problem_type);
-    PetscFunctionReturn(0);
-  }
-  if (l->dim != dim) {
-    snprintf(reason, reason_size, "dimension %lld in the file, %lld in this run (-dim)", (long long)l->dim, (long long)dim);
-    PetscFunctionReturn(0);
-  }
-  if (!same_net) {
-    char file_net[256], run_net[256];
-    NetworkText(l->n_layers, l->widths, l->activation, file_net, sizeof(file_net));
-    NetworkText(n_layers, widths, ModelActivations[activation], run_net, sizeof(run_net));
-    snprintf(reason, reason_size, "network %s in the file, %s in this run (-net_hidden, -net_activation)", file_net, run_net);
-    PetscFunctionReturn(0);
-  }
-  if (l->n_params != n_params) {
-    snprintf(reason, reason_size, "%lld parameters in the file, %lld in this run", (long long)l->n_params, (long long)n_params);
-    PetscFunctionReturn(0);
-  }
-  if (strcmp(l->optimizer_type, optimizer_type)) {
-    snprintf(reason, reason_size, "optimizer '%s' in the file, '%s' in this run (-optimizer)", l->optimizer_type, optimizer_type);
-    PetscFunctionReturn(0);
-  }
-  PetscCall(VerifyTrajectory(objective, l, reason, reason_size));
-  if (reason[0]) PetscFunctionReturn(0);
-  /* The entries this optimizer's own state has must all be there, with the same lengths. */
-  *status = LOAD_CORRUPT;
-  PetscCall(OptimizerGetState(opt, &mine));
-  for (PetscInt k = 0; k < mine.n; k++) {
-    const PetscReal *values;
-    PetscInt         length;
-    PetscCall(OptimizerStateFind(&l->optimizer, mine.entry[k].name, &length, &values));
-    if (!values || length != mine.entry[k].length) {
-      snprintf(reason, reason_size, "/optimizer/%s is missing or has %lld values instead of %lld", mine.entry[k].name, (long long)length, (long long)mine.entry[k].length);
-      PetscCall(OptimizerStateDestroy(&mine));
-      PetscFunctionReturn(0);
-    }
-  }
-  PetscCall(OptimizerStateDestroy(&mine));
-  *status = LOAD_OK;
-  PetscFunctionReturn(0);
-}
-
-/* Read, parse and verify one file (collective). */
-static PetscErrorCode Load(Checkpoint c, const char *path, Objective objective, Optimizer opt, Loaded *l, LoadStatus *status, char *reason, size_t reason_size)
-{
-  long long size;
-  char     *image;
-
-  PetscFunctionBegin;
-  PetscCall(PetscMemzero(l, sizeof(*l)));
-  reason[0] = '\0';
-  PetscCall(ReadImage(c, path, &size, &image, reason, reason_size));
-  if (size < 0) {
-    *status = LOAD_CORRUPT;
-    PetscFunctionReturn(0);
-  }
-  PetscCall(Parse(image, size, l, status, reason, reason_size));
-  PetscCall(PetscFree(image));
-  if (*status == LOAD_OK) PetscCall(Verify(objective, opt, l, status, reason, reason_size));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode CheckpointRestart(Checkpoint c, Objective objective, Optimizer opt, History *history, CheckpointState *state, PetscBool *restarted, char path[], size_t path_size)
-{
-  Loaded     l;
-  LoadStatus status = LOAD_CORRUPT;
-  char       reason[512];
-  Model      model;
-  PetscReal *theta;
-
-  PetscFunctionBegin;
-  *restarted = PETSC_FALSE;
-  path[0]    = '\0';
-  if (!c->restart_set) PetscFunctionReturn(0);
-  if (strcmp(c->restart, "latest")) {
-    PetscCall(PetscStrncpy(path, c->restart, path_size));
-    PetscCall(Load(c, path, objective, opt, &l, &status, reason, sizeof(reason)));
-    PetscCheck(status != LOAD_CORRUPT, c->comm, PETSC_ERR_FILE_READ, "-restart: cannot use the checkpoint '%s': %s", path, reason);
-    PetscCheck(status != LOAD_MISMATCH, c->comm, PETSC_ERR_FILE_UNEXPECTED, "-restart: the checkpoint '%s' does not fit this run: %s", path, reason);
-  } else {
-    PetscInt *its = NULL, n = 0, skipped = 0;
-    if (c->rank == 0) PetscCall(ListCheckpoints(c->dir, &n, &its));
-    PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, c->comm));
-    if (c->rank != 0) PetscCall(PetscMalloc1(n + 1, &its));
-    if (n) PetscCallMPI(MPI_Bcast(its, (PetscMPIInt)n, MPIU_INT, 0, c->comm));
-    for (PetscInt k = 0; k < n; k++) {
-      FileName(c->dir, its[k], "", path, path_size);
-      PetscCall(Load(c, path, objective, opt, &l, &status, reason, sizeof(reason)));
-      if (status == LOAD_OK) break;
-      if (status == LOAD_MISMATCH) break;
-      PetscCall(PetscFPrintf(c->comm, PETSC_STDERR, "engd: warning: -restart latest: skipping the unreadable checkpoint '%s': %s\n", path, reason));
-      PetscCall(LoadedDestroy(&l));
-      skipped++;
-    }
-    PetscCall(PetscFree(its));
-    if (n == 0) {
-      PetscCall(PetscPrintf(c->comm, "Restart: no checkpoint in '%s', starting from iteration 0\n", c->dir));
-      PetscFunctionReturn(0);
-    }
-    PetscCheck(status != LOAD_MISMATCH, c->comm, PETSC_ERR_FILE_UNEXPECTED, "-restart latest: the checkpoint '%s' does not fit this run: %s", path, reason);
-    PetscCheck(status == LOAD_OK, c->comm, PETSC_ERR_FILE_READ, "-restart latest: none of the %" PetscInt_FMT " checkpoints in '%s' is readable (see the warnings above)", skipped, c->dir);
-  }
-
-  PetscCall(PetscStrncpy(c->run_id, l.run_id, sizeof(c->run_id))); /* the same run, continued */
-  PetscCall(ObjectiveGetModel(objective, &model));
-  PetscCall(ModelGetParameters(model, &theta));
-  PetscCall(PetscArraycpy(theta, l.theta, l.n_params));
-  PetscCall(OptimizerSetState(opt, &l.optimizer));
-  for (PetscInt i = 0; i < l.history.n; i++) PetscCall(HistoryAppend(history, l.history.iteration[i], l.history.loss[i], l.history.rel_l2[i], l.history.rel_h1[i], l.history.rms[i], l.history.eta[i], l.history.damping[i], l.history.wall_s[i]));
-  if (l.iteration > 0) PetscCall(ObjectiveResample(objective, l.iteration - 1)); /* the point set of the last iteration done */
-  PetscCall(CheckpointStateCapture(state, model, opt, l.iteration, l.failures, l.step_time, history->n));
-  PetscCall(PetscPrintf(c->comm, "Restart: continuing from '%s' at iteration %" PetscInt_FMT " (written on %" PetscInt_FMT " rank%s)\n", path, l.iteration, l.ranks, l.ranks == 1 ? "" : "s"));
-  PetscCall(LoadedDestroy(&l));
-  *restarted = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 

@@ -1,4 +1,4 @@
-/* HDF5 helpers of the results and checkpoint files (serial API, one rank). */
+/* HDF5 helpers of the results and checkpoint files (serial API, one rank), and /options. */
 #include <engd/private/h5io.h>
 #include <engd/private/atomicfile.h>
 #include <stdlib.h>
@@ -96,34 +96,6 @@ int EngdH5WriteOptions(hid_t file, const char *text)
   hid_t group = -1;
   ENGD_H5(group = H5Gcreate2(file, "options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ENGD_H5(EngdH5WriteAttrString(group, "text", text));
-  H5Gclose(group);
-  return 0;
-fail:
-  if (group >= 0) H5Gclose(group);
-  return -1;
-}
-
-int EngdH5WriteHistory(hid_t file, History *history, PetscInt n_rows)
-{
-  hid_t group = -1;
-  ENGD_H5(group = H5Gcreate2(file, "history", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteInts(group, "iteration", (hsize_t)n_rows, history->iteration));
-  for (PetscInt k = 0; k < HISTORY_N_FIELDS; k++) ENGD_H5(EngdH5WriteDoubles(group, HistoryFieldNames[k], (hsize_t)n_rows, HistoryField(history, k)));
-  H5Gclose(group);
-  return 0;
-fail:
-  if (group >= 0) H5Gclose(group);
-  return -1;
-}
-
-int EngdH5WriteModel(hid_t file, PetscInt n_params, const double *theta, PetscInt n_layers, const PetscInt *widths, const char *activation, PetscInt seed)
-{
-  hid_t group = -1;
-  ENGD_H5(group = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  ENGD_H5(EngdH5WriteDoubles(group, "parameters", (hsize_t)n_params, theta));
-  ENGD_H5(EngdH5WriteInts(group, "widths", (hsize_t)(n_layers + 1), widths));
-  ENGD_H5(EngdH5WriteAttrString(group, "activation", activation));
-  ENGD_H5(EngdH5WriteAttrInt(group, "seed", seed));
   H5Gclose(group);
   return 0;
 fail:

@@ -9,10 +9,10 @@
 typedef struct {
   Model                 model;
   const PetscReal      *theta;
-  History              *history;
+  History               history;
   const ResultsSummary *summary;
   const char           *options;
-  PetscInt              n_params, n_layers;
+  PetscInt              n_rows, n_params, n_layers;
   const PetscInt       *widths;
   ModelActivation       activation;
   PetscInt              seed;
@@ -26,7 +26,7 @@ static int BuildFile(hid_t file, const void *ctx)
   ENGD_H5(EngdH5WriteAttrString(file, "format", "engd-results"));
   ENGD_H5(EngdH5WriteAttrInt(file, "format_version", 1));
 
-  ENGD_H5(EngdH5WriteHistory(file, c->history, c->history->n));
+  ENGD_H5(EngdH5WriteHistory(file, c->history, c->n_rows));
 
   ENGD_H5(EngdH5WriteModel(file, c->n_params, c->theta, c->n_layers, c->widths, ModelActivations[c->activation], c->seed));
 
@@ -69,7 +69,7 @@ PetscErrorCode ResultsReserve(MPI_Comm comm, const char path[])
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ResultsWrite(MPI_Comm comm, const char path[], Model model, const PetscReal *theta, History *history, const ResultsSummary *summary)
+PetscErrorCode ResultsWrite(MPI_Comm comm, const char path[], Model model, const PetscReal *theta, History history, const ResultsSummary *summary)
 {
   char reason[1024];
 
@@ -79,7 +79,7 @@ PetscErrorCode ResultsWrite(MPI_Comm comm, const char path[], Model model, const
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ResultsTryWrite(MPI_Comm comm, const char path[], Model model, const PetscReal *theta, History *history, const ResultsSummary *summary, char reason[], size_t reason_size)
+PetscErrorCode ResultsTryWrite(MPI_Comm comm, const char path[], Model model, const PetscReal *theta, History history, const ResultsSummary *summary, char reason[], size_t reason_size)
 {
   PetscMPIInt    rank;
   ResultsContent c;
@@ -94,6 +94,7 @@ PetscErrorCode ResultsTryWrite(MPI_Comm comm, const char path[], Model model, co
     c.theta   = theta;
     c.history = history;
     c.summary = summary;
+    PetscCall(HistoryGetNumRows(history, &c.n_rows));
     PetscCall(ModelGetNumParameters(model, &c.n_params));
     PetscCall(ModelGetWidths(model, &c.n_layers, &c.widths));
     PetscCall(ModelGetActivation(model, &c.activation));

@@ -102,6 +102,14 @@ static PetscErrorCode PostStep_ENGD(Optimizer opt, const OptimizerStepInfo *info
   PetscFunctionReturn(0);
 }
 
+/* What every solve found goes into the history (curvature.h, CurvatureSolveInfo). */
+static PetscErrorCode SetHistory_ENGD(Optimizer opt, History history)
+{
+  PetscFunctionBegin;
+  PetscCall(OptimizerAddSolveColumns(opt, history));
+  PetscFunctionReturn(0);
+}
+
 /* The cut-off is ENGD's only state across iterations: the continuation lowers it. */
 static PetscErrorCode GetState_ENGD(Optimizer opt, OptimizerState *state)
 {
@@ -168,6 +176,7 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
   opt->ops.setup          = SetUp_ENGD;
   opt->ops.direction      = Direction_ENGD;
   opt->ops.poststep       = PostStep_ENGD;
+  opt->ops.sethistory     = SetHistory_ENGD;
   opt->ops.view           = View_ENGD;
   opt->ops.destroy        = Destroy_ENGD;
   opt->ops.getstate       = GetState_ENGD;

@@ -34,6 +34,7 @@ PetscErrorCode OptimizerCreate(Objective objective, Optimizer *optimizer)
   PetscCall(ObjectiveGetComm(objective, &opt->comm));
   PetscCall(ObjectiveGetModel(objective, &opt->model));
   opt->objective = objective;
+  for (PetscInt k = 0; k < 6; k++) opt->column_solve[k] = -1;
   PetscCall(LineSearchCreate(opt->comm, &opt->ls));
   *optimizer = opt;
   PetscFunctionReturn(0);
@@ -100,6 +101,29 @@ static PetscBool AllFinite(PetscInt n, const PetscReal *v)
   return PETSC_TRUE;
 }
 
+static const char *const SolveColumns[6] = {"solve_kept", "solve_lambda_max", "solve_lambda_min_kept", "solve_iterations", "solve_reason", "solve_negative"};
+
+PetscErrorCode OptimizerAddSolveColumns(Optimizer opt, History history)
+{
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < 6; k++) PetscCall(HistoryAddColumn(history, SolveColumns[k], &opt->column_solve[k]));
+  PetscFunctionReturn(0);
+}
+
+/* The base's History columns in the current row (the solve's when there was one). */
+static PetscErrorCode Record(Optimizer opt, PetscReal eta, PetscReal damping, const OptimizerStepInfo *info)
+{
+  PetscFunctionBegin;
+  PetscCall(HistorySetValue(opt->history, opt->column_eta, eta));
+  PetscCall(HistorySetValue(opt->history, opt->column_damping, damping));
+  if (info && info->solved && opt->column_solve[0] >= 0) {
+    const CurvatureSolveInfo *s         = &info->solve;
+    const PetscReal           values[6] = {(PetscReal)s->n_kept, s->lambda_max, s->lambda_min_kept, (PetscReal)s->iterations, (PetscReal)s->reason, (PetscReal)s->n_negative};
+    for (PetscInt k = 0; k < 6; k++) PetscCall(HistorySetValue(opt->history, opt->column_solve[k], values[k]));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* A step whose loss or direction is not finite is rejected; the copy of theta is a safety net
    for a finite direction that still overflows theta, so that a rejected step never leaves
    non-finite parameters behind (the checkpoint of the last good state relies on it). */
@@ -129,6 +153,26 @@ PetscErrorCode OptimizerStep(Optimizer opt, OptimizerStepInfo *info)
     info->eta      = 0.0;
   }
   opt->iteration++;
+  if (opt->history) PetscCall(Record(opt, info->eta, info->damping, info));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode OptimizerSetHistory(Optimizer opt, History history)
+{
+  PetscFunctionBegin;
+  PetscCall(OptimizerSetUp(opt));
+  PetscCall(HistoryAddColumn(history, "eta", &opt->column_eta));
+  PetscCall(HistoryAddColumn(history, "damping", &opt->column_damping));
+  opt->history = history;
+  if (opt->ops.sethistory) PetscCall((*opt->ops.sethistory)(opt, history));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode OptimizerRecordStart(Optimizer opt)
+{
+  PetscFunctionBegin;
+  PetscCheck(opt->history, opt->comm, PETSC_ERR_ORDER, "Call OptimizerSetHistory() before OptimizerRecordStart()");
+  PetscCall(Record(opt, 0.0, 0.0, NULL));
   PetscFunctionReturn(0);
 }
 

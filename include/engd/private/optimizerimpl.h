@@ -18,6 +18,7 @@ typedef struct {
   PetscErrorCode (*destroy)(Optimizer);
   PetscErrorCode (*getstate)(Optimizer, OptimizerState *);       /* add the method's entries */
   PetscErrorCode (*setstate)(Optimizer, const OptimizerState *); /* read them back */
+  PetscErrorCode (*sethistory)(Optimizer, History);             /* register the method's columns; set them (HistorySetValue) in step */
 } OptimizerOps;
 
 struct _p_Optimizer {
@@ -33,7 +34,16 @@ struct _p_Optimizer {
   PetscReal   *dir;          /* the step's direction */
   PetscReal   *theta_before; /* theta before the current step, restored if the step fails */
   PetscBool    setup_called;
+  History      history;                /* OptimizerSetHistory: NULL, or where steps are recorded */
+  PetscInt     column_eta, column_damping;
+  PetscInt     column_solve[6]; /* OptimizerAddSolveColumns: -1 until registered */
 };
+
+/* For methods with a curvature solve (in ops.sethistory): register the columns of its
+   CurvatureSolveInfo, "solve_kept", "solve_lambda_max", "solve_lambda_min_kept",
+   "solve_iterations", "solve_reason", "solve_negative"; OptimizerStep then records them for
+   every step whose info->solved is set (NaN otherwise). */
+PetscErrorCode OptimizerAddSolveColumns(Optimizer, History);
 
 /* The direction of first-order methods (GD, Adam): the gradient. */
 PetscErrorCode OptimizerGradientDirection(Optimizer, const PetscReal *theta, PetscReal *dir, OptimizerStepInfo *);
