@@ -16,5 +16,6 @@
 #include <engd/results.h>
 #include <engd/checkpoint.h>
 #include <engd/runcontrol.h>
+#include <engd/trainer.h>
 
 #endif

@@ -47,6 +47,7 @@ PetscErrorCode OptimizerStep(Optimizer, OptimizerStepInfo *);
 PetscErrorCode OptimizerView(Optimizer, PetscViewer);
 PetscErrorCode OptimizerDestroy(Optimizer *);
 PetscErrorCode OptimizerGetType(Optimizer, const char **);
+PetscErrorCode OptimizerGetObjective(Optimizer, Objective *);
 
 /* History columns: register the optimizer's in history, before its first row: "eta" (the step
    size taken, 0 for a rejected step) and "damping" (HistoryAddColumn), then those of the method

@@ -4,11 +4,11 @@
 
 #include <engd.h>
 
-/* Exit codes a job script can act on (README, "Exit codes"). */
-#define EXIT_FINISHED    0  /* -max_it or -stop_rel_l2 reached */
-#define EXIT_BAD_INPUT   1  /* bad input or another error */
-#define EXIT_DIVERGED    3  /* -max_failures non-finite steps in a row; last good state checkpointed */
-#define EXIT_INTERRUPTED 75 /* stopped at a signal or -time_limit, checkpoint written: requeue (EX_TEMPFAIL) */
+/* Exit codes a job script can act on (README, "Exit codes"; trainer.h). */
+#define EXIT_FINISHED    TRAINER_EXIT_FINISHED
+#define EXIT_BAD_INPUT   TRAINER_EXIT_BAD_INPUT
+#define EXIT_DIVERGED    TRAINER_EXIT_DIVERGED
+#define EXIT_INTERRUPTED TRAINER_EXIT_INTERRUPTED
 
 /* Build the objects from the options, restart if asked, train, report. *reading_options is
    cleared once the options are read and checked (errors before that are the same on every

@@ -308,6 +308,13 @@ PetscErrorCode OptimizerDestroy(Optimizer *optimizer)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode OptimizerGetObjective(Optimizer opt, Objective *objective)
+{
+  PetscFunctionBegin;
+  *objective = opt->objective;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode OptimizerGetType(Optimizer opt, const char **type)
 {
   PetscFunctionBegin;
