@@ -6,10 +6,8 @@
 #include <petscviewer.h>
 #include <engd/options.h>
 
-/* The log event of the results and checkpoint writes (-log_view); every class registers its
-   own events with its first object (objective.h, curvature.h, linesearch.h). */
-extern PetscLogEvent ENGD_Output;
-
+/* Every class registers its own log events (-log_view) with its first object: objective.h,
+   curvature.h, linesearch.h, and the files' EngdOutput (results and checkpoint writes). */
 PetscErrorCode EngdInitializePackage(void);
 
 /* Parse a comma-separated list of positive integers ("64,64,48") into a new array. */

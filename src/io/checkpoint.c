@@ -20,6 +20,7 @@ PetscErrorCode CheckpointCreate(MPI_Comm comm, Checkpoint *ck)
   Checkpoint c;
 
   PetscFunctionBegin;
+  PetscCall(EngdOutputInitializePackage());
   PetscCall(PetscNew(&c));
   c->comm = comm;
   c->keep    = 2;

@@ -4,6 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+PetscLogEvent ENGD_Output;
+
+PetscErrorCode EngdOutputInitializePackage(void)
+{
+  static PetscBool initialized = PETSC_FALSE;
+  PetscClassId     classid;
+
+  PetscFunctionBegin;
+  if (initialized) PetscFunctionReturn(0);
+  initialized = PETSC_TRUE;
+  PetscCall(PetscClassIdRegister("Output", &classid));
+  PetscCall(PetscLogEventRegister("EngdOutput", classid, &ENGD_Output));
+  PetscFunctionReturn(0);
+}
+
 /* A one-dimensional dataset of n values; in a checksummed file one chunk with Fletcher-32,
    which HDF5 verifies on every read. */
 static int WriteArray(hid_t loc, const char *name, hsize_t n, hid_t type, const void *data)

@@ -85,6 +85,7 @@ PetscErrorCode ResultsTryWrite(MPI_Comm comm, const char path[], Model model, co
   ResultsContent c;
 
   PetscFunctionBegin;
+  PetscCall(EngdOutputInitializePackage());
   PetscCall(PetscLogEventBegin(ENGD_Output, 0, 0, 0, 0));
   reason[0] = '\0';
   PetscCallMPI(MPI_Comm_rank(comm, &rank));

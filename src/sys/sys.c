@@ -4,11 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-PetscLogEvent ENGD_Output;
-
 static PetscBool engd_package_initialized = PETSC_FALSE;
 
-/* Registers the classid and log events once; called by every Create. */
+/* The package's own class, once; every Create calls it (the classes register their events). */
 PetscErrorCode EngdInitializePackage(void)
 {
   PetscClassId classid;
@@ -17,7 +15,6 @@ PetscErrorCode EngdInitializePackage(void)
   if (engd_package_initialized) PetscFunctionReturn(0);
   engd_package_initialized = PETSC_TRUE;
   PetscCall(PetscClassIdRegister("ENGD", &classid));
-  PetscCall(PetscLogEventRegister("EngdOutput", classid, &ENGD_Output));
   PetscFunctionReturn(0);
 }
 

@@ -18,6 +18,10 @@
 #include <engd/optimizer.h>
 #include <hdf5.h>
 
+/* The log event of the results and checkpoint writes, "EngdOutput" of the class "Output". */
+extern PetscLogEvent ENGD_Output;
+PetscErrorCode EngdOutputInitializePackage(void);
+
 /* Turn a negative HDF5 return into a jump to the function's `fail:` clean-up. */
 #define ENGD_H5(expr) \
   do { \
