@@ -1,4 +1,4 @@
-static const char help[] = "bench_gram: flop rate of the CurvatureSolver stage (CurvatureSolverSetOperator) of each back-end, as a fraction of a plain\n"
+static const char help[] = "bench_gram: flop rate of the Gram stage (CurvatureSolverSetOperator) of each back-end, as a fraction of a plain\n"
                            "dgemm on this machine, and the memory per rank against the back-ends' memory model.\n\n"
                            "  scripts/mpirun.sh -n 2 build/bench/bench_gram -bench_params 2000,4000 -bench_rows 3500\n\n";
 
@@ -11,7 +11,7 @@ static const char help[] = "bench_gram: flop rate of the CurvatureSolver stage (
    built through its public interface and CurvatureSolverSetOperator is timed (best of -bench_repeat). The rate
    counts the N P (P+1) flops of the whole product (upper triangle, what dsyrk does) over the wall
    time (slowest rank). The reference is a plain dgemm, C = A A^T with A = P x k of the same rows,
-   run on every rank at once so that each core is as loaded as during the CurvatureSolver stage. */
+   run on every rank at once so that each core is as loaded as during the Gram stage. */
 #include <engd.h>
 #include <petscblaslapack.h>
 #include <malloc.h>
@@ -92,14 +92,14 @@ int main(int argc, char **argv)
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscStrallocpy("replicated", &backends[0]));
   PetscCall(PetscStrallocpy("scalapack", &backends[1]));
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "CurvatureSolver benchmark options", "bench_gram");
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Gram benchmark options", "bench_gram");
   {
     PetscInt  n = MAX_SIZES, nb = MAX_BACKENDS;
     PetscBool set;
     char     *given[MAX_BACKENDS] = {NULL};
     PetscCall(PetscOptionsIntArray("-bench_params", "Numbers of parameters P, comma-separated", "bench_gram", params, &n, &set));
     if (set) n_params = n;
-    PetscCall(PetscOptionsStringArray("-bench_backends", "CurvatureSolver back-ends to time, comma-separated", "bench_gram", given, &nb, &set));
+    PetscCall(PetscOptionsStringArray("-bench_backends", "Curvature solvers to time, comma-separated", "bench_gram", given, &nb, &set));
     if (set) {
       for (PetscInt b = 0; b < n_backends; b++) PetscCall(PetscFree(backends[b]));
       for (PetscInt b = 0; b < nb; b++) backends[b] = given[b];
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     SamplerPartition(n_rows, rank, size, &start, &n_local);
     PetscCallMPI(MPI_Allreduce(&n_local, &n_min, 1, MPIU_INT, MPI_MIN, PETSC_COMM_WORLD));
     PetscCallMPI(MPI_Allreduce(&n_local, &n_max, 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "== CurvatureSolver stage flop rate (CurvatureSolverSetOperator: G = sum over ranks of J~_r^T J~_r) ==\n"));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "== Gram stage flop rate (CurvatureSolverSetOperator: G = sum over ranks of J~_r^T J~_r) ==\n"));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Shape the issue asks about: P ~ 2,000-10,000 parameters (e.g. 5-64-64-48-48-1: P = 10,065), N = 3,500 rows.\n"));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "This run: %d rank(s), BLAS threads per rank %s, N = %" PetscInt_FMT " rows in contiguous slices of %" PetscInt_FMT "..%" PetscInt_FMT " per rank, P in {", size, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)", n_rows, n_min, n_max));
     for (PetscInt i = 0; i < n_params; i++) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s%" PetscInt_FMT, i ? ", " : "", params[i]));

@@ -1,5 +1,6 @@
-/* CurvatureSolver: the registry of implementations, options, the automatic choice, and the spectral filter
-   shared by the eigen-based solves. */
+/* CurvatureSolver (curvature.h): the registry of implementations, options, the automatic
+   choice, the interface's dispatch and log events, and the spectral filter the eigen-based
+   solves share. */
 #include <engd/private/curvatureimpl.h>
 #include <engd/registry.h>
 #include <unistd.h>
@@ -9,12 +10,12 @@ const char *const CurvatureSolveTypes[] = {"eigen", "cholesky", "CurvatureSolveT
 PetscClassId  CURVATURESOLVER_CLASSID;
 PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
 
-static EngdRegistry Grams = ENGD_REGISTRY("-engd_gram", "back-end", CURVATURESOLVERAUTO);
+static EngdRegistry Solvers = ENGD_REGISTRY("-engd_gram", "back-end", CURVATURESOLVERAUTO);
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver))
 {
   PetscFunctionBegin;
-  PetscCall(EngdRegistryAdd(&Grams, name, create));
+  PetscCall(EngdRegistryAdd(&Solvers, name, create));
   PetscFunctionReturn(0);
 }
 
@@ -22,7 +23,7 @@ PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*creat
 static PetscErrorCode CurvatureSolverRegisterAll(void)
 {
   PetscFunctionBegin;
-  if (EngdRegistryFilled(&Grams)) PetscFunctionReturn(0);
+  if (EngdRegistryFilled(&Solvers)) PetscFunctionReturn(0);
   PetscCall(PetscClassIdRegister("CurvatureSolver", &CURVATURESOLVER_CLASSID));
   PetscCall(PetscLogEventRegister("EngdGram", CURVATURESOLVER_CLASSID, &CURVATURESOLVER_Gram));
   PetscCall(PetscLogEventRegister("EngdSolve", CURVATURESOLVER_CLASSID, &CURVATURESOLVER_Solve));
@@ -57,7 +58,7 @@ PetscErrorCode CurvatureSolverSetType(CurvatureSolver g, const char type[])
   PetscCall(PetscStrcmp(type, CURVATURESOLVERAUTO, &is_auto));
   if (!is_auto) {
     PetscErrorCode (*create)(CurvatureSolver);
-    PetscCall(EngdRegistryFind(&Grams, g->comm, type, &create));
+    PetscCall(EngdRegistryFind(&Solvers, g->comm, type, &create));
   }
   PetscCheck(!g->setup_called, g->comm, PETSC_ERR_ORDER, "Set the curvature solver type before CurvatureSolverSetUp()");
   PetscCall(PetscStrncpy(g->type, type, sizeof(g->type)));
@@ -127,7 +128,7 @@ PetscErrorCode CurvatureSolverSetUp(CurvatureSolver g)
     PetscCall(PetscStrncpy(g->type, ReplicatedBytes(g->n_params) <= budget * 1048576.0 || g->size == 1 ? CURVATURESOLVERREPLICATED : CURVATURESOLVERSCALAPACK, sizeof(g->type)));
     g->memory_budget_mb = budget;
   }
-  PetscCall(EngdRegistryFind(&Grams, g->comm, g->type, &create));
+  PetscCall(EngdRegistryFind(&Solvers, g->comm, g->type, &create));
   PetscCall((*create)(g));
   PetscCall((*g->ops.setup)(g));
   g->setup_called = PETSC_TRUE;
