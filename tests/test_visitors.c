@@ -19,6 +19,9 @@
 /* ranks: 1 2 3 */
 #include "stack.h"
 
+/* -n_eval of every case: the evaluation points a rank can hold at most */
+#define N_EVAL 300
+
 typedef struct {
   const char *name;
   const char *options[32];
@@ -206,13 +209,13 @@ static PetscErrorCode CheckCoverage(const char *name, Objective o, PetscInt n_te
   { /* evaluation points: a count of blocks */
     Collect                col = {dim, 0, NULL};
     const ObjectiveVisitor v   = {&col, NULL, CollectBlock, NULL, NULL};
-    PetscCall(PetscMalloc1(dim * 100000, &col.x));
+    PetscCall(PetscMalloc1(dim * N_EVAL, &col.x));
     PetscCall(ObjectiveVisit(o, OBJECTIVE_EVALUATION, OBJECTIVE_ALL_TERMS, &v));
     n_eval_local = col.n;
     PetscCall(PetscFree(col.x));
   }
   PetscCall(MPIU_Allreduce(&n_eval_local, &n_eval, 1, MPIU_INT, MPI_SUM, comm));
-  CHECK(n_eval == 300, "%s: %" PetscInt_FMT " evaluation points over the ranks, expected 300", name, n_eval);
+  CHECK(n_eval == N_EVAL, "%s: %" PetscInt_FMT " evaluation points over the ranks, expected %d", name, n_eval, N_EVAL);
   PetscCall(ReportMax(comm, "(a) faults in the loop's coverage, rows and callbacks", (PetscReal)bad, 0));
   PetscFunctionReturn(0);
 }
@@ -360,7 +363,7 @@ static PetscErrorCode CheckCase(const Case *cs)
     const ObjectiveVisitor v   = {&col, NULL, CollectBlock, NULL, NULL};
     ObjectiveErrors        errors;
     PetscReal              sums[4] = {0, 0, 0, 0}, out[16], u, g[8], rel_l2, rel_h1, err;
-    PetscCall(PetscMalloc1(dim * 1000, &col.x));
+    PetscCall(PetscMalloc1(dim * N_EVAL, &col.x));
     PetscCall(ObjectiveVisit(o, OBJECTIVE_EVALUATION, OBJECTIVE_ALL_TERMS, &v));
     for (PetscInt q = 0; q < col.n; q++) {
       PetscCall(ModelForward(model, theta, 1, col.x + q * dim, 1, NULL, PETSC_FALSE, out));
