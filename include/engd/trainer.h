@@ -19,6 +19,7 @@
 #include <engd/optimizer.h>
 #include <engd/checkpoint.h>
 #include <engd/runcontrol.h>
+#include <engd/commcount.h>
 
 typedef struct _p_Trainer *Trainer;
 
@@ -81,6 +82,10 @@ PetscErrorCode TrainerGetOptimizer(Trainer, Optimizer *);
 PetscErrorCode TrainerGetMaxIterations(Trainer, PetscInt *);
 /* Iterations done, optimizer seconds over them, and wall seconds since the iterations began. */
 PetscErrorCode TrainerGetIterations(Trainer, PetscInt *iterations, PetscReal *step_time, PetscLogDouble *wall_time);
+/* The communication of the steps this process ran (commcount.h: this rank's bytes sent, calls,
+   latency steps, summed over `steps` steps; evaluations and checkpoints excluded). The history's
+   column comm_bytes holds each step's bytes sent by the rank that writes it (rank 0). */
+PetscErrorCode TrainerGetCommunication(Trainer, PetscInt *steps, EngdCommCounts *);
 /* The checkpoint written last ("" if none) and, when interrupted, the decision that stopped. */
 PetscErrorCode TrainerGetCheckpoint(Trainer, const char **path, RunDecision *);
 /* After TRAINER_DIVERGED: the rejected iterations [first, last], the iteration the checkpoint of

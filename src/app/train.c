@@ -161,6 +161,25 @@ static PetscErrorCode MonitorTable(Trainer trainer, const TrainerProgress *p, vo
   PetscFunctionReturn(0);
 }
 
+/* Bytes sent per step by the busiest rank, by kind of call (commcount.h for the model). */
+static PetscErrorCode PrintCommunication(Trainer trainer)
+{
+  EngdCommCounts counts, busiest;
+  PetscInt       steps;
+  char           parts[512] = "";
+  size_t         used       = 0;
+  const double   KiB        = 1024.0;
+
+  PetscFunctionBegin;
+  PetscCall(TrainerGetCommunication(trainer, &steps, &counts));
+  if (steps == 0) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Allreduce(&counts, &busiest, (int)(sizeof(counts) / sizeof(double)), MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
+  for (int k = 0; k < ENGD_COMM_N_KINDS; k++)
+    if (busiest.calls[k] > 0 && used < sizeof(parts)) used += (size_t)snprintf(parts + used, sizeof(parts) - used, "%s%s %.4g KiB in %.3g calls", used ? ", " : "", EngdCommKinds[k], busiest.sent[k] / steps / KiB, busiest.calls[k] / steps);
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Communication per iteration (most on any rank): %.4g KiB sent, %.3g latency steps: %s\n", EngdCommSent(&busiest) / steps / KiB, EngdCommSteps(&busiest) / steps, used ? parts : "none"));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
 {
   Run             run;
@@ -230,6 +249,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
       PetscCall(PetscPopErrorHandler());
     }
     if (!run.opt.quiet && !results_failed[0]) {
+      PetscCall(PrintCommunication(run.trainer));
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Final: loss %.4e, relative L2 error %.3e, relative H1 error %.3e, RMS error %.3e\n", (double)loss, (double)errors.rel_l2, (double)errors.rel_h1, (double)errors.rms));
       if (run.opt.output_set) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Results: %s\n", run.opt.output));
     }

@@ -1,5 +1,6 @@
 /* Trainer: the training loop (trainer.h). */
 #include <engd/trainer.h>
+#include <engd/commcount.h>
 
 const char *const TrainerReasons[] = {"iterating", "iterations", "error target", "budget", "diverged", "interrupted", "TrainerReason", "TRAINER_", NULL};
 
@@ -11,7 +12,7 @@ struct _p_Trainer {
   Checkpoint checkpoint;
   RunControl control;
   History    history;
-  PetscInt   column_loss, column_rel_l2, column_rel_h1, column_rms, column_wall_s;
+  PetscInt   column_loss, column_rel_l2, column_rel_h1, column_rms, column_wall_s, column_comm_bytes;
   /* options */
   PetscInt  max_it, eval_every, max_failures;
   PetscReal stop_rel_l2, max_time;
@@ -30,6 +31,9 @@ struct _p_Trainer {
   RunDecision     decision;
   char            checkpoint_path[PETSC_MAX_PATH_LEN];
   PetscLogStage   stage;
+  EngdCommCounts  comm_counts;   /* communication of this process's steps, summed */
+  PetscInt        comm_steps;    /* the steps it counts */
+  PetscReal       step_comm_bytes; /* of the current step */
   PetscBool       setup_called;
 };
 
@@ -114,6 +118,7 @@ PetscErrorCode TrainerSetUp(Trainer t)
   PetscCall(HistoryAddColumn(t->history, "rms", &t->column_rms));
   PetscCall(OptimizerSetHistory(t->optimizer, t->history));
   PetscCall(HistoryAddColumn(t->history, "wall_s", &t->column_wall_s));
+  PetscCall(HistoryAddColumn(t->history, "comm_bytes", &t->column_comm_bytes));
   t->setup_called = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -172,6 +177,7 @@ static PetscErrorCode Record(Trainer t, PetscReal loss, const ObjectiveErrors *e
     PetscCall(HistorySetValue(t->history, t->column_rms, errors->rms));
   }
   PetscCall(HistorySetValue(t->history, t->column_wall_s, t->step_time));
+  PetscCall(HistorySetValue(t->history, t->column_comm_bytes, t->step_comm_bytes));
   PetscFunctionReturn(0);
 }
 
@@ -221,6 +227,7 @@ static PetscErrorCode Iterate(Trainer t, PetscInt it, PetscReal *theta, TrainerP
   PetscLogDouble t0 = EngdTime(), t_step;
   const PetscInt failures_before = t->failures;
   PetscBool      interrupted;
+  EngdCommCounts comm_before, comm_after;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(progress, sizeof(*progress)));
@@ -229,8 +236,13 @@ static PetscErrorCode Iterate(Trainer t, PetscInt it, PetscReal *theta, TrainerP
   PetscCall(ObjectiveResample(t->objective, it - 1));
   PetscCall(HistoryBeginRow(t->history, it)); /* the optimizer records its columns in it */
   t_step = EngdTime();
+  EngdCommGetCounts(&comm_before);
   PetscCall(OptimizerStep(t->optimizer, &progress->step));
   t->step_time += EngdTime() - t_step;
+  EngdCommGetCounts(&comm_after);
+  EngdCommAccumulate(&t->comm_counts, &comm_after, &comm_before);
+  t->comm_steps++;
+  t->step_comm_bytes = EngdCommSent(&comm_after) - EngdCommSent(&comm_before);
   progress->step_time = t->step_time;
   /* The last good state, checkpointed if steps keep failing: the latest state from which a step
      computed a finite loss, before the current run of failures (so not one from which Adam
@@ -343,6 +355,14 @@ PetscErrorCode TrainerGetIterations(Trainer t, PetscInt *iterations, PetscReal *
   if (iterations) *iterations = t->done;
   if (step_time) *step_time = t->step_time;
   if (wall_time) *wall_time = EngdTime() - t->t_start;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TrainerGetCommunication(Trainer t, PetscInt *steps, EngdCommCounts *counts)
+{
+  PetscFunctionBegin;
+  *steps  = t->comm_steps;
+  *counts = t->comm_counts;
   PetscFunctionReturn(0);
 }
 
