@@ -85,6 +85,8 @@ extern PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
 /* The registered solvers (-engd_gram), and auto: chosen by the memory model at set-up. */
 #define CURVATURESOLVERREPLICATED "replicated"
 #define CURVATURESOLVERSCALAPACK  "scalapack"
+#define CURVATURESOLVERKERNEL     "kernel"
+#define CURVATURESOLVERCG         "cg"
 #define CURVATURESOLVERAUTO       "auto"
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver));

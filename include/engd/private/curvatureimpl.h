@@ -38,6 +38,23 @@ PetscErrorCode CurvatureSpectralFilter(PetscInt n, const PetscReal *lambda, Pets
    entry, the Tikhonov counterpart of the eigenvalue cut-off. */
 PetscReal CurvatureCholeskyShift(const CurvatureRegularization *, PetscReal max_diagonal);
 
+/* The auto choice (auto.c): the sizes and budgets it weighs, and what it chose and why. */
+typedef struct {
+  PetscInt    n_params, n_rows, n_rows_max; /* P, N global rows, the most rows on a rank */
+  PetscMPIInt ranks;
+  PetscReal   budget_mb;     /* -gram_memory_mb: what the solver may store per rank */
+  PetscReal   node_mb;       /* the node's memory per rank: the rows must fit in it */
+  PetscBool   residual_form; /* a least-squares loss: the kernel's d = J~^T (K + lambda I)^+ r~ applies */
+} CurvatureAutoInput;
+
+typedef struct {
+  char      type[64];
+  PetscBool matrix_free; /* cg: the rows do not fit, use the Objective's J v and J^T w products */
+  char      why[256];
+} CurvatureAutoChoice;
+
+PetscErrorCode CurvatureSolverChooseAuto(const CurvatureAutoInput *, CurvatureAutoChoice *);
+
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_ScaLAPACK(CurvatureSolver);
 
