@@ -2,8 +2,9 @@
 # Communication counters (include/engd/commcount.h) against the model (bench/commmodel.py): the
 # bytes rank 0 sends in each step, recorded in the history's comm_bytes column, must equal the
 # model's count for every back-end whose traffic is all engd's own, on 1 to 8 ranks (more ranks
-# than cores: oversubscribed). ScaLAPACK's BLACS sends come on top of engd's own collectives, so
-# there the count must be at least the model's and the library's share is printed.
+# than cores: oversubscribed). ScaLAPACK's BLACS sends come on top of engd's own collectives:
+# there the count must be at least engd's own and within 35 % of the model with the library's
+# traffic (a fit, bench/commmodel.py library_traffic).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup comm h5py
@@ -24,8 +25,9 @@ check_model() {
     if [ "$how" = exact ]; then
       check_cmd "$backend on $n ranks: $got bytes per step, the model says $want" "$PYTHON" -c 'import sys; g, w = map(float, sys.argv[1:]); sys.exit(abs(g - w) > 1e-9 * max(w, 1))' "$got" "$want"
     else
+      total=$(bench/commmodel.py total "$backend" 257 1020 "$n")
       check_cmd "$backend on $n ranks: $got bytes per step, below engd's own $want" float_le "$want" "$got"
-      echo "   $backend on $n ranks: ScaLAPACK's own traffic $(echo "$got $want" | awk '{printf "%.0f", $1 - $2}') bytes per step"
+      check_cmd "$backend on $n ranks: $got bytes per step, the model with ScaLAPACK's says $total" "$PYTHON" -c 'import sys; g, w = map(float, sys.argv[1:]); sys.exit(abs(g - w) > 0.35 * w)' "$got" "$total"
     fi
   done <"$T/${backend}_n$n.bytes"
 }
@@ -33,7 +35,7 @@ check_model() {
 echo "== replicated Gram: engd's collectives only, exact"
 for n in 1 2 3 4 5 8; do check_model replicated $n exact; done
 echo "== ScaLAPACK Gram: engd's collectives plus BLACS"
-for n in 2 4; do check_model scalapack $n atleast; done
+for n in 2 3 4 8; do check_model scalapack $n atleast; done
 
 echo "== the summary's Communication line"
 engd_run 2 summary_line -max_it 2
