@@ -149,6 +149,13 @@ static PetscErrorCode SetFromOptions_KSP(CurvatureSolver g)
   PetscCall(KSPSetTolerances(k->ksp, k->rtol, k->atol, PETSC_DEFAULT, k->max_it));
   PetscCall(KSPSetSkipPCSetFromOptions(k->ksp, PETSC_TRUE)); /* -engd_pc_type is ours, not PETSc's */
   PetscCall(KSPSetFromOptions(k->ksp));
+  { /* read by KSPSolve, not by KSPSetFromOptions: mark them known for the unused-options check */
+    const char *const at_solve[] = {"-ksp_converged_reason", "-ksp_view", "-ksp_view_final_residual"};
+    for (size_t i = 0; i < sizeof(at_solve) / sizeof(at_solve[0]); i++) {
+      PetscBool set;
+      PetscCall(PetscOptionsHasName(NULL, "engd_", at_solve[i], &set));
+    }
+  }
   PetscFunctionReturn(0);
 }
 
