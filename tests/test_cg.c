@@ -27,20 +27,6 @@ typedef struct {
   const char *options[24];
 } Case;
 
-static PetscReal Norm(PetscInt n, const PetscReal *v)
-{
-  PetscReal s = 0;
-  for (PetscInt i = 0; i < n; i++) s += v[i] * v[i];
-  return PetscSqrtReal(s);
-}
-
-static PetscReal RelDist(PetscInt n, const PetscReal *a, const PetscReal *b)
-{
-  PetscReal s = 0;
-  for (PetscInt i = 0; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return PetscSqrtReal(s) / PetscMax(Norm(n, b), 1e-300);
-}
-
 static PetscBool Same(PetscInt n, const PetscReal *a, const PetscReal *b)
 {
   for (PetscInt i = 0; i < n; i++)
@@ -61,27 +47,38 @@ static PetscErrorCode MakeSolver(MPI_Comm comm, PetscInt P, PetscInt n_max, cons
   PetscFunctionReturn(0);
 }
 
-/* y = (G + mu I) v through the cg solver's KSP operator */
-static PetscErrorCode ApplyOperator(CurvatureSolver g, PetscInt P, const PetscReal *v, PetscReal *y)
+/* y = A v (MatMult) or y = P^-1 v (PCApply, when pc is given) on arrays of P values */
+static PetscErrorCode ApplyArrays(Mat A, PC pc, PetscInt P, const PetscReal *v, PetscReal *y)
 {
-  KSP        ksp;
-  Mat        A;
   Vec        x, b;
   PetscReal *a;
 
   PetscFunctionBeginUser;
-  PetscCall(CurvatureSolverGetKSP(g, &ksp));
-  PetscCall(KSPGetOperators(ksp, &A, NULL));
-  PetscCall(MatCreateVecs(A, &x, &b));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, P, &x));
+  PetscCall(VecDuplicate(x, &b));
   PetscCall(VecGetArray(x, &a));
   PetscCall(PetscArraycpy(a, v, P));
   PetscCall(VecRestoreArray(x, &a));
-  PetscCall(MatMult(A, x, b));
+  if (pc) PetscCall(PCApply(pc, x, b));
+  else PetscCall(MatMult(A, x, b));
   PetscCall(VecGetArray(b, &a));
   PetscCall(PetscArraycpy(y, a, P));
   PetscCall(VecRestoreArray(b, &a));
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&b));
+  PetscFunctionReturn(0);
+}
+
+/* y = (G + mu I) v through the cg solver's KSP operator */
+static PetscErrorCode ApplyOperator(CurvatureSolver g, PetscInt P, const PetscReal *v, PetscReal *y)
+{
+  KSP ksp;
+  Mat A;
+
+  PetscFunctionBeginUser;
+  PetscCall(CurvatureSolverGetKSP(g, &ksp));
+  PetscCall(KSPGetOperators(ksp, &A, NULL));
+  PetscCall(ApplyArrays(A, NULL, P, v, y));
   PetscFunctionReturn(0);
 }
 
@@ -218,12 +215,12 @@ static PetscErrorCode CheckCase(const Case *cs)
     JTw_ref[i] = s;
   }
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, JTw_ref, P, MPIU_REAL, MPIU_SUM, comm));
-  err = RelDist(P, JTw, JTw_ref);
+  err = TestRelDist(P, JTw, JTw_ref);
   PetscCall(ReportMax(comm, "J^T w: shell vs rows", err, 1e-12));
   CHECK(err < 1e-12, "%s: J^T w differs from the rows by %.1e", cs->name, (double)err);
   PetscCall((*W.shell.mult_gram)(W.shell.ctx, v, Gv));
   PetscCall((*W.shell.mult_transpose)(W.shell.ctx, Jv, Gv2));
-  CHECK(Same(P, Gv, Gv2), "%s: G v in one pass is not J^T (J v) bit for bit (%.1e)", cs->name, (double)RelDist(P, Gv, Gv2));
+  CHECK(Same(P, Gv, Gv2), "%s: G v in one pass is not J^T (J v) bit for bit (%.1e)", cs->name, (double)TestRelDist(P, Gv, Gv2));
   PetscCall((*W.shell.diagonal)(W.shell.ctx, diag));
   for (PetscInt i = 0; i < P; i++) {
     PetscReal s = 0;
@@ -231,11 +228,11 @@ static PetscErrorCode CheckCase(const Case *cs)
     diag_ref[i] = s;
   }
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, diag_ref, P, MPIU_REAL, MPIU_SUM, comm));
-  err = RelDist(P, diag, diag_ref);
+  err = TestRelDist(P, diag, diag_ref);
   PetscCall(ReportMax(comm, "diag G: shell vs rows", err, 1e-12));
   CHECK(err < 1e-12, "%s: diag G differs from the rows by %.1e", cs->name, (double)err);
   PetscCall(ObjectiveRowsGradient(W.o, &W.rows, W.theta, grad_rows));
-  err = RelDist(P, W.grad, grad_rows);
+  err = TestRelDist(P, W.grad, grad_rows);
   PetscCall(ReportMax(comm, "shell gradient vs ObjectiveRowsGradient", err, 1e-12));
   CHECK(err < 1e-12, "%s: the shell's gradient differs from the rows' by %.1e", cs->name, (double)err);
   if (cs->least_squares) { /* J v = d r / d t (theta + t v) by central differences */
@@ -256,8 +253,8 @@ static PetscErrorCode CheckCase(const Case *cs)
     PetscCheck(P <= 4096, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "test buffers too small");
     PetscCall((*S1.shell.mult_gram)(S1.shell.ctx, v, Gv_self));
     PetscCall((*S1.shell.diagonal)(S1.shell.ctx, diag_self));
-    CHECK(Same(P, Gv, Gv_self), "%s: G v differs from the 1-rank layout's (%.1e)", cs->name, (double)RelDist(P, Gv, Gv_self));
-    CHECK(Same(P, diag, diag_self), "%s: diag G differs from the 1-rank layout's (%.1e)", cs->name, (double)RelDist(P, diag, diag_self));
+    CHECK(Same(P, Gv, Gv_self), "%s: G v differs from the 1-rank layout's (%.1e)", cs->name, (double)TestRelDist(P, Gv, Gv_self));
+    CHECK(Same(P, diag, diag_self), "%s: diag G differs from the 1-rank layout's (%.1e)", cs->name, (double)TestRelDist(P, diag, diag_self));
   }
 
   /* (b) the MATSHELL against the assembled G */
@@ -296,7 +293,7 @@ static PetscErrorCode CheckCase(const Case *cs)
     PetscCall(CurvatureSolverSetOperator(cg, op));
     PetscCall(CurvatureSolverSolve(cg, &reg, W.grad, d, NULL)); /* sets the damping of the MATSHELL */
     PetscCall(ApplyOperator(cg, P, v, y));
-    err = RelDist(P, y, y_ref);
+    err = TestRelDist(P, y, y_ref);
     PetscCall(ReportMax(comm, src ? "(G + mu I) v: MATSHELL (shell) vs assembled G" : "(G + mu I) v: MATSHELL (rows) vs assembled G", err, 1e-12));
     CHECK(err < 1e-12, "%s: the MATSHELL on the %s differs from the assembled G by %.1e", cs->name, src ? "shell" : "rows", (double)err);
     PetscCall(CurvatureSolverDestroy(&cg));
@@ -317,30 +314,18 @@ static PetscErrorCode CheckCase(const Case *cs)
           PetscCall(CurvatureSolverSetSketchKey(cg, 11, 4));
           PetscCall(CurvatureSolverSetOperator(cg, src ? &W.shell : &W.rows));
           PetscCall(CurvatureSolverSolve(cg, &reg, W.grad, d, &info));
-          err = RelDist(P, d, d_dense);
+          err = TestRelDist(P, d, d_dense);
           PetscCall(PetscSNPrintf(what, sizeof(what), "%s/%s on the %s: vs dense damped solve (%" PetscInt_FMT " its, reason %" PetscInt_FMT ")", ksps[kt], pcs[pt], src ? "shell" : "rows", info.iterations, info.reason));
           PetscCall(ReportMax(comm, what, err, 1e-8));
           CHECK(err < 1e-8 && info.reason > 0 && info.iterations > 0, "%s: %s differs by %.1e", cs->name, what, (double)err);
           if (pt == 2 && kt == 0) { /* (d) */
             KSP ksp;
             PC  pc;
-            Vec x, b;
-            PetscReal *a;
             PetscCall(CurvatureSolverGetKSP(cg, &ksp));
             PetscCall(KSPGetPC(ksp, &pc));
-            PetscCall(VecCreateSeq(PETSC_COMM_SELF, P, &x));
-            PetscCall(VecDuplicate(x, &b));
-            PetscCall(VecGetArray(x, &a));
-            PetscCall(PetscArraycpy(a, v, P));
-            PetscCall(VecRestoreArray(x, &a));
-            PetscCall(PCApply(pc, x, b));
-            PetscCall(VecGetArray(b, &a));
-            PetscCall(PetscArraycpy(y, a, P));
-            PetscCall(VecRestoreArray(b, &a));
-            PetscCall(VecDestroy(&x));
-            PetscCall(VecDestroy(&b));
+            PetscCall(ApplyArrays(NULL, pc, P, v, y));
             PetscCall(DenseNystrom(P, G, 11, 4, mu, v, y_ref));
-            err = RelDist(P, y, y_ref);
+            err = TestRelDist(P, y, y_ref);
             PetscCall(ReportMax(comm, src ? "Nystrom P^-1 v (shell) vs its dense formula" : "Nystrom P^-1 v (rows) vs its dense formula", err, 1e-8));
             CHECK(err < 1e-8, "%s: Nystrom P^-1 v differs from the dense formula by %.1e", cs->name, (double)err);
           }
@@ -349,7 +334,7 @@ static PetscErrorCode CheckCase(const Case *cs)
             PetscCall(CurvatureSolverSetSketchKey(cg_self, 11, 4));
             PetscCall(CurvatureSolverSetOperator(cg_self, &S1.shell));
             PetscCall(CurvatureSolverSolve(cg_self, &reg, S1.grad, d_self, NULL));
-            CHECK(Same(P, d, d_self), "%s: %s/%s: the direction differs from the 1-rank layout's (%.1e)", cs->name, ksps[kt], pcs[pt], (double)RelDist(P, d, d_self));
+            CHECK(Same(P, d, d_self), "%s: %s/%s: the direction differs from the 1-rank layout's (%.1e)", cs->name, ksps[kt], pcs[pt], (double)TestRelDist(P, d, d_self));
             PetscCall(CurvatureSolverDestroy(&cg_self));
           }
           PetscCall(CurvatureSolverDestroy(&cg));
