@@ -161,7 +161,7 @@ PetscErrorCode CurvatureSolverView(CurvatureSolver g, PetscViewer viewer)
 
   PetscFunctionBegin;
   PetscCall(CurvatureSolverGetMemoryEstimate(g, &bytes));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "Gram: %s%s, %s solve, model %.1f MB per rank", g->type, g->auto_chosen ? " (chosen by -engd_gram auto)" : "", CurvatureSolveTypes[g->solve_type], bytes / 1048576.0));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Gram: %s%s, %s%smodel %.1f MB per rank", g->type, g->auto_chosen ? " (chosen by -engd_gram auto)" : "", g->ops.getksp ? "" : CurvatureSolveTypes[g->solve_type], g->ops.getksp ? "" : " solve, ", bytes / 1048576.0));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
   if (g->auto_chosen) PetscCall(PetscViewerASCIIPrintf(viewer, " (replicated budget %.0f MB)", (double)g->memory_budget_mb));
   if (g->ops.view) PetscCall((*g->ops.view)(g, viewer));
