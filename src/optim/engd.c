@@ -14,7 +14,9 @@
 
    With -engd_gram cg the direction comes from a Krylov solve (curvature.h); -engd_matrix_free
    then gives the solver the Objective's matrix-free products (ObjectiveShellCreate) instead of
-   stored rows, and the loss and gradient come from ObjectiveGradient. The Krylov solve starts
+   stored rows (also chosen when the rows would not fit: more entries than a 32-bit PetscInt
+   indexes or more than a quarter of the node's memory), and the loss and gradient come from
+   ObjectiveGradient. The Krylov solve starts
    from the previous direction (-engd_warm_start) and may adapt the damping (KrylovControl).
 
    The method knows neither chunks nor back-ends: the Objective gives the rows as a curvature
@@ -22,6 +24,7 @@
    direction under the regularisation (cut-off, damping) that ENGD drives. */
 #include <engd/private/optimizerimpl.h>
 #include <engd/private/h1metric.h>
+#include <unistd.h>
 
 /* Cut-off continuation (the safeguard): the pseudo-inverse starts with the relative cut-off
    -engd_rcond and lowers it tenfold, down to -engd_rcond_min, whenever the line search takes
@@ -100,9 +103,16 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscInt        n_rows_max;
 
   PetscFunctionBegin;
+  PetscCall(ObjectiveGetLocalRows(opt->objective, NULL, &n_rows_max));
+  if (engd->krylov && !engd->kc.matrix_free && !engd->hilbert) { /* rows too large to store: go matrix-free */
+    const double bytes = 8.0 * (double)opt->n_params * (double)n_rows_max, node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+    if ((PetscInt64)opt->n_params * n_rows_max > PETSC_MAX_INT || (node > 0 && bytes > 0.25 * node)) {
+      engd->kc.matrix_free = PETSC_TRUE;
+      PetscCall(PetscInfo(NULL, "the stored rows would take %.0f MB per rank: matrix-free products instead\n", bytes / 1048576.0));
+    }
+  }
   if (engd->kc.matrix_free) PetscCall(ObjectiveShellCreate(opt->objective, &engd->shell));
   else PetscCall(ObjectiveRowsCreate(opt->objective, &engd->rows));
-  PetscCall(ObjectiveGetLocalRows(opt->objective, NULL, &n_rows_max));
   if (engd->hilbert) {
     PetscCall(H1MetricCreate(opt->objective, &engd->h1));
     PetscCall(H1MetricGetMaxRows(engd->h1, &n_rows_max));
