@@ -16,11 +16,11 @@ cd "$(dirname "$0")/.." || exit 1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 NP=${NP:-2}
 PYTHON=${PYTHON:-$(scripts/find-python.sh)}
-DEFAULT_IT=${DEFAULT_IT:-300}
+DEFAULT_IT=${DEFAULT_IT:-100}
 CG_DEFAULT=${CG_DEFAULT:-"-engd_damping 1e-10 -engd_ksp_max_it 300 -engd_nystrom_rank 60"}
 P2D_KSP=${P2D_KSP:-10}
 P100D_IT=${P100D_IT:-2}
-P100D_POINTS=${P100D_POINTS:-"-n_interior 400 -n_boundary 100"}
+P100D_POINTS=${P100D_POINTS:-"-n_interior 100 -n_boundary 50"}
 OUT=${OUT:-$(mktemp -d)}
 sections=$(echo "${1:-all}" | tr ',' ' ')
 [ "$sections" = all ] && sections="default p2d p100d"
