@@ -192,7 +192,7 @@ static PetscErrorCode PostStep_ENGD(Optimizer opt, const OptimizerStepInfo *info
     if (rho < 0.25) engd->reg.damping = PetscMin(1e10, 1.5 * engd->reg.damping);
     else if (rho > 0.75) engd->reg.damping = PetscMax(engd->kc.damping_min, engd->reg.damping / 1.5);
   }
-  if (engd->krylov) {
+  if (engd->krylov && info->eta > 0) { /* a refused direction is no guess for the next solve */
     PetscCall(PetscArraycpy(engd->kc.previous, opt->dir, opt->n_params));
     engd->kc.have_previous = PETSC_TRUE;
   }

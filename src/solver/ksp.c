@@ -146,6 +146,10 @@ static PetscErrorCode SetFromOptions_KSP(CurvatureSolver g)
   PetscCheck(k->nystrom_rank > 0, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_nystrom_rank must be positive, got %" PetscInt_FMT, k->nystrom_rank);
   k->pc_kind = kind;
   PetscCall(KSPSetType(k->ksp, k->ksp_type));
+  /* CG tests the true residual of (G + damping I) d = g, the same criterion for every
+     preconditioner (its default, the preconditioned residual, stops Jacobi early); MINRES and
+     CR only have the preconditioned one */
+  if (!strcmp(k->ksp_type, KSPCG)) PetscCall(KSPSetNormType(k->ksp, KSP_NORM_UNPRECONDITIONED));
   PetscCall(KSPSetTolerances(k->ksp, k->rtol, k->atol, PETSC_DEFAULT, k->max_it));
   PetscCall(KSPSetSkipPCSetFromOptions(k->ksp, PETSC_TRUE)); /* -engd_pc_type is ours, not PETSc's */
   PetscCall(KSPSetFromOptions(k->ksp));
@@ -201,6 +205,25 @@ static PetscErrorCode SetOperator_KSP(CurvatureSolver g, const CurvatureOperator
   PetscFunctionReturn(0);
 }
 
+/* A warm start that is worse than none (|b - A x0| >= |b|, e.g. the direction of a step the
+   line search barely took) starts from zero instead: one product more per solve. */
+static PetscErrorCode CheckGuess(Solver_KSP *k)
+{
+  Vec       r;
+  PetscReal r_norm, b_norm;
+
+  PetscFunctionBegin;
+  PetscCall(VecDuplicate(k->b, &r));
+  PetscCall(MatMult(k->A, k->x, r));
+  PetscCall(VecAYPX(r, -1.0, k->b));
+  PetscCall(VecNorm(r, NORM_2, &r_norm));
+  PetscCall(VecNorm(k->b, NORM_2, &b_norm));
+  PetscCall(VecDestroy(&r));
+  if (!(r_norm < b_norm)) PetscCall(VecZeroEntries(k->x));
+  PetscCall(KSPSetInitialGuessNonzero(k->ksp, (PetscBool)(r_norm < b_norm)));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode Solve_KSP(CurvatureSolver g, const CurvatureRegularization *reg, const PetscReal *rhs, PetscReal *dir, CurvatureSolveInfo *info)
 {
   Solver_KSP        *k = (Solver_KSP *)g->data;
@@ -220,7 +243,8 @@ static PetscErrorCode Solve_KSP(CurvatureSolver g, const CurvatureRegularization
   if (g->guess_nonzero) PetscCall(PetscArraycpy(a, dir, P));
   else PetscCall(PetscArrayzero(a, P));
   PetscCall(VecRestoreArrayWrite(k->x, &a));
-  PetscCall(KSPSetInitialGuessNonzero(k->ksp, g->guess_nonzero));
+  if (g->guess_nonzero) PetscCall(CheckGuess(k));
+  else PetscCall(KSPSetInitialGuessNonzero(k->ksp, PETSC_FALSE));
   PetscCall(KSPGetPC(k->ksp, &pc));
   if (k->pc_kind == KSP_PC_NYSTROM) PetscCall(CurvatureNystromSetShift(pc, reg->damping));
   PetscCall(KSPSolve(k->ksp, k->b, k->x));
