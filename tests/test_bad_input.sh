@@ -6,6 +6,9 @@
 # without mpirun, where stderr must be exactly that one line. Also: divergence (non-finite
 # steps) exits 3 with a valid results file holding finite parameters, -max_failures is obeyed,
 # and -help exits 0 and lists the options (README: "every option, grouped by object").
+# The Krylov solver: non-positive tolerances and iteration counts, a KSP type other than cg,
+# minres or cr, an unknown preconditioner, a Nystrom rank beyond P, -engd_matrix_free or
+# adaptive damping without cg, adaptive damping from zero.
 # Checkpoint options: negative or zero counts and an unwritable -checkpoint_dir are refused.
 # Careless input: options without a value, integers beyond 32 bits, networks and point sets
 # too large to index, malformed options files (binary, a first word that is not an option, two
@@ -71,6 +74,18 @@ bad 2 'engd_gram.*nope|nope.*engd_gram' $OPTS -engd_gram nope
 bad 2 'problem.*xyz|xyz.*problem' $OPTS -problem xyz
 bad 2 'max_time.*non-negative' $OPTS -max_time -1
 bad 2 'chunk_rows.*non-negative' $OPTS -chunk_rows -5
+echo "== the Krylov solver (-engd_gram cg)"
+bad 2 'engd_ksp_rtol.*\(0, 1\)' $OPTS -engd_gram cg -engd_ksp_rtol 0
+bad 0 'engd_ksp_rtol.*\(0, 1\)' $OPTS -engd_gram cg -engd_ksp_rtol -1e-6
+bad 2 'engd_ksp_atol.*positive' $OPTS -engd_gram cg -engd_ksp_atol 0
+bad 2 'engd_ksp_max_it.*positive' $OPTS -engd_gram cg -engd_ksp_max_it 0
+bad 2 'engd_ksp_type must be cg, minres or cr.*gmres' $OPTS -engd_gram cg -engd_ksp_type gmres
+bad 0 'engd_pc_type.*ilu|ilu.*engd_pc_type' $OPTS -engd_gram cg -engd_pc_type ilu
+bad 2 'engd_nystrom_rank.*positive' $OPTS -engd_gram cg -engd_pc_type nystrom -engd_nystrom_rank 0
+bad 2 'engd_nystrom_rank 300 exceeds the 257 parameters' $OPTS -engd_gram cg -engd_pc_type nystrom -engd_nystrom_rank 300
+bad 2 'engd_matrix_free needs -engd_gram cg' $OPTS -engd_matrix_free
+bad 2 'engd_damping_adapt needs a positive' $OPTS -engd_gram cg -engd_damping_adapt
+bad 2 'engd_damping_adapt needs -engd_gram cg' $OPTS -engd_damping 1e-3 -engd_damping_adapt
 echo "== misspelled option"
 bad 2 'net_hiden' $OPTS -net_hiden 32
 bad 0 'net_hiden' $OPTS -net_hiden 32

@@ -4,6 +4,9 @@
 #   - restart from an intermediate checkpoint on the same rank count continues BITWISE like the
 #     uninterrupted run (history loss, rel_l2, rel_h1, eta and final parameters), ENGD with its
 #     cut-off continuation and Adam on resampled uniform points (moments, step count, epoch);
+#   - CG (-engd_gram cg with adaptive damping, warm start and the Nystrom preconditioner)
+#     restarted from a checkpoint continues bitwise on 2 ranks, and matrix-free on 3 ranks
+#     (damping, Krylov iterations and reasons too); its damping does change;
 #   - restart on 3 ranks (well-conditioned ENGD) and 1 rank (Adam) from 2-rank checkpoints
 #     agrees to 1e-10;
 #   - -restart latest skips a corrupt newest file with a warning and never picks a .tmp
@@ -74,6 +77,23 @@ echo "== ENGD (default settings) restarted on 3 ranks from a 2-rank checkpoint: 
 if engd_plain 2 other_full $SMALL -max_it 12 -checkpoint_every 6 -checkpoint_dir "$T/other" -output "$T/other_full.h5"; then
   engd_plain 3 other_restart_n3 $SMALL -max_it 12 -checkpoint_dir "$T/other_re3" -restart "$T/other/ckpt-00000006.h5" -output "$T/other_restart_n3.h5" &&
     compare "ENGD restart on 3 ranks" 1e-10 "$T/other_full.h5" "$T/other_restart_n3.h5"
+fi
+
+# The Krylov solver's state (adapted damping, the previous direction of the warm start) is
+# optimizer state; its products are rank-count independent, so even 3 ranks continue bitwise.
+CG="-engd_gram cg -engd_damping 1e-4 -engd_damping_adapt -engd_ksp_max_it 40 -engd_pc_type nystrom -engd_nystrom_rank 8"
+echo "== CG (adaptive damping, warm start, Nystrom) restarted from ckpt-5: bitwise on 2 ranks, matrix-free on 3"
+# shellcheck disable=SC2086
+if engd_plain 2 cg_full $SMALL $CG -max_it 10 -checkpoint_every 5 -checkpoint_dir "$T/cg" -output "$T/cg_full.h5"; then
+  engd_plain 2 cg_restart $SMALL $CG -max_it 10 -checkpoint_dir "$T/cg_re" -restart "$T/cg/ckpt-00000005.h5" -output "$T/cg_restart.h5" &&
+    compare_histories "CG restart, 2 ranks" 0 --fields loss,rel_l2,eta,damping,solve_iterations,solve_reason --params "$T/cg_full.h5" "$T/cg_restart.h5"
+  check_cmd "CG: the damping did not adapt" "$PYTHON" -c 'import sys, h5py, numpy as np; d = h5py.File(sys.argv[1], "r")["history/damping"][1:]; print("  CG damping %s" % " ".join("%.2g" % x for x in d)); sys.exit(0 if len(set(d)) > 1 else 1)' "$T/cg_full.h5"
+fi
+
+# shellcheck disable=SC2086
+if engd_plain 2 cg_mf_full $SMALL $CG -engd_matrix_free -max_it 10 -checkpoint_every 5 -checkpoint_dir "$T/cg_mf" -output "$T/cg_mf_full.h5"; then
+  engd_plain 3 cg_mf_restart $SMALL $CG -engd_matrix_free -max_it 10 -checkpoint_dir "$T/cg_mf_re" -restart "$T/cg_mf/ckpt-00000005.h5" -output "$T/cg_mf_restart.h5" &&
+    compare_histories "CG restart, matrix-free, 2 -> 3 ranks" 0 --fields loss,rel_l2,eta,damping,solve_iterations,solve_reason --params "$T/cg_mf_full.h5" "$T/cg_mf_restart.h5"
 fi
 
 echo "== -restart latest: a corrupt newest file is skipped, a .tmp is never used"

@@ -8,18 +8,22 @@
    (eigenvalues kept, lambda_max, iterations, why it stopped, negative eigenvalues) comes back
    as CurvatureSolveInfo, which the method records in the history.
 
-   Implementations (-engd_gram), both of the Gram matrix G formed from stored rows:
+   Implementations (-engd_gram); the first two form the Gram matrix G from stored rows:
      replicated  a dsyrk per chunk summed in double-double, MPI_Allreduce of the packed G, every
                  rank solves the P x P problem (LAPACK): the same G on any rank count;
      scalapack   G in a 2-D block-cyclic layout, built panel by panel from local dgemms and
                  MPI_Reduce_scatter, pdsyevd: ~P^2/R memory;
-     auto        replicated while its copies of G fit the memory budget, else scalapack.
+     auto        replicated while its copies of G fit the memory budget, else scalapack;
+     cg          Krylov (PETSc KSP: CG, MINRES, CR) on a MATSHELL applying G + damping I from
+                 the stored rows or matrix-free (CURVATURE_SHELL); preconditioner none, Jacobi
+                 or randomized Nystrom; ignores rcond (ksp.c, nystrom.c).
    A new solver is one file with CurvatureSolverCreate_<Name> (the ops of curvatureimpl.h) and
    one CurvatureSolverRegister line in solver.c. */
 #ifndef ENGD_CURVATURE_H
 #define ENGD_CURVATURE_H
 
 #include <engd/sys.h>
+#include <petscksp.h>
 
 /* What a solver is given. */
 typedef enum {
@@ -46,12 +50,16 @@ typedef struct {
   void *ctx;
   /* CURVATURE_MATRIX: P x P, column-major, replicated */
   const PetscReal *matrix;
+  /* CURVATURE_SHELL, optional: G v = J~^T (J~ v) in one pass, and diag G (both replicated,
+     summed over ranks) */
+  PetscErrorCode (*mult_gram)(void *ctx, const PetscReal *v, PetscReal *Gv);
+  PetscErrorCode (*diagonal)(void *ctx, PetscReal *diag);
 } CurvatureOperator;
 
 /* A rows operator over the given storage (see above). */
 static inline CurvatureOperator CurvatureRowsOperator(PetscInt n_params, PetscReal *jac_t, PetscReal *res, PetscInt n_chunks, const PetscInt chunk_row[], PetscInt n_rows_max)
 {
-  CurvatureOperator op = {CURVATURE_ROWS, n_params, jac_t, res, n_chunks, n_rows_max, chunk_row, NULL, NULL, NULL, NULL};
+  CurvatureOperator op = {CURVATURE_ROWS, n_params, jac_t, res, n_chunks, n_rows_max, chunk_row, NULL, NULL, NULL, NULL, NULL, NULL};
   return op;
 }
 
@@ -88,6 +96,7 @@ extern PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
 #define CURVATURESOLVERKERNEL     "kernel"
 #define CURVATURESOLVERCG         "cg"
 #define CURVATURESOLVERAUTO       "auto"
+#define CURVATURESOLVERCG         "cg"
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver));
 PetscErrorCode CurvatureSolverCreate(MPI_Comm, CurvatureSolver *);
@@ -114,5 +123,14 @@ PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver, const CurvatureRegu
 PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver, PetscReal *gram);
 /* Bytes per rank this solver needs, from its memory model. */
 PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver, PetscLogDouble *bytes_per_rank);
+
+/* Iterative solvers (cg, ksp.c): the KSP on PETSC_COMM_SELF that runs on every rank (tests,
+   diagnostics; other solvers raise PETSC_ERR_SUP); with nonzero set, CurvatureSolverSolve starts
+   from d's contents (warm start; direct solvers ignore it); G v with the current operator; the
+   key of a randomized preconditioner's sketch (the Nystrom test matrix is a function of it). */
+PetscErrorCode CurvatureSolverGetKSP(CurvatureSolver, KSP *);
+PetscErrorCode CurvatureSolverSetInitialGuessNonzero(CurvatureSolver, PetscBool nonzero);
+PetscErrorCode CurvatureSolverMultGram(CurvatureSolver, const PetscReal *v, PetscReal *Gv);
+PetscErrorCode CurvatureSolverSetSketchKey(CurvatureSolver, PetscInt seed, PetscInt iteration);
 
 #endif

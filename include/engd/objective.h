@@ -144,6 +144,18 @@ PetscErrorCode ObjectiveRowsCompute(Objective, const PetscReal *theta, Curvature
    in double-double, or for energy terms (where it is not J~^T r~) the gradient pass. */
 PetscErrorCode ObjectiveRowsGradient(Objective, const CurvatureOperator *, const PetscReal *theta, PetscReal *grad);
 
+/* The Jacobian as a matrix-free curvature operator (products.c): a CURVATURE_SHELL operator
+   whose mult is this rank's J~ v (n_rows_local values, in the rows' order), mult_transpose
+   J~^T w, mult_gram G v = J~^T (J~ v) and diagonal diag G, the last three summed over ranks
+   chunk by chunk in double-double (the same bits on any rank count). Each product redoes the
+   blocks' forward passes: memory O(P + block S width) per rank (diag G also holds a block's
+   rows of one layer, block x the largest layer's parameters), no rows are stored. */
+PetscErrorCode ObjectiveShellCreate(Objective, CurvatureOperator *);
+PetscErrorCode ObjectiveShellDestroy(CurvatureOperator *);
+/* Put the operator at theta (the products use a copy of it) and give the gradient and the loss
+   there (ObjectiveGradient). */
+PetscErrorCode ObjectiveShellCompute(Objective, const PetscReal *theta, CurvatureOperator *, PetscReal *grad, PetscReal *loss);
+
 typedef struct {
   PetscReal rel_l2, rel_h1, rms;
 } ObjectiveErrors;

@@ -12,11 +12,19 @@
    the energy density's Hessian, G = sum_q c_q J_q^T D^2e_q J_q, and grad L is no longer
    J~^T r~: it comes from ObjectiveGradient (chunked double-double sums as well).
 
+   With -engd_gram cg the direction comes from a Krylov solve (curvature.h); -engd_matrix_free
+   then gives the solver the Objective's matrix-free products (ObjectiveShellCreate) instead of
+   stored rows (also chosen when the rows would not fit: more entries than a 32-bit PetscInt
+   indexes or more than a quarter of the node's memory), and the loss and gradient come from
+   ObjectiveGradient. The Krylov solve starts
+   from the previous direction (-engd_warm_start) and may adapt the damping (KrylovControl).
+
    The method knows neither chunks nor back-ends: the Objective gives the rows as a curvature
    operator and the gradient (ObjectiveRowsGradient), a CurvatureSolver (curvature.h) gives the
    direction under the regularisation (cut-off, damping) that ENGD drives. */
 #include <engd/private/optimizerimpl.h>
 #include <engd/private/h1metric.h>
+#include <unistd.h>
 
 /* Cut-off continuation (the safeguard): the pseudo-inverse starts with the relative cut-off
    -engd_rcond and lowers it tenfold, down to -engd_rcond_min, whenever the line search takes
@@ -29,6 +37,21 @@ typedef struct {
   PetscReal rcond_min;
 } CutoffControl;
 
+/* The Krylov solver's controls (-engd_gram cg). Adaptive damping is the Levenberg-Marquardt
+   rule of Martens 2010 (Deep learning via Hessian-free optimization, sec. 4.1): with the step
+   s = -eta d and the model's predicted decrease q = eta g^T d - eta^2/2 d^T (G + lambda I) d,
+   rho = (L(theta) - L(theta + s)) / q; rho < 1/4: lambda *= 3/2, rho > 3/4: lambda *= 2/3
+   (Martens's constants), lambda kept within [-engd_damping_min, 1e10]. A step the line search
+   refused (eta = 0) counts as rho < 1/4. Damping and the previous direction are optimizer state. */
+typedef struct {
+  PetscBool  matrix_free, warm_start, adapt;
+  PetscReal  damping_min;
+  PetscReal *previous;            /* the last direction (P), the next solve's initial guess */
+  PetscReal *Gd;                  /* P: G d for the damping rule */
+  PetscBool  have_previous;
+  PetscReal  g_dot_d, d_curv_d;   /* g^T d and d^T (G + lambda I) d of the current direction */
+} KrylovControl;
+
 typedef struct {
   PetscBool               hilbert; /* hngd: the H1 Gram matrix instead of the energy's */
   H1Metric                h1;      /* hngd only */
@@ -37,6 +60,9 @@ typedef struct {
   CurvatureRegularization reg;
   CutoffControl           adapt;
   PetscReal              *grad;
+  PetscBool               krylov; /* -engd_gram cg */
+  KrylovControl           kc;
+  CurvatureOperator       shell;  /* -engd_matrix_free: the products instead of the rows */
 } Optimizer_ENGD;
 
 static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *PetscOptionsObject)
@@ -49,11 +75,25 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
   PetscCall(EngdOptionsReal("-engd_damping", "Fixed damping lambda added to the Gram matrix's kept eigenvalues", "OptimizerCreate_ENGD", engd->reg.damping, &engd->reg.damping, NULL));
   PetscCall(EngdOptionsBool("-engd_adaptive_rcond", "Lower the cut-off tenfold after each short or rejected step", "OptimizerCreate_ENGD", engd->adapt.adaptive, &engd->adapt.adaptive, NULL));
   PetscCall(EngdOptionsReal("-engd_rcond_min", "Smallest cut-off the adaptive rule goes to", "OptimizerCreate_ENGD", engd->adapt.rcond_min, &engd->adapt.rcond_min, NULL));
+  PetscCall(EngdOptionsBool("-engd_matrix_free", "With -engd_gram cg: matrix-free products J v, J^T w instead of stored rows", "OptimizerCreate_ENGD", engd->kc.matrix_free, &engd->kc.matrix_free, NULL));
+  PetscCall(EngdOptionsBool("-engd_warm_start", "With -engd_gram cg: start each Krylov solve from the previous direction", "OptimizerCreate_ENGD", engd->kc.warm_start, &engd->kc.warm_start, NULL));
+  PetscCall(EngdOptionsBool("-engd_damping_adapt", "With -engd_gram cg: adapt the damping by the Levenberg-Marquardt rule (Martens 2010)", "OptimizerCreate_ENGD", engd->kc.adapt, &engd->kc.adapt, NULL));
+  PetscCall(EngdOptionsReal("-engd_damping_min", "Smallest damping the adaptive rule goes to", "OptimizerCreate_ENGD", engd->kc.damping_min, &engd->kc.damping_min, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(engd->reg.damping >= 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping must be non-negative, got %g", (double)engd->reg.damping);
   PetscCheck(engd->adapt.rcond_min >= 0 && engd->adapt.rcond_min < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond_min must be in [0, 1), got %g", (double)engd->adapt.rcond_min);
   PetscCheck(engd->reg.rcond >= 0 && engd->reg.rcond < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond must be in [0, 1), got %g", (double)engd->reg.rcond);
   PetscCall(CurvatureSolverSetFromOptions(engd->solver));
+  {
+    const char *type;
+    PetscCall(CurvatureSolverGetType(engd->solver, &type));
+    engd->krylov = (PetscBool)!strcmp(type, CURVATURESOLVERCG);
+  }
+  PetscCheck(!engd->kc.matrix_free || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free needs -engd_gram cg (the Gram solvers need stored rows)");
+  PetscCheck(!engd->kc.matrix_free || !engd->hilbert, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free is for -optimizer engd (Hilbert NGD's metric needs its rows)");
+  PetscCheck(!engd->kc.adapt || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_damping_adapt needs -engd_gram cg");
+  PetscCheck(!engd->kc.adapt || engd->reg.damping > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping_adapt needs a positive starting -engd_damping, got %g", (double)engd->reg.damping);
+  PetscCheck(engd->kc.damping_min > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping_min must be positive, got %g", (double)engd->kc.damping_min);
   PetscFunctionReturn(0);
 }
 
@@ -63,8 +103,16 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscInt        n_rows_max;
 
   PetscFunctionBegin;
-  PetscCall(ObjectiveRowsCreate(opt->objective, &engd->rows));
-  n_rows_max = engd->rows.n_rows_max;
+  PetscCall(ObjectiveGetLocalRows(opt->objective, NULL, &n_rows_max));
+  if (engd->krylov && !engd->kc.matrix_free && !engd->hilbert) { /* rows too large to store: go matrix-free */
+    const double bytes = 8.0 * (double)opt->n_params * (double)n_rows_max, node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+    if ((PetscInt64)opt->n_params * n_rows_max > PETSC_MAX_INT || (node > 0 && bytes > 0.25 * node)) {
+      engd->kc.matrix_free = PETSC_TRUE;
+      PetscCall(PetscInfo(NULL, "the stored rows would take %.0f MB per rank: matrix-free products instead\n", bytes / 1048576.0));
+    }
+  }
+  if (engd->kc.matrix_free) PetscCall(ObjectiveShellCreate(opt->objective, &engd->shell));
+  else PetscCall(ObjectiveRowsCreate(opt->objective, &engd->rows));
   if (engd->hilbert) {
     PetscCall(H1MetricCreate(opt->objective, &engd->h1));
     PetscCall(H1MetricGetMaxRows(engd->h1, &n_rows_max));
@@ -72,6 +120,40 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscCall(CurvatureSolverSetSizes(engd->solver, opt->n_params, n_rows_max));
   PetscCall(CurvatureSolverSetUp(engd->solver));
   PetscCall(PetscCalloc1(opt->n_params, &engd->grad));
+  if (engd->krylov) PetscCall(PetscCalloc2(opt->n_params, &engd->kc.previous, opt->n_params, &engd->kc.Gd));
+  PetscFunctionReturn(0);
+}
+
+/* Before a Krylov solve: the warm start's initial guess in dir, the sketch key of the iteration. */
+static PetscErrorCode KrylovPrepare(Optimizer opt, Optimizer_ENGD *engd, PetscReal *dir)
+{
+  PetscInt  seed;
+  PetscBool guess = (PetscBool)(engd->kc.warm_start && engd->kc.have_previous);
+
+  PetscFunctionBegin;
+  if (guess) PetscCall(PetscArraycpy(dir, engd->kc.previous, opt->n_params));
+  PetscCall(CurvatureSolverSetInitialGuessNonzero(engd->solver, guess));
+  PetscCall(ModelGetSeed(opt->model, &seed));
+  PetscCall(CurvatureSolverSetSketchKey(engd->solver, seed, opt->iteration));
+  PetscFunctionReturn(0);
+}
+
+/* After the solve: g^T d and d^T (G + lambda I) d (one more product) for the damping rule. The
+   loops run on replicated data, so every rank gets the same bits. */
+static PetscErrorCode KrylovModel(Optimizer opt, Optimizer_ENGD *engd, const PetscReal *dir)
+{
+  const PetscInt P = opt->n_params;
+  PetscReal     *Gd = engd->kc.Gd;
+  PetscReal      gd = 0.0, dGd = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(CurvatureSolverMultGram(engd->solver, dir, Gd));
+  for (PetscInt i = 0; i < P; i++) {
+    gd += engd->grad[i] * dir[i];
+    dGd += dir[i] * (Gd[i] + engd->reg.damping * dir[i]);
+  }
+  engd->kc.g_dot_d  = gd;
+  engd->kc.d_curv_d = dGd;
   PetscFunctionReturn(0);
 }
 
@@ -82,14 +164,19 @@ static PetscErrorCode Direction_ENGD(Optimizer opt, const PetscReal *theta, Pets
   const CurvatureOperator *op   = &engd->rows;
 
   PetscFunctionBegin;
-  PetscCall(ObjectiveRowsCompute(opt->objective, theta, &engd->rows, &info->loss));
+  if (engd->kc.matrix_free) {
+    op = &engd->shell;
+    PetscCall(ObjectiveShellCompute(opt->objective, theta, &engd->shell, engd->grad, &info->loss));
+  } else PetscCall(ObjectiveRowsCompute(opt->objective, theta, &engd->rows, &info->loss));
   info->damping = engd->reg.damping;
   if (PetscIsInfOrNanReal(info->loss)) PetscFunctionReturn(0);
-  PetscCall(ObjectiveRowsGradient(opt->objective, &engd->rows, theta, engd->grad));
+  if (!engd->kc.matrix_free) PetscCall(ObjectiveRowsGradient(opt->objective, &engd->rows, theta, engd->grad));
   if (engd->hilbert) PetscCall(H1MetricOperator(engd->h1, theta, &op));
   PetscCall(CurvatureSolverSetOperator(engd->solver, op));
+  if (engd->krylov) PetscCall(KrylovPrepare(opt, engd, dir));
   PetscCall(CurvatureSolverSolve(engd->solver, &engd->reg, engd->grad, dir, &info->solve));
   info->solved = PETSC_TRUE;
+  if (engd->kc.adapt) PetscCall(KrylovModel(opt, engd, dir));
   PetscFunctionReturn(0);
 }
 
@@ -99,6 +186,16 @@ static PetscErrorCode PostStep_ENGD(Optimizer opt, const OptimizerStepInfo *info
 
   PetscFunctionBegin;
   if (engd->adapt.adaptive && info->eta <= 1.0 / 32.0) engd->reg.rcond = PetscMax(engd->adapt.rcond_min, 0.1 * engd->reg.rcond);
+  if (engd->kc.adapt) {
+    const PetscReal eta = info->eta, predicted = eta * engd->kc.g_dot_d - 0.5 * eta * eta * engd->kc.d_curv_d;
+    const PetscReal rho = eta > 0 && predicted > 0 ? (info->loss - info->loss_new) / predicted : -1.0;
+    if (rho < 0.25) engd->reg.damping = PetscMin(1e10, 1.5 * engd->reg.damping);
+    else if (rho > 0.75) engd->reg.damping = PetscMax(engd->kc.damping_min, engd->reg.damping / 1.5);
+  }
+  if (engd->krylov && info->eta > 0) { /* a refused direction is no guess for the next solve */
+    PetscCall(PetscArraycpy(engd->kc.previous, opt->dir, opt->n_params));
+    engd->kc.have_previous = PETSC_TRUE;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -117,6 +214,12 @@ static PetscErrorCode GetState_ENGD(Optimizer opt, OptimizerState *state)
 
   PetscFunctionBegin;
   PetscCall(OptimizerStateSet(state, "rcond", 1, &engd->reg.rcond));
+  if (engd->krylov) { /* the Krylov solve's: damping (adapted), warm start */
+    const PetscReal have = engd->kc.have_previous ? 1.0 : 0.0;
+    PetscCall(OptimizerStateSet(state, "damping", 1, &engd->reg.damping));
+    PetscCall(OptimizerStateSet(state, "have_previous", 1, &have));
+    PetscCall(OptimizerStateSet(state, "previous_direction", opt->n_params, engd->kc.previous));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -129,6 +232,16 @@ static PetscErrorCode SetState_ENGD(Optimizer opt, const OptimizerState *state)
   PetscCall(OptimizerStateRequire(opt, state, "rcond", 1, &rcond));
   PetscCheck(rcond[0] >= 0 && rcond[0] < 1, opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the engd optimizer state has rcond %g, outside [0, 1)", (double)rcond[0]);
   engd->reg.rcond = rcond[0];
+  if (engd->krylov) {
+    const PetscReal *damping, *have, *previous;
+    PetscCall(OptimizerStateRequire(opt, state, "damping", 1, &damping));
+    PetscCall(OptimizerStateRequire(opt, state, "have_previous", 1, &have));
+    PetscCall(OptimizerStateRequire(opt, state, "previous_direction", opt->n_params, &previous));
+    PetscCheck(damping[0] >= 0 && !PetscIsInfOrNanReal(damping[0]), opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the engd optimizer state has damping %g", (double)damping[0]);
+    engd->reg.damping      = damping[0];
+    engd->kc.have_previous = (PetscBool)(have[0] != 0);
+    PetscCall(PetscArraycpy(engd->kc.previous, previous, opt->n_params));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -138,7 +251,8 @@ static PetscErrorCode View_ENGD(Optimizer opt, PetscViewer viewer)
 
   PetscFunctionBegin;
   PetscCall(PetscViewerASCIIPrintf(viewer, "%s, damping %g, rcond %g", engd->hilbert ? ", Gram of the H1 inner product (Hilbert NGD)" : "", (double)engd->reg.damping, (double)engd->reg.rcond));
-  if (engd->adapt.adaptive) PetscCall(PetscViewerASCIIPrintf(viewer, ", cut-off lowered after short steps down to %g", (double)engd->adapt.rcond_min));
+  if (engd->adapt.adaptive && !engd->krylov) PetscCall(PetscViewerASCIIPrintf(viewer, ", cut-off lowered after short steps down to %g", (double)engd->adapt.rcond_min));
+  if (engd->krylov) PetscCall(PetscViewerASCIIPrintf(viewer, ", %s, warm start %s, damping %s", engd->kc.matrix_free ? "matrix-free" : "stored rows", engd->kc.warm_start ? "on" : "off", engd->kc.adapt ? "adapted (Martens)" : "fixed"));
   PetscCall(PetscViewerASCIIPrintf(viewer, ", "));
   PetscCall(LineSearchView(opt->ls, viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
@@ -155,8 +269,10 @@ static PetscErrorCode Destroy_ENGD(Optimizer opt)
   PetscFunctionBegin;
   PetscCall(CurvatureSolverDestroy(&engd->solver));
   PetscCall(ObjectiveRowsDestroy(&engd->rows));
+  PetscCall(ObjectiveShellDestroy(&engd->shell));
   PetscCall(H1MetricDestroy(&engd->h1));
   PetscCall(PetscFree(engd->grad));
+  if (engd->kc.previous) PetscCall(PetscFree2(engd->kc.previous, engd->kc.Gd));
   PetscCall(PetscFree(opt->data));
   PetscFunctionReturn(0);
 }
@@ -171,6 +287,8 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
   engd->reg.rcond         = 1e-13;
   engd->adapt.adaptive    = PETSC_TRUE;
   engd->adapt.rcond_min   = 1e-14;
+  engd->kc.warm_start     = PETSC_TRUE;
+  engd->kc.damping_min    = 1e-14;
   opt->data               = engd;
   opt->ops.setfromoptions = SetFromOptions_ENGD;
   opt->ops.setup          = SetUp_ENGD;

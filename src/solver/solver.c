@@ -29,6 +29,7 @@ static PetscErrorCode CurvatureSolverRegisterAll(void)
   PetscCall(PetscLogEventRegister("EngdSolve", CURVATURESOLVER_CLASSID, &CURVATURESOLVER_Solve));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERREPLICATED, CurvatureSolverCreate_Replicated));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERSCALAPACK, CurvatureSolverCreate_ScaLAPACK));
+  PetscCall(CurvatureSolverRegister(CURVATURESOLVERCG, CurvatureSolverCreate_KSP));
   PetscFunctionReturn(0);
 }
 
@@ -47,6 +48,23 @@ PetscErrorCode CurvatureSolverCreate(MPI_Comm comm, CurvatureSolver *gram)
   PetscCallMPI(MPI_Comm_rank(comm, &g->rank));
   PetscCallMPI(MPI_Comm_size(comm, &g->size));
   *gram = g;
+  PetscFunctionReturn(0);
+}
+
+/* The implementation of g->type, created once (before SetUp when SetFromOptions reads the
+   type's own options); another type replaces it. */
+static PetscErrorCode CreateImplementation(CurvatureSolver g)
+{
+  PetscErrorCode (*create)(CurvatureSolver);
+
+  PetscFunctionBegin;
+  if (!strcmp(g->created, g->type)) PetscFunctionReturn(0);
+  if (g->created[0] && g->ops.destroy) PetscCall((*g->ops.destroy)(g));
+  PetscCall(PetscMemzero(&g->ops, sizeof(g->ops)));
+  g->data = NULL;
+  PetscCall(EngdRegistryFind(&Solvers, g->comm, g->type, &create));
+  PetscCall((*create)(g));
+  PetscCall(PetscStrncpy(g->created, g->type, sizeof(g->created)));
   PetscFunctionReturn(0);
 }
 
@@ -81,7 +99,7 @@ PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(type, g->type, sizeof(type)));
   PetscOptionsBegin(g->comm, NULL, "Gram matrix options", "CurvatureSolver");
-  PetscCall(EngdOptionsString("-engd_gram", "Gram back-end: replicated, scalapack or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsString("-engd_gram", "Curvature solver: replicated, scalapack, cg or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
   PetscCall(EngdOptionsEList("-engd_solve", "Solve: eigen (pseudo-inverse) or cholesky (damped, eigen fallback)", "CurvatureSolverSolve", CurvatureSolveTypes, 2, CurvatureSolveTypes[solve], &solve, NULL));
   PetscCall(EngdOptionsInt("-gram_block_size", "ScaLAPACK block size", "CurvatureSolverSetUp", g->block_size, &g->block_size, NULL));
   PetscCall(EngdOptionsReal("-gram_memory_mb", "Memory per rank the auto choice may give a replicated Gram (default: a quarter of the node's memory per rank)", "CurvatureSolverSetUp", g->memory_budget_mb, &g->memory_budget_mb, NULL));
@@ -89,6 +107,10 @@ PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
   g->solve_type = (CurvatureSolveType)solve;
   PetscCheck(g->block_size >= 1, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-gram_block_size must be positive, got %" PetscInt_FMT, g->block_size);
   PetscCall(CurvatureSolverSetType(g, type));
+  if (strcmp(g->type, CURVATURESOLVERAUTO)) {
+    PetscCall(CreateImplementation(g));
+    if (g->ops.setfromoptions) PetscCall((*g->ops.setfromoptions)(g));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -115,12 +137,11 @@ static PetscReal ReplicatedBytes(PetscInt P) { return 4.0 * 8.0 * (PetscReal)P *
 PetscErrorCode CurvatureSolverSetUp(CurvatureSolver g)
 {
   PetscBool is_auto;
-  PetscErrorCode (*create)(CurvatureSolver);
 
   PetscFunctionBegin;
   if (g->setup_called) PetscFunctionReturn(0);
   PetscCheck(g->n_params > 0 && g->n_rows_max > 0, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetSizes() first");
-  PetscCall(PetscStrcmp(g->type, "auto", &is_auto));
+  PetscCall(PetscStrcmp(g->type, CURVATURESOLVERAUTO, &is_auto));
   if (is_auto) {
     PetscReal budget = g->memory_budget_mb;
     if (budget <= 0) PetscCall(DefaultMemoryBudget(g, &budget));
@@ -128,8 +149,7 @@ PetscErrorCode CurvatureSolverSetUp(CurvatureSolver g)
     PetscCall(PetscStrncpy(g->type, ReplicatedBytes(g->n_params) <= budget * 1048576.0 || g->size == 1 ? CURVATURESOLVERREPLICATED : CURVATURESOLVERSCALAPACK, sizeof(g->type)));
     g->memory_budget_mb = budget;
   }
-  PetscCall(EngdRegistryFind(&Solvers, g->comm, g->type, &create));
-  PetscCall((*create)(g));
+  PetscCall(CreateImplementation(g));
   PetscCall((*g->ops.setup)(g));
   g->setup_called = PETSC_TRUE;
   PetscFunctionReturn(0);
@@ -141,7 +161,7 @@ PetscErrorCode CurvatureSolverView(CurvatureSolver g, PetscViewer viewer)
 
   PetscFunctionBegin;
   PetscCall(CurvatureSolverGetMemoryEstimate(g, &bytes));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "Gram: %s%s, %s solve, model %.1f MB per rank", g->type, g->auto_chosen ? " (chosen by -engd_gram auto)" : "", CurvatureSolveTypes[g->solve_type], bytes / 1048576.0));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Gram: %s%s, %s%smodel %.1f MB per rank", g->type, g->auto_chosen ? " (chosen by -engd_gram auto)" : "", g->ops.getksp ? "" : CurvatureSolveTypes[g->solve_type], g->ops.getksp ? "" : " solve, ", bytes / 1048576.0));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
   if (g->auto_chosen) PetscCall(PetscViewerASCIIPrintf(viewer, " (replicated budget %.0f MB)", (double)g->memory_budget_mb));
   if (g->ops.view) PetscCall((*g->ops.view)(g, viewer));
@@ -156,7 +176,7 @@ PetscErrorCode CurvatureSolverDestroy(CurvatureSolver *gram)
 
   PetscFunctionBegin;
   if (!g) PetscFunctionReturn(0);
-  if (g->ops.destroy) PetscCall((*g->ops.destroy)(g));
+  if (g->created[0] && g->ops.destroy) PetscCall((*g->ops.destroy)(g));
   PetscCall(PetscFree(g));
   *gram = NULL;
   PetscFunctionReturn(0);
@@ -179,7 +199,7 @@ PetscErrorCode CurvatureSolverSetOperator(CurvatureSolver g, const CurvatureOper
     PetscCheck(n_rows_local <= g->n_rows_max, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " local rows exceed the %" PetscInt_FMT " set with CurvatureSolverSetSizes()", n_rows_local, g->n_rows_max);
     PetscCall(PetscLogEventBegin(CURVATURESOLVER_Gram, 0, 0, 0, 0));
     PetscCall((*g->ops.setoperator)(g, op));
-    PetscCall(PetscLogFlops((PetscLogDouble)n_rows_local * g->n_params * (g->n_params + 1)));
+    if (!g->ops.getksp) PetscCall(PetscLogFlops((PetscLogDouble)n_rows_local * g->n_params * (g->n_params + 1))); /* a Krylov solver forms no G */
     PetscCall(PetscLogEventEnd(CURVATURESOLVER_Gram, 0, 0, 0, 0));
   } else PetscCall((*g->ops.setoperator)(g, op));
   g->op = op;
@@ -220,6 +240,7 @@ PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver g, PetscReal *gram)
   PetscInt P = g->n_params;
 
   PetscFunctionBegin;
+  PetscCheck(g->ops.getmatrix, g->comm, PETSC_ERR_SUP, "The %s curvature solver does not assemble G", g->type);
   PetscCall((*g->ops.getmatrix)(g, gram));
   for (PetscInt j = 0; j < P; j++) /* back-ends hold the upper triangle */
     for (PetscInt i = j + 1; i < P; i++) gram[i + j * P] = gram[j + i * P];
@@ -231,6 +252,38 @@ PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver g, PetscLogDoubl
   PetscFunctionBegin;
   if (g->ops.memory) PetscCall((*g->ops.memory)(g, bytes));
   else *bytes = ReplicatedBytes(g->n_params);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverGetKSP(CurvatureSolver g, KSP *ksp)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->ops.getksp, g->comm, PETSC_ERR_SUP, "The %s curvature solver has no KSP (-engd_gram cg has)", g->type);
+  PetscCall((*g->ops.getksp)(g, ksp));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetInitialGuessNonzero(CurvatureSolver g, PetscBool nonzero)
+{
+  PetscFunctionBegin;
+  g->guess_nonzero = nonzero;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverMultGram(CurvatureSolver g, const PetscReal *v, PetscReal *Gv)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->ops.multgram, g->comm, PETSC_ERR_SUP, "The %s curvature solver has no G v product", g->type);
+  PetscCheck(g->op, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetOperator() before CurvatureSolverMultGram()");
+  PetscCall((*g->ops.multgram)(g, v, Gv));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetSketchKey(CurvatureSolver g, PetscInt seed, PetscInt iteration)
+{
+  PetscFunctionBegin;
+  g->sketch_seed      = seed;
+  g->sketch_iteration = iteration;
   PetscFunctionReturn(0);
 }
 

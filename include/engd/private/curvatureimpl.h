@@ -5,6 +5,7 @@
 #include <engd/curvature.h>
 
 typedef struct {
+  PetscErrorCode (*setfromoptions)(CurvatureSolver); /* optional: the type's own options */
   PetscErrorCode (*setup)(CurvatureSolver);
   PetscErrorCode (*setoperator)(CurvatureSolver, const CurvatureOperator *);
   PetscErrorCode (*solve)(CurvatureSolver, const CurvatureRegularization *, const PetscReal *, PetscReal *, CurvatureSolveInfo *);
@@ -13,6 +14,8 @@ typedef struct {
   PetscErrorCode (*memory)(CurvatureSolver, PetscLogDouble *);
   PetscErrorCode (*view)(CurvatureSolver, PetscViewer);
   PetscErrorCode (*destroy)(CurvatureSolver);
+  PetscErrorCode (*getksp)(CurvatureSolver, KSP *);                          /* optional */
+  PetscErrorCode (*multgram)(CurvatureSolver, const PetscReal *, PetscReal *); /* optional */
 } CurvatureSolverOps;
 
 struct _p_CurvatureSolver {
@@ -28,6 +31,9 @@ struct _p_CurvatureSolver {
   PetscBool          auto_chosen;
   PetscBool          setup_called;
   const CurvatureOperator *op; /* of the current iteration */
+  char               created[64];   /* the type whose implementation exists ("": none yet) */
+  PetscBool          guess_nonzero; /* iterative solvers: start from d's contents */
+  PetscInt           sketch_seed, sketch_iteration;
 };
 
 /* Spectral filter of the damped pseudo-inverse: factor[i] = 1/(lambda_i + damping) for kept
@@ -57,5 +63,17 @@ PetscErrorCode CurvatureSolverChooseAuto(const CurvatureAutoInput *, CurvatureAu
 
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_ScaLAPACK(CurvatureSolver);
+PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_KSP(CurvatureSolver);
+
+/* Randomized Nystrom preconditioner (nystrom.c; Frangella, Tropp, Udell 2023, "Randomized
+   Nystrom preconditioning", Alg. 2.1 and eq. (5.3)): pc becomes a PCSHELL that, at every
+   PCSetUp, sketches Y = G Omega with rank columns through gram(ctx, v, Gv) (Omega the
+   orthonormalised Gaussian test matrix of CurvatureNystromTestMatrix for the solver's sketch
+   key), forms the stable Nystrom approximation U diag(Lambda) U^T of G and applies
+     P^-1 = (Lambda_rank + mu) U (Lambda + mu I)^-1 U^T + (I - U U^T),   mu = the damping. */
+PetscErrorCode CurvatureNystromSetUpPC(PC, CurvatureSolver, PetscInt rank, PetscErrorCode (*gram)(void *, const PetscReal *, PetscReal *), void *ctx);
+PetscErrorCode CurvatureNystromSetShift(PC, PetscReal mu);
+/* Omega: P x rank Gaussian entries, a pure function of (seed, iteration) (before the QR). */
+PetscErrorCode CurvatureNystromTestMatrix(PetscInt seed, PetscInt iteration, PetscInt P, PetscInt rank, PetscReal *omega);
 
 #endif
