@@ -96,7 +96,6 @@ extern PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
 #define CURVATURESOLVERKERNEL     "kernel"
 #define CURVATURESOLVERCG         "cg"
 #define CURVATURESOLVERAUTO       "auto"
-#define CURVATURESOLVERCG         "cg"
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver));
 PetscErrorCode CurvatureSolverCreate(MPI_Comm, CurvatureSolver *);
