@@ -2,17 +2,20 @@
    later kernel, SPRING, Gauss-Newton CG, KFAC, Newton) hands it a curvature operator and asks
    for a direction under a regularisation the method drives:
      normal equations  d = (G + damping I)^+ g,        G = J~^T J~ (summed over ranks), g = grad L
-     residual form     d = J~^T (J~ J~^T + damping I)^+ r~       (declared; the kernel solvers of
-                       the large-P work implement it; the Gram solvers refuse it)
+     residual form     d = J~^T (J~ J~^T + damping I)^+ r~       (the kernel solver; the Gram
+                       solvers refuse it)
    where ^+ keeps the eigenvalues above rcond * lambda_max (the cut-off). What the solve found
    (eigenvalues kept, lambda_max, iterations, why it stopped, negative eigenvalues) comes back
    as CurvatureSolveInfo, which the method records in the history.
 
-   Implementations (-engd_gram), both of the Gram matrix G formed from stored rows:
+   Implementations (-engd_gram), of the Gram matrix G or the kernel K formed from stored rows:
      replicated  a dsyrk per chunk summed in double-double, MPI_Allreduce of the packed G, every
                  rank solves the P x P problem (LAPACK): the same G on any rank count;
      scalapack   G in a 2-D block-cyclic layout, built panel by panel from local dgemms and
                  MPI_Reduce_scatter, pdsyevd: ~P^2/R memory;
+     kernel      K = J~ J~^T (N x N) block-cyclic, built from the ranks' rows passed round a ring,
+                 pdsyevd or pdpotrf: the residual form, and a general g by push-through
+                 (damping > 0): ~N^2/R + N_r P memory, the choice when N < P;
      auto        replicated while its copies of G fit the memory budget, else scalapack.
    A new solver is one file with CurvatureSolverCreate_<Name> (the ops of curvatureimpl.h) and
    one CurvatureSolverRegister line in solver.c. */
@@ -85,6 +88,7 @@ extern PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
 /* The registered solvers (-engd_gram), and auto: chosen by the memory model at set-up. */
 #define CURVATURESOLVERREPLICATED "replicated"
 #define CURVATURESOLVERSCALAPACK  "scalapack"
+#define CURVATURESOLVERKERNEL     "kernel"
 #define CURVATURESOLVERAUTO       "auto"
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver));
@@ -108,6 +112,11 @@ PetscErrorCode CurvatureSolverSolve(CurvatureSolver, const CurvatureRegularizati
 /* d = J~^T (J~ J~^T + damping I)^+ r~ with the operator's residuals (rows operators); d
    replicated. A solver without it raises PETSC_ERR_SUP. */
 PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver, const CurvatureRegularization *, PetscReal *d, CurvatureSolveInfo *);
+/* Whether the solver has the residual-form solve (after CurvatureSolverSetUp). */
+PetscErrorCode CurvatureSolverHasResidualForm(CurvatureSolver, PetscBool *has_residual_form);
+/* Refuse (one line naming -engd_damping) a regularisation that CurvatureSolverSolve cannot use:
+   the kernel solver solves a general g by the push-through identity, which needs damping > 0. */
+PetscErrorCode CurvatureSolverCheckRegularization(CurvatureSolver, const CurvatureRegularization *);
 /* Copy of the assembled G (P x P, replicated on every rank) for tests and diagnostics. */
 PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver, PetscReal *gram);
 /* Bytes per rank this solver needs, from its memory model. */

@@ -29,6 +29,7 @@ static PetscErrorCode CurvatureSolverRegisterAll(void)
   PetscCall(PetscLogEventRegister("EngdSolve", CURVATURESOLVER_CLASSID, &CURVATURESOLVER_Solve));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERREPLICATED, CurvatureSolverCreate_Replicated));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERSCALAPACK, CurvatureSolverCreate_ScaLAPACK));
+  PetscCall(CurvatureSolverRegister(CURVATURESOLVERKERNEL, CurvatureSolverCreate_Kernel));
   PetscFunctionReturn(0);
 }
 
@@ -81,7 +82,7 @@ PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(type, g->type, sizeof(type)));
   PetscOptionsBegin(g->comm, NULL, "Gram matrix options", "CurvatureSolver");
-  PetscCall(EngdOptionsString("-engd_gram", "Gram back-end: replicated, scalapack or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsString("-engd_gram", "Curvature back-end: replicated, scalapack, kernel or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
   PetscCall(EngdOptionsEList("-engd_solve", "Solve: eigen (pseudo-inverse) or cholesky (damped, eigen fallback)", "CurvatureSolverSolve", CurvatureSolveTypes, 2, CurvatureSolveTypes[solve], &solve, NULL));
   PetscCall(EngdOptionsInt("-gram_block_size", "ScaLAPACK block size", "CurvatureSolverSetUp", g->block_size, &g->block_size, NULL));
   PetscCall(EngdOptionsReal("-gram_memory_mb", "Memory per rank the auto choice may give a replicated Gram (default: a quarter of the node's memory per rank)", "CurvatureSolverSetUp", g->memory_budget_mb, &g->memory_budget_mb, NULL));
@@ -212,6 +213,21 @@ PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver g, const CurvatureRe
   PetscCall((*g->ops.solveresidual)(g, reg, dir, &local_info));
   PetscCall(PetscLogEventEnd(CURVATURESOLVER_Solve, 0, 0, 0, 0));
   if (info) *info = local_info;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverHasResidualForm(CurvatureSolver g, PetscBool *has)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->setup_called, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetUp() first");
+  *has = g->ops.solveresidual ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverCheckRegularization(CurvatureSolver g, const CurvatureRegularization *reg)
+{
+  PetscFunctionBegin;
+  PetscCheck(!g->solve_needs_damping || reg->damping > 0, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_gram %s solves a general right-hand side (deep Ritz energy terms, Hilbert NGD) by the push-through identity (G + lambda I)^-1 g = (g - J^T (K + lambda I)^-1 J g)/lambda, which needs -engd_damping > 0 (got %g)", g->type, (double)reg->damping);
   PetscFunctionReturn(0);
 }
 

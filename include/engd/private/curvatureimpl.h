@@ -27,6 +27,7 @@ struct _p_CurvatureSolver {
   PetscReal          memory_budget_mb;
   PetscBool          auto_chosen;
   PetscBool          setup_called;
+  PetscBool          solve_needs_damping; /* CurvatureSolverSolve needs damping > 0 (kernel) */
   const CurvatureOperator *op; /* of the current iteration */
 };
 
@@ -40,5 +41,6 @@ PetscReal CurvatureCholeskyShift(const CurvatureRegularization *, PetscReal max_
 
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_ScaLAPACK(CurvatureSolver);
+PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Kernel(CurvatureSolver);
 
 #endif
