@@ -58,6 +58,10 @@ static inline CurvatureOperator CurvatureRowsOperator(PetscInt n_params, PetscRe
   return op;
 }
 
+/* Jv = J~ v on this rank's rows of a rows operator (n_rows_local values), one dgemv per chunk, so
+   every entry is the same bits on any rank count. */
+PetscErrorCode CurvatureRowsMult(const CurvatureOperator *, const PetscReal *v, PetscReal *Jv);
+
 /* The regularisation the method drives: relative eigenvalue cut-off and damping. */
 typedef struct {
   PetscReal rcond;   /* keep eigenvalues above rcond * lambda_max; cholesky adds rcond * max diag */

@@ -332,18 +332,11 @@ static PetscErrorCode Solve_Kernel(CurvatureSolver g, const CurvatureRegularizat
   Kernel                  *kr = (Kernel *)g->data;
   const CurvatureOperator *op = g->op;
   const PetscInt           P  = g->n_params;
-  PetscBLASInt             n, k, one_i = 1;
-  const PetscReal          one = 1.0, zero = 0.0;
   PetscReal                shift;
 
   PetscFunctionBegin;
   PetscCall(CurvatureSolverCheckRegularization(g, reg));
-  PetscCall(PetscBLASIntCast(P, &n));
-  for (PetscInt c = 0; c < op->n_chunks; c++) {
-    PetscCall(PetscBLASIntCast(op->chunk_row[c + 1] - op->chunk_row[c], &k));
-    if (k > 0) PetscCallBLAS("BLASgemv", BLASgemv_("T", &n, &k, &one, op->jac_t + (size_t)op->chunk_row[c] * P, &n, rhs, &one_i, &zero, kr->local + op->chunk_row[c], &one_i));
-  }
-  PetscCall(PetscLogFlops(2.0 * P * op->chunk_row[op->n_chunks]));
+  PetscCall(CurvatureRowsMult(op, rhs, kr->local));
   PetscCall(KernelSolve(g, reg, kr->local, kr->y, info, &shift));
   PetscCall(RowsMultTranspose(g, op, LocalPart(kr, g->rank, kr->y), kr->grad));
   for (PetscInt i = 0; i < P; i++) dir[i] = (rhs[i] - kr->grad[i]) / shift;

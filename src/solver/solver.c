@@ -3,6 +3,7 @@
    solves share. */
 #include <engd/private/curvatureimpl.h>
 #include <engd/registry.h>
+#include <petscblaslapack.h>
 #include <unistd.h>
 
 const char *const CurvatureSolveTypes[] = {"eigen", "cholesky", "CurvatureSolveType", "CURVATURE_SOLVE_", NULL};
@@ -269,3 +270,19 @@ PetscErrorCode CurvatureSpectralFilter(PetscInt n, const PetscReal *lambda, Pets
 }
 
 PetscReal CurvatureCholeskyShift(const CurvatureRegularization *reg, PetscReal max_diagonal) { return reg->damping + reg->rcond * max_diagonal; }
+
+PetscErrorCode CurvatureRowsMult(const CurvatureOperator *op, const PetscReal *v, PetscReal *Jv)
+{
+  const PetscInt  P = op->n_params;
+  PetscBLASInt    n, k, one_i = 1;
+  const PetscReal one = 1.0, zero = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(P, &n));
+  for (PetscInt c = 0; c < op->n_chunks; c++) {
+    PetscCall(PetscBLASIntCast(op->chunk_row[c + 1] - op->chunk_row[c], &k));
+    if (k > 0) PetscCallBLAS("BLASgemv", BLASgemv_("T", &n, &k, &one, op->jac_t + (size_t)op->chunk_row[c] * P, &n, v, &one_i, &zero, Jv + op->chunk_row[c], &one_i));
+  }
+  PetscCall(PetscLogFlops(2.0 * P * op->chunk_row[op->n_chunks]));
+  PetscFunctionReturn(0);
+}
