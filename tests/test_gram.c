@@ -37,20 +37,6 @@ typedef struct {
   const char *type, *solve, *block;
 } Config;
 
-static PetscReal Norm(PetscInt n, const PetscReal *v)
-{
-  PetscReal s = 0;
-  for (PetscInt i = 0; i < n; i++) s += v[i] * v[i];
-  return PetscSqrtReal(s);
-}
-
-static PetscReal RelDist(PetscInt n, const PetscReal *a, const PetscReal *b)
-{
-  PetscReal s = 0;
-  for (PetscInt i = 0; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return PetscSqrtReal(s) / PetscMax(Norm(n, b), 1e-300);
-}
-
 /* |(A + shift I) x - b| / |b| for a P x P column-major A */
 static PetscReal Residual(PetscInt P, const PetscReal *A, PetscReal shift, const PetscReal *x, const PetscReal *b)
 {
@@ -60,7 +46,7 @@ static PetscReal Residual(PetscInt P, const PetscReal *A, PetscReal shift, const
     for (PetscInt j = 0; j < P; j++) y += A[i + j * P] * x[j];
     s += y * y;
   }
-  return PetscSqrtReal(s) / Norm(P, b);
+  return PetscSqrtReal(s) / TestNorm(P, b);
 }
 
 static PetscBool Kept(PetscInt P, const PetscReal *lambda, PetscInt i) { return lambda[i] > RCOND * lambda[P - 1] && lambda[i] > 0 ? PETSC_TRUE : PETSC_FALSE; }
@@ -90,7 +76,7 @@ static PetscReal NullPart(PetscInt P, const PetscReal *V, const PetscReal *lambd
     for (PetscInt k = 0; k < P; k++) c += V[k + i * P] * d[k];
     s += c * c;
   }
-  return PetscSqrtReal(s) / PetscMax(Norm(P, d), 1e-300);
+  return PetscSqrtReal(s) / PetscMax(TestNorm(P, d), 1e-300);
 }
 
 static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, PetscInt n_configs)
@@ -224,7 +210,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
         err = Residual(P, G_naive, shift, d, rhs_rand);
         CHECK(err < 1e-10, "%s, damping %g: |(G + %g I) d - rhs| / |rhs| = %.1e", desc, (double)mu, (double)shift, (double)err);
         Reference(P, V, lambda, PetscNot(is_chol), shift, rhs_rand, d_ref);
-        ref = RelDist(P, d, d_ref);
+        ref = TestRelDist(P, d, d_ref);
         CHECK(ref < 1e-9, "%s, damping %g: d differs from the reference: %.1e", desc, (double)mu, (double)ref);
         CHECK(si.n_kept == P, "%s, damping %g: %" PetscInt_FMT " of %" PetscInt_FMT " kept", desc, (double)mu, si.n_kept, P);
         CHECK(!si.used_fallback, "%s, damping %g: Cholesky fell back to eigen on a full-rank G", desc, (double)mu);
@@ -232,7 +218,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
         PetscCall(PetscPrintf(comm, "; %s: res %.1e, vs ref %.1e", k ? "damped" : "mu 0", (double)err, (double)ref));
         if (is_repl) PetscCall(PetscArraycpy(d_repl[k][is_chol], d, P));
         else {
-          err = RelDist(P, d, d_repl[k][is_chol]);
+          err = TestRelDist(P, d, d_repl[k][is_chol]);
           CHECK(err < 1e-9, "%s, damping %g: d differs from the replicated back-end's: %.1e", desc, (double)mu, (double)err);
           PetscCall(PetscPrintf(comm, ", vs repl %.1e", (double)err));
         }
@@ -246,7 +232,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
           PetscCall(CurvatureSolverSolve(gram, &reg, rhs_rand, d, &si));
         }
         Reference(P, V, lambda, PETSC_TRUE, 0.0, rhs_rand, d_ref);
-        ref = RelDist(P, d, d_ref);
+        ref = TestRelDist(P, d, d_ref);
         CHECK(ref < 1e-9, "%s: d differs from the reference pseudo-inverse: %.1e", desc, (double)ref);
         nul = NullPart(P, V, lambda, d);
         CHECK(nul < 1e-10, "%s: d has a null-space component %.1e (relative)", desc, (double)nul);
@@ -272,7 +258,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
         PetscCall(PetscPrintf(comm, "; G^+ b: vs ref %.1e, null %.1e, dup %.1e, res %.1e", (double)ref, (double)nul, (double)dup, (double)err));
         if (is_repl) PetscCall(PetscArraycpy(d_repl[0][0], d, P));
         else {
-          err = RelDist(P, d, d_repl[0][0]);
+          err = TestRelDist(P, d, d_repl[0][0]);
           CHECK(err < 1e-9, "%s: d differs from the replicated back-end's: %.1e", desc, (double)err);
           PetscCall(PetscPrintf(comm, ", vs repl %.1e", (double)err));
         }
@@ -297,14 +283,14 @@ static PetscErrorCode CheckScenario(const Scenario *sc, const Config *configs, P
       err = Residual(P, G_naive, shift1, d, rhs_range);
       CHECK(err < 1e-10, "%s: |(G + %g I) d - rhs| / |rhs| = %.1e", desc, (double)shift1, (double)err);
       Reference(P, V, lambda, PETSC_TRUE, shift1, rhs_range, d_ref);
-      ref = RelDist(P, d, d_ref);
+      ref = TestRelDist(P, d, d_ref);
       CHECK(ref < 1e-9, "%s: damped d differs from the reference: %.1e", desc, (double)ref);
       nul = NullPart(P, V, lambda, d);
       CHECK(nul < 1e-10, "%s: damped d has a null-space component %.1e (relative)", desc, (double)nul);
       PetscCall(PetscPrintf(comm, "; damped, b in range: res %.1e, vs ref %.1e, null %.1e", (double)err, (double)ref, (double)nul));
       if (is_repl) PetscCall(PetscArraycpy(d_repl[1][is_chol], d, P));
       else {
-        err = RelDist(P, d, d_repl[1][is_chol]);
+        err = TestRelDist(P, d, d_repl[1][is_chol]);
         CHECK(err < 1e-9, "%s: damped d differs from the replicated back-end's: %.1e", desc, (double)err);
         PetscCall(PetscPrintf(comm, ", vs repl %.1e", (double)err));
       }

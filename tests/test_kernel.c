@@ -26,20 +26,6 @@ typedef struct {
   PetscInt    P, n_chunks, chunk_base; /* chunk c has chunk_base + (3 c) % 5 rows */
 } Scenario;
 
-static PetscReal Norm(PetscInt n, const PetscReal *v)
-{
-  PetscReal s = 0;
-  for (PetscInt i = 0; i < n; i++) s += v[i] * v[i];
-  return PetscSqrtReal(s);
-}
-
-static PetscReal RelDist(PetscInt n, const PetscReal *a, const PetscReal *b)
-{
-  PetscReal s = 0;
-  for (PetscInt i = 0; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return PetscSqrtReal(s) / PetscMax(Norm(n, b), 1e-300);
-}
-
 /* The rows of this rank of comm: global chunks [R0, R1) with R_k = k C / size. */
 typedef struct {
   PetscInt   n_local, n_max, n_chunks, chunk_row[64], n_global;
@@ -172,7 +158,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc)
     PetscReal     err;
     PetscCall(Direction(comm, sc, &ref, NULL, d_ref, &info_ref));
     PetscCall(Direction(comm, sc, &ker, NULL, d, &info));
-    err = RelDist(P, d, d_ref);
+    err = TestRelDist(P, d, d_ref);
     CHECK(err < 1e-8, "%s: kernel J^T K^+ r differs from the replicated G^+ J^T r by %.1e", sc->name, (double)err);
     CHECK(info.n_kept == info_ref.n_kept, "%s: kernel keeps %" PetscInt_FMT " eigenvalues, replicated %" PetscInt_FMT, sc->name, info.n_kept, info_ref.n_kept);
     CHECK(RelDiff(info.lambda_max, info_ref.lambda_max, 1e-300) < 1e-10, "%s: lambda_max %g, replicated %g", sc->name, (double)info.lambda_max, (double)info_ref.lambda_max);
@@ -186,11 +172,11 @@ static PetscErrorCode CheckScenario(const Scenario *sc)
     PetscReal     err, err_c;
     PetscCall(Direction(comm, sc, &ref, NULL, d_ref, &info_ref));
     PetscCall(Direction(comm, sc, &ker, NULL, d, &info));
-    err = RelDist(P, d, d_ref);
+    err = TestRelDist(P, d, d_ref);
     CHECK(err < 1e-8, "%s: damped kernel direction differs from the replicated one by %.1e", sc->name, (double)err);
     PetscCall(Direction(comm, sc, &ref_c, NULL, d_ref, &info_ref));
     PetscCall(Direction(comm, sc, &ker_c, NULL, d, &info));
-    err_c = RelDist(P, d, d_ref);
+    err_c = TestRelDist(P, d, d_ref);
     CHECK(err_c < 1e-8, "%s: kernel Cholesky direction differs from the replicated Cholesky one by %.1e", sc->name, (double)err_c);
     CHECK(!info.used_fallback, "%s: the kernel's damped Cholesky fell back to eigen", sc->name);
     PetscCall(PetscPrintf(comm, "  residual form, damping 1e-3 lambda_max: eigen vs replicated %.1e, cholesky (rcond 0) %.1e\n", (double)err, (double)err_c));
@@ -202,7 +188,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc)
     for (PetscInt k = 0; k < 2; k++) {
       PetscReal err;
       PetscCall(Direction(comm, sc, &ker[k], g, d, &info));
-      err = RelDist(P, d, d_ref);
+      err = TestRelDist(P, d, d_ref);
       CHECK(err < 1e-8, "%s: push-through (%s) differs from the replicated (G + lambda I)^-1 g by %.1e", sc->name, ker[k].solve, (double)err);
       PetscCall(PetscPrintf(comm, "  push-through, general g, damping 1e-2 lambda_max, %s: vs replicated Cholesky %.1e\n", ker[k].solve, (double)err));
     }
@@ -257,7 +243,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc)
       PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
     }
     PetscCall(Direction(comm, sc, &ref, NULL, d_ref, &info_ref));
-    err = RelDist(P, d, d_ref);
+    err = TestRelDist(P, d, d_ref);
     CHECK(err < 1e-8, "%s: after a change of chunk layout the kernel direction differs by %.1e", sc->name, (double)err);
     PetscCall(CurvatureSolverDestroy(&solver));
     PetscCall(RowsDestroy(&rows));
@@ -271,7 +257,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc)
     if (sub != MPI_COMM_NULL) {
       PetscCall(Direction(sub, sc, &ker, NULL, k == 1 ? d_one : d, &info));
       if (k > 1 && rank == 0) {
-        const PetscReal err = RelDist(P, d, d_one);
+        const PetscReal err = TestRelDist(P, d, d_one);
         CHECK(err < 1e-10, "%s: the kernel direction on %d ranks differs from 1 rank's by %.1e", sc->name, k, (double)err);
         PetscCall(PetscPrintf(PETSC_COMM_SELF, "  kernel direction on %d ranks vs 1 rank: %.1e%s\n", k, (double)err, err == 0 ? " (bitwise)" : ""));
       }

@@ -15,23 +15,20 @@ test_setup spring h5py
 # 2-64-1 (P = 257) on 100 + 40 grid points: N = 140 < P
 SMALL="-options_file configs/poisson2d.opts -n_interior 100 -n_boundary 40 -n_eval 400 -quiet"
 FIXED="-engd_adaptive_rcond 0"
-compare() {
-  label=$1; tol=$2; shift 2
-  compare_histories "$label" "$tol" --fields loss,rel_l2,rel_h1,eta --params "$@"
-}
+FIELDS="--fields loss,rel_l2,rel_h1,eta --params"
 
 echo "== SPRING with momentum 0 = kernel ENGD, bitwise"
 # shellcheck disable=SC2086
 if engd_ranks 2 kernel_engd $SMALL -max_it 20 -engd_gram kernel -engd_damping 1e-6 -engd_rcond 1e-10 $FIXED &&
   engd_ranks 2 spring_mu0 $SMALL -max_it 20 -optimizer spring -spring_momentum 0 -spring_damping 1e-6 -spring_rcond 1e-10; then
-  compare "SPRING mu = 0 vs kernel ENGD" 0 "$T/kernel_engd.h5" "$T/spring_mu0.h5"
+  compare_histories "SPRING mu = 0 vs kernel ENGD" 0 $FIELDS "$T/kernel_engd.h5" "$T/spring_mu0.h5"
 fi
 
 echo "== kernel ENGD = dense ENGD (first 3 iterations, 1e-8)"
 # shellcheck disable=SC2086
 if engd_ranks 2 dense_engd $SMALL -max_it 3 -engd_gram replicated -engd_damping 1e-4 -engd_rcond 1e-8 $FIXED &&
   engd_ranks 2 kernel_short $SMALL -max_it 3 -engd_gram kernel -engd_damping 1e-4 -engd_rcond 1e-8 $FIXED; then
-  compare "kernel vs dense ENGD" 1e-8 "$T/dense_engd.h5" "$T/kernel_short.h5"
+  compare_histories "kernel vs dense ENGD" 1e-8 $FIELDS "$T/dense_engd.h5" "$T/kernel_short.h5"
 fi
 
 echo "== SPRING (defaults) lowers the loss 100-fold in 30 iterations"
@@ -50,7 +47,7 @@ for step in linesearch fixed; do
   # shellcheck disable=SC2086
   if engd_plain 2 spring_${step}_full $SMALL -max_it 12 -optimizer spring -spring_step $step -checkpoint_every 6 -checkpoint_dir "$T/ck_$step" -output "$T/spring_${step}_full.h5"; then
     engd_plain 2 spring_${step}_restart $SMALL -max_it 12 -optimizer spring -spring_step $step -checkpoint_dir "$T/ck_${step}_re" -restart "$T/ck_$step/ckpt-00000006.h5" -output "$T/spring_${step}_restart.h5" &&
-      compare "SPRING ($step) restart" 0 "$T/spring_${step}_full.h5" "$T/spring_${step}_restart.h5"
+      compare_histories "SPRING ($step) restart" 0 $FIELDS "$T/spring_${step}_full.h5" "$T/spring_${step}_restart.h5"
     check_cmd "SPRING ($step) checkpoint holds phi and step" "$PYTHON" - "$T/ck_$step/ckpt-00000006.h5" <<'PY'
 import sys, h5py
 o = h5py.File(sys.argv[1], "r")["optimizer"]

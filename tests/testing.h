@@ -25,6 +25,21 @@ static inline PetscReal RelDiff(PetscReal a, PetscReal b, PetscReal floor)
   return PetscAbsReal(a - b) / PetscMax(PetscMax(PetscAbsReal(a), PetscAbsReal(b)), floor);
 }
 
+/* Euclidean norm, and |a - b| / |b| (b = 0: / 1e-300). */
+static inline PetscReal TestNorm(PetscInt n, const PetscReal *v)
+{
+  PetscReal s = 0;
+  for (PetscInt i = 0; i < n; i++) s += v[i] * v[i];
+  return PetscSqrtReal(s);
+}
+
+static inline PetscReal TestRelDist(PetscInt n, const PetscReal *a, const PetscReal *b)
+{
+  PetscReal s = 0;
+  for (PetscInt i = 0; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
+  return PetscSqrtReal(s) / PetscMax(TestNorm(n, b), 1e-300);
+}
+
 /* Turn a hang (e.g. ranks stuck in a collective after a library error on some of them) into a
    failure: after `seconds`, print a line and exit this rank with status 2, which makes mpirun
    stop the others. */

@@ -58,6 +58,7 @@ static PetscErrorCode SetOperator_ScaLAPACK(CurvatureSolver g, const CurvatureOp
   PetscCheck(op->type == CURVATURE_ROWS, g->comm, PETSC_ERR_SUP, "The %s Gram solver needs stored rows (a CURVATURE_ROWS operator)", g->type);
   PetscCall(PetscBLASIntCast(chunk_row[n_chunks], &n_rows));
   PetscCall(PetscBLASIntCast(P, &ld));
+  PetscCall(PetscLogFlops((PetscLogDouble)chunk_row[n_chunks] * P * (P + 1)));
   for (PetscInt j0 = 0; j0 < P; j0 += width) {
     const PetscInt j1 = PetscMin(P, j0 + width);
     PetscInt       offset = 0;

@@ -181,7 +181,6 @@ PetscErrorCode CurvatureSolverSetOperator(CurvatureSolver g, const CurvatureOper
     PetscCheck(n_rows_local <= g->n_rows_max, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " local rows exceed the %" PetscInt_FMT " set with CurvatureSolverSetSizes()", n_rows_local, g->n_rows_max);
     PetscCall(PetscLogEventBegin(CURVATURESOLVER_Gram, 0, 0, 0, 0));
     PetscCall((*g->ops.setoperator)(g, op));
-    PetscCall(PetscLogFlops((PetscLogDouble)n_rows_local * g->n_params * (g->n_params + 1)));
     PetscCall(PetscLogEventEnd(CURVATURESOLVER_Gram, 0, 0, 0, 0));
   } else PetscCall((*g->ops.setoperator)(g, op));
   g->op = op;
