@@ -7,7 +7,10 @@
 #     optimizer state), under the line search and under the fixed capped step;
 #   - SPRING's default lowers the loss of the small job 100-fold in 30 iterations;
 #   - kernel ENGD agrees with dense (replicated) ENGD on the first iterations of a job with
-#     fewer rows than parameters (fixed cut-off 1e-8, damping: 1e-8 relative).
+#     fewer rows than parameters (fixed cut-off 1e-8, damping: 1e-8 relative);
+#   - deep Ritz (energy terms, configs/ritz_poisson2d.opts on 100 + 40 points, damping 1e-3):
+#     the kernel's push-through solve follows the dense damped Cholesky run (rcond 0) to 1e-8
+#     over 5 iterations.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup spring h5py
@@ -29,6 +32,13 @@ echo "== kernel ENGD = dense ENGD (first 3 iterations, 1e-8)"
 if engd_ranks 2 dense_engd $SMALL -max_it 3 -engd_gram replicated -engd_damping 1e-4 -engd_rcond 1e-8 $FIXED &&
   engd_ranks 2 kernel_short $SMALL -max_it 3 -engd_gram kernel -engd_damping 1e-4 -engd_rcond 1e-8 $FIXED; then
   compare_histories "kernel vs dense ENGD" 1e-8 $FIELDS "$T/dense_engd.h5" "$T/kernel_short.h5"
+fi
+
+echo "== deep Ritz: kernel push-through = dense damped Cholesky (5 iterations, 1e-8)"
+RITZ="-options_file configs/ritz_poisson2d.opts -n_interior 100 -n_boundary 40 -max_it 5 -n_eval 400 -engd_solve cholesky -engd_rcond 0"
+# shellcheck disable=SC2086
+if engd_ranks 2 ritz_dense $RITZ -engd_gram replicated && engd_ranks 2 ritz_kernel $RITZ -engd_gram kernel; then
+  compare_histories "deep Ritz, kernel vs dense" 1e-8 $FIELDS "$T/ritz_dense.h5" "$T/ritz_kernel.h5"
 fi
 
 echo "== SPRING (defaults) lowers the loss 100-fold in 30 iterations"
