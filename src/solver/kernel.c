@@ -52,6 +52,9 @@ typedef struct {
   PetscReal        *vec_n, *y, *local, *grad;
   DDReal           *dd;
   PetscBool         announced_wide; /* N > P noted */
+  /* the layout check of every operator, without allocating in the iteration loop */
+  PetscMPIInt      *chunk_displs;                     /* R + 1 */
+  PetscInt         *sizes_local, *chunk_sizes, capacity_local, capacity_all;
 } Kernel;
 
 /* Move the entries of tile t that grid process (pr, pc) owns, column by column in contiguous
@@ -108,20 +111,29 @@ static PetscErrorCode SetUpLayout(CurvatureSolver g, const CurvatureOperator *op
   Kernel        *kr = (Kernel *)g->data;
   const PetscInt P = g->n_params;
   PetscMPIInt    R = g->size, n_chunks_local, n_rows_local;
-  PetscInt       n_send = 0, n_recv = 0, *cursor, *sizes_local;
+  PetscInt       n_send = 0, n_recv = 0, *cursor, *sizes_local, *chunk_sizes;
   PetscBool      same = kr->chunk_start ? PETSC_TRUE : PETSC_FALSE;
-  PetscMPIInt   *chunk_displs;
-  PetscInt      *chunk_sizes;
+  PetscMPIInt   *chunk_displs = kr->chunk_displs;
 
   PetscFunctionBegin;
   PetscCall(PetscMPIIntCast(op->n_chunks, &n_chunks_local));
   PetscCall(PetscMPIIntCast(op->chunk_row[op->n_chunks], &n_rows_local));
   PetscCallMPI(MPI_Allgather(&n_chunks_local, 1, MPI_INT, kr->rank_chunks, 1, MPI_INT, g->comm));
   PetscCallMPI(MPI_Allgather(&n_rows_local, 1, MPI_INT, kr->rank_rows, 1, MPI_INT, g->comm));
-  PetscCall(PetscMalloc1(R + 1, &chunk_displs));
   chunk_displs[0] = 0;
   for (PetscMPIInt p = 0; p < R; p++) chunk_displs[p + 1] = chunk_displs[p] + kr->rank_chunks[p];
-  PetscCall(PetscMalloc2(op->n_chunks + 1, &sizes_local, chunk_displs[R] + 1, &chunk_sizes));
+  if (op->n_chunks + 1 > kr->capacity_local) {
+    PetscCall(PetscFree(kr->sizes_local));
+    kr->capacity_local = op->n_chunks + 1;
+    PetscCall(PetscMalloc1(kr->capacity_local, &kr->sizes_local));
+  }
+  if (chunk_displs[R] + 1 > kr->capacity_all) {
+    PetscCall(PetscFree(kr->chunk_sizes));
+    kr->capacity_all = chunk_displs[R] + 1;
+    PetscCall(PetscMalloc1(kr->capacity_all, &kr->chunk_sizes));
+  }
+  sizes_local = kr->sizes_local;
+  chunk_sizes = kr->chunk_sizes;
   for (PetscInt c = 0; c < op->n_chunks; c++) sizes_local[c] = op->chunk_row[c + 1] - op->chunk_row[c];
   PetscCallMPI(MPI_Allgatherv(sizes_local, n_chunks_local, MPIU_INT, chunk_sizes, kr->rank_chunks, chunk_displs, MPIU_INT, g->comm));
   /* the same chunks on the same ranks as before: keep the layout */
@@ -131,8 +143,6 @@ static PetscErrorCode SetUpLayout(CurvatureSolver g, const CurvatureOperator *op
         if (kr->chunk_rank[c] != p || kr->chunk_start[c + 1] - kr->chunk_start[c] != chunk_sizes[c]) same = PETSC_FALSE;
   } else same = PETSC_FALSE;
   if (same) {
-    PetscCall(PetscFree(chunk_displs));
-    PetscCall(PetscFree2(sizes_local, chunk_sizes));
     PetscFunctionReturn(0);
   }
 
@@ -154,8 +164,6 @@ static PetscErrorCode SetUpLayout(CurvatureSolver g, const CurvatureOperator *op
     kr->max_rank_rows = PetscMax(kr->max_rank_rows, kr->rank_rows[p]);
     if (p + 1 < R) kr->rank_row0[p + 1] = kr->rank_row0[p] + kr->rank_rows[p];
   }
-  PetscCall(PetscFree(chunk_displs));
-  PetscCall(PetscFree2(sizes_local, chunk_sizes));
   PetscCheck(kr->n_rows > 0, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "The kernel solver needs at least one row");
   PetscCheck((PetscInt64)kr->n_rows * kr->n_rows <= PETSC_MAX_INT, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "The kernel matrix of %" PetscInt_FMT " rows (points x rows per point) has %" PetscInt64_FMT " entries, more than a 32-bit PetscInt indexes (at most 46340 rows): use fewer points or another -engd_gram", kr->n_rows, (PetscInt64)kr->n_rows * kr->n_rows);
 
@@ -397,6 +405,9 @@ static PetscErrorCode Destroy_Kernel(CurvatureSolver g)
   PetscCall(FreeLayout(kr));
   PetscCall(BlockCyclicMatrixDestroy(&kr->bc));
   PetscCall(PetscFree3(kr->rank_rows, kr->rank_row0, kr->rank_chunks));
+  PetscCall(PetscFree(kr->chunk_displs));
+  PetscCall(PetscFree(kr->sizes_local));
+  PetscCall(PetscFree(kr->chunk_sizes));
   PetscCall(PetscFree4(kr->send_counts, kr->send_displs, kr->recv_counts, kr->recv_displs));
   PetscCall(PetscFree(g->data));
   PetscFunctionReturn(0);
@@ -409,6 +420,7 @@ static PetscErrorCode SetUp_Kernel(CurvatureSolver g)
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc3(R, &kr->rank_rows, R, &kr->rank_row0, R, &kr->rank_chunks));
+  PetscCall(PetscMalloc1(R + 1, &kr->chunk_displs));
   PetscCall(PetscMalloc4(R, &kr->send_counts, R, &kr->send_displs, R, &kr->recv_counts, R, &kr->recv_displs));
   PetscFunctionReturn(0);
 }
