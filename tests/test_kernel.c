@@ -277,7 +277,7 @@ int main(int argc, char **argv)
   };
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  TestSetWatchdog(60);
+  TestSetWatchdog(240);
   for (PetscInt s = 0; s < 3; s++) PetscCall(CheckScenario(&scenarios[s]));
   return TestFinish();
 }
