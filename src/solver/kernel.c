@@ -262,21 +262,39 @@ static PetscErrorCode SetOperator_Kernel(CurvatureSolver g, const CurvatureOpera
 {
   Kernel        *kr = (Kernel *)g->data;
   const PetscInt P  = g->n_params;
-  PetscMPIInt    R = g->size, count;
+  PetscMPIInt    R = g->size, count = 0;
+  MPI_Request    requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
 
   PetscFunctionBegin;
   PetscCheck(op->type == CURVATURE_ROWS, g->comm, PETSC_ERR_SUP, "The kernel solver needs stored rows (a CURVATURE_ROWS operator)");
   PetscCall(SetUpLayout(g, op));
   for (PetscInt step = 0; step <= R / 2; step++) {
-    if (step > 0) { /* the rows of the rank `step` places on, ours to the rank `step` places back */
-      const PetscMPIInt from = (g->rank + (PetscMPIInt)step) % R, to = (g->rank - (PetscMPIInt)step + R) % R;
+    /* the rows of the rank `step` places on, ours to the rank `step` places back; those of
+       step 1 travel while the own tiles of step 0 are computed (MPI_Testall between tiles
+       drives the transfer) */
+    if (step == 0 && R > 1) {
+      const PetscMPIInt from = (g->rank + 1) % R, to = (g->rank - 1 + R) % R;
       PetscMPIInt       n_in;
       PetscCall(PetscMPIIntCast((PetscInt64)P * kr->rank_rows[g->rank], &count));
+      PetscCall(PetscMPIIntCast((PetscInt64)P * kr->rank_rows[from], &n_in));
+      PetscCallMPI(MPI_Irecv(kr->panel, n_in, MPIU_REAL, from, 0, g->comm, &requests[0]));
+      PetscCallMPI(MPI_Isend(op->jac_t, count, MPIU_REAL, to, 0, g->comm, &requests[1]));
+    }
+    if (step == 1) PetscCallMPI(MPI_Waitall(2, requests, MPI_STATUSES_IGNORE));
+    else if (step > 1) {
+      const PetscMPIInt from = (g->rank + (PetscMPIInt)step) % R, to = (g->rank - (PetscMPIInt)step + R) % R;
+      PetscMPIInt       n_in;
       PetscCall(PetscMPIIntCast((PetscInt64)P * kr->rank_rows[from], &n_in));
       PetscCallMPI(MPI_Sendrecv(op->jac_t, count, MPIU_REAL, to, 0, kr->panel, n_in, MPIU_REAL, from, 0, g->comm, MPI_STATUS_IGNORE));
     }
     for (PetscInt t = kr->rank_tile0[g->rank]; t < kr->rank_tile0[g->rank + 1]; t++)
-      if (kr->tiles[t].step == step) PetscCall(ComputeTile(g, op, &kr->tiles[t]));
+      if (kr->tiles[t].step == step) {
+        PetscCall(ComputeTile(g, op, &kr->tiles[t]));
+        if (step == 0 && R > 1) {
+          int done;
+          PetscCallMPI(MPI_Testall(2, requests, &done, MPI_STATUSES_IGNORE));
+        }
+      }
   }
   PetscCallMPI(MPI_Alltoallv(kr->send, kr->send_counts, kr->send_displs, MPIU_REAL, kr->recv, kr->recv_counts, kr->recv_displs, MPIU_REAL, g->comm));
   for (PetscMPIInt p = 0; p < R; p++)
