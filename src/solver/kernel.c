@@ -8,7 +8,7 @@
    upper triangle is cut into tiles K_{c c'} = J~_c J~_{c'}^T of the global point chunks c <= c'
    (objective.h). Each rank computes the tiles of its own chunk pairs, and of the pairs with
    the ranks k = 1 .. R/2 places further round a ring, whose rows it receives in step k
-   (MPI_Sendrecv of one rank's rows, P x N_r); at k = R/2 (R even) the two partners split the
+   (one rank's rows, P x N_r; those of step 1 arrive while the own tiles are computed); at k = R/2 (R even) the two partners split the
    tiles. So every tile is computed once, the flops are balanced, and a rank holds its rows,
    one partner's rows and its share of K: memory ~ N^2/R + 2 N_r P. One MPI_Alltoallv then
    moves the tiles' entries to their owners in the block-cyclic layout; the receivers know
