@@ -198,6 +198,21 @@ bad 0 "quiet: 'maybe' is not true or false" $OPTS -quiet maybe
 bad 0 "engd_damping: '1e-3x' is not a number" $OPTS -engd_damping 1e-3x
 }
 
+echo "== kernel solver and SPRING"
+SPRING_OPTS="-problem poisson -dim 2 -net_hidden 16 -n_interior 100 -n_boundary 40 -max_it 3 -optimizer spring"
+# shellcheck disable=SC2086
+{
+bad 2 'engd_damping' -options_file configs/ritz_poisson2d.opts -max_it 3 -engd_gram kernel -engd_damping 0
+bad 2 'engd_damping' -options_file configs/poisson2d_hngd.opts -max_it 3 -engd_gram kernel
+bad 2 'spring_momentum' $SPRING_OPTS -spring_momentum 1
+bad 2 'spring_momentum' $SPRING_OPTS -spring_momentum -0.5
+bad 2 'spring_damping' $SPRING_OPTS -spring_damping -1
+bad 2 'spring_norm_cap' $SPRING_OPTS -spring_step fixed -spring_norm_cap 0
+bad 2 'spring_lr' $SPRING_OPTS -spring_step fixed -spring_lr 0
+bad 2 'spring_step.*(foo|linesearch)|foo.*spring_step' $SPRING_OPTS -spring_step foo
+bad 2 'spring.*engd_gram kernel' $SPRING_OPTS -engd_gram replicated
+bad 2 'spring.*(energy|Ritz)' -options_file configs/ritz1d.opts -max_it 3 -optimizer spring
+}
 echo "== non-finite training: Adam with -adam_lr 1e300"
 rm -f "$T/nan.h5"
 timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -checkpoint_dir "$T/ckpt" -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"

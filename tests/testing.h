@@ -25,7 +25,7 @@ static inline PetscReal RelDiff(PetscReal a, PetscReal b, PetscReal floor)
   return PetscAbsReal(a - b) / PetscMax(PetscMax(PetscAbsReal(a), PetscAbsReal(b)), floor);
 }
 
-/* Euclidean norm, and the distance |a - b| / |b| of two n-vectors. */
+/* Euclidean norm, and |a - b| / |b| (b = 0: / 1e-300). */
 static inline PetscReal TestNorm(PetscInt n, const PetscReal *v)
 {
   PetscReal s = 0;

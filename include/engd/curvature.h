@@ -2,21 +2,25 @@
    later kernel, SPRING, Gauss-Newton CG, KFAC, Newton) hands it a curvature operator and asks
    for a direction under a regularisation the method drives:
      normal equations  d = (G + damping I)^+ g,        G = J~^T J~ (summed over ranks), g = grad L
-     residual form     d = J~^T (J~ J~^T + damping I)^+ r~       (declared; the kernel solvers of
-                       the large-P work implement it; the Gram solvers refuse it)
+     residual form     d = J~^T (J~ J~^T + damping I)^+ r~       (the kernel solver; the Gram
+                       solvers refuse it)
    where ^+ keeps the eigenvalues above rcond * lambda_max (the cut-off). What the solve found
    (eigenvalues kept, lambda_max, iterations, why it stopped, negative eigenvalues) comes back
    as CurvatureSolveInfo, which the method records in the history.
 
-   Implementations (-engd_gram); the first two form the Gram matrix G from stored rows:
+   Implementations (-engd_gram), of the Gram matrix G or the kernel K formed from stored rows,
+   and a Krylov solver:
      replicated  a dsyrk per chunk summed in double-double, MPI_Allreduce of the packed G, every
                  rank solves the P x P problem (LAPACK): the same G on any rank count;
      scalapack   G in a 2-D block-cyclic layout, built panel by panel from local dgemms and
                  MPI_Reduce_scatter, pdsyevd: ~P^2/R memory;
-     auto        replicated while its copies of G fit the memory budget, else scalapack;
+     kernel      K = J~ J~^T (N x N) block-cyclic, built from the ranks' rows passed round a ring,
+                 pdsyevd or pdpotrf: the residual form, and a general g by push-through
+                 (damping > 0): ~N^2/R + N_r P memory, the choice when N < P;
      cg          Krylov (PETSc KSP: CG, MINRES, CR) on a MATSHELL applying G + damping I from
                  the stored rows or matrix-free (CURVATURE_SHELL); preconditioner none, Jacobi
-                 or randomized Nystrom; ignores rcond (ksp.c, nystrom.c).
+                 or randomized Nystrom; ignores rcond (ksp.c, nystrom.c);
+     auto        chosen by a cost and memory model (auto.c).
    A new solver is one file with CurvatureSolverCreate_<Name> (the ops of curvatureimpl.h) and
    one CurvatureSolverRegister line in solver.c. */
 #ifndef ENGD_CURVATURE_H
@@ -62,6 +66,10 @@ static inline CurvatureOperator CurvatureRowsOperator(PetscInt n_params, PetscRe
   CurvatureOperator op = {CURVATURE_ROWS, n_params, jac_t, res, n_chunks, n_rows_max, chunk_row, NULL, NULL, NULL, NULL, NULL, NULL};
   return op;
 }
+
+/* Jv = J~ v on this rank's rows of a rows operator (n_rows_local values), one dgemv per chunk, so
+   every entry is the same bits on any rank count. */
+PetscErrorCode CurvatureRowsMult(const CurvatureOperator *, const PetscReal *v, PetscReal *Jv);
 
 /* The regularisation the method drives: relative eigenvalue cut-off and damping. */
 typedef struct {
@@ -118,6 +126,11 @@ PetscErrorCode CurvatureSolverSolve(CurvatureSolver, const CurvatureRegularizati
 /* d = J~^T (J~ J~^T + damping I)^+ r~ with the operator's residuals (rows operators); d
    replicated. A solver without it raises PETSC_ERR_SUP. */
 PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver, const CurvatureRegularization *, PetscReal *d, CurvatureSolveInfo *);
+/* Whether the solver has the residual-form solve (after CurvatureSolverSetUp). */
+PetscErrorCode CurvatureSolverHasResidualForm(CurvatureSolver, PetscBool *has_residual_form);
+/* Refuse (one line naming -engd_damping) a regularisation that CurvatureSolverSolve cannot use:
+   the kernel solver solves a general g by the push-through identity, which needs damping > 0. */
+PetscErrorCode CurvatureSolverCheckRegularization(CurvatureSolver, const CurvatureRegularization *);
 /* Copy of the assembled G (P x P, replicated on every rank) for tests and diagnostics. */
 PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver, PetscReal *gram);
 /* Bytes per rank this solver needs, from its memory model. */

@@ -3,6 +3,7 @@
      hngd  Hilbert natural gradient: the same with the Gram of the H1 inner product
      gd    gradient descent with the same grid line search
      adam  Adam (-adam_lr, -adam_beta1, -adam_beta2, -adam_epsilon)
+     spring  SPRING: kernel-form ENGD with momentum (-spring_momentum, -spring_damping, ...)
    The base class does what every method shares: it asks the method for the loss and a
    direction d (theta - eta d descends), rejects the step when either is not finite, runs the
    line search (linesearch.h) and accepts, and restores theta if the step left it non-finite.
@@ -35,6 +36,7 @@ typedef struct {
 #define OPTIMIZERHNGD "hngd"
 #define OPTIMIZERGD   "gd"
 #define OPTIMIZERADAM "adam"
+#define OPTIMIZERSPRING "spring"
 
 PetscErrorCode OptimizerRegister(const char name[], PetscErrorCode (*create)(Optimizer));
 PetscErrorCode OptimizerCreate(Objective, Optimizer *);
@@ -60,7 +62,7 @@ PetscErrorCode OptimizerRecordStart(Optimizer);
 /* Optimizer state: what a method carries from one iteration to the next, as a list of named
    real arrays, so that a checkpoint can hold any method's state without knowing the method.
    Every optimizer stores "iteration" (steps taken); Adam adds "moment1", "moment2" (P each)
-   and "step" (its bias-correction count); ENGD adds "rcond" (the cut-off the continuation has
+   and "step" (its bias-correction count); SPRING "phi" (P) and "step"; ENGD adds "rcond" (the cut-off the continuation has
    lowered it to). A method with more state (KFAC's averaged factors) adds its own entries. */
 typedef struct {
   char       name[32];

@@ -63,6 +63,7 @@ typedef struct {
   PetscBool               krylov; /* -engd_gram cg */
   KrylovControl           kc;
   CurvatureOperator       shell;  /* -engd_matrix_free: the products instead of the rows */
+  PetscBool               residual_form; /* d = J~^T (K + damping I)^+ r~: a least-squares loss and a kernel solver */
 } Optimizer_ENGD;
 
 static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *PetscOptionsObject)
@@ -119,6 +120,13 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   }
   PetscCall(CurvatureSolverSetSizes(engd->solver, opt->n_params, n_rows_max));
   PetscCall(CurvatureSolverSetUp(engd->solver));
+  {
+    PetscBool has_residual_form, has_energy;
+    PetscCall(CurvatureSolverHasResidualForm(engd->solver, &has_residual_form));
+    PetscCall(ObjectiveHasEnergyTerms(opt->objective, &has_energy));
+    engd->residual_form = has_residual_form && !has_energy && !engd->hilbert ? PETSC_TRUE : PETSC_FALSE;
+    if (!engd->residual_form) PetscCall(CurvatureSolverCheckRegularization(engd->solver, &engd->reg));
+  }
   PetscCall(PetscCalloc1(opt->n_params, &engd->grad));
   if (engd->krylov) PetscCall(PetscCalloc2(opt->n_params, &engd->kc.previous, opt->n_params, &engd->kc.Gd));
   PetscFunctionReturn(0);
@@ -157,7 +165,8 @@ static PetscErrorCode KrylovModel(Optimizer opt, Optimizer_ENGD *engd, const Pet
   PetscFunctionReturn(0);
 }
 
-/* d = (G + damping I)^+ grad L, G the Gram matrix of the energy (or of H1 for hngd). */
+/* d = (G + damping I)^+ grad L, G the Gram matrix of the energy (or of H1 for hngd); with a
+   kernel solver and a least-squares loss the same d as J~^T (K + damping I)^+ r~. */
 static PetscErrorCode Direction_ENGD(Optimizer opt, const PetscReal *theta, PetscReal *dir, OptimizerStepInfo *info)
 {
   Optimizer_ENGD          *engd = (Optimizer_ENGD *)opt->data;
@@ -170,11 +179,12 @@ static PetscErrorCode Direction_ENGD(Optimizer opt, const PetscReal *theta, Pets
   } else PetscCall(ObjectiveRowsCompute(opt->objective, theta, &engd->rows, &info->loss));
   info->damping = engd->reg.damping;
   if (PetscIsInfOrNanReal(info->loss)) PetscFunctionReturn(0);
-  if (!engd->kc.matrix_free) PetscCall(ObjectiveRowsGradient(opt->objective, &engd->rows, theta, engd->grad));
+  if (!engd->kc.matrix_free && !engd->residual_form) PetscCall(ObjectiveRowsGradient(opt->objective, &engd->rows, theta, engd->grad));
   if (engd->hilbert) PetscCall(H1MetricOperator(engd->h1, theta, &op));
   PetscCall(CurvatureSolverSetOperator(engd->solver, op));
   if (engd->krylov) PetscCall(KrylovPrepare(opt, engd, dir));
-  PetscCall(CurvatureSolverSolve(engd->solver, &engd->reg, engd->grad, dir, &info->solve));
+  if (engd->residual_form) PetscCall(CurvatureSolverSolveResidual(engd->solver, &engd->reg, dir, &info->solve));
+  else PetscCall(CurvatureSolverSolve(engd->solver, &engd->reg, engd->grad, dir, &info->solve));
   info->solved = PETSC_TRUE;
   if (engd->kc.adapt) PetscCall(KrylovModel(opt, engd, dir));
   PetscFunctionReturn(0);

@@ -20,6 +20,7 @@ static PetscErrorCode OptimizerRegisterAll(void)
   PetscCall(OptimizerRegister(OPTIMIZERHNGD, OptimizerCreate_HNGD));
   PetscCall(OptimizerRegister(OPTIMIZERGD, OptimizerCreate_GD));
   PetscCall(OptimizerRegister(OPTIMIZERADAM, OptimizerCreate_Adam));
+  PetscCall(OptimizerRegister(OPTIMIZERSPRING, OptimizerCreate_SPRING));
   PetscFunctionReturn(0);
 }
 

@@ -60,6 +60,7 @@ static PetscErrorCode SetOperator_Replicated(CurvatureSolver g, const CurvatureO
     PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &n, &k, &one, jac_t + chunk_row[c] * P, &n, &zero, r->factor, &n));
     DDAddUpperPacked(P, r->factor, P, r->packed);
   }
+  PetscCall(PetscLogFlops((PetscLogDouble)chunk_row[n_chunks] * P * (P + 1)));
   PetscCall(DDAllreduce(g->comm, P * (P + 1) / 2, r->packed));
   for (PetscInt j = 0; j < P; j++) DDRoundArray(j + 1, r->packed + j * (j + 1) / 2, r->gram + j * P);
   PetscFunctionReturn(0);

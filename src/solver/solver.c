@@ -3,6 +3,7 @@
    solves share. */
 #include <engd/private/curvatureimpl.h>
 #include <engd/registry.h>
+#include <petscblaslapack.h>
 #include <unistd.h>
 
 const char *const CurvatureSolveTypes[] = {"eigen", "cholesky", "CurvatureSolveType", "CURVATURE_SOLVE_", NULL};
@@ -30,6 +31,7 @@ static PetscErrorCode CurvatureSolverRegisterAll(void)
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERREPLICATED, CurvatureSolverCreate_Replicated));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERSCALAPACK, CurvatureSolverCreate_ScaLAPACK));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERCG, CurvatureSolverCreate_KSP));
+  PetscCall(CurvatureSolverRegister(CURVATURESOLVERKERNEL, CurvatureSolverCreate_Kernel));
   PetscFunctionReturn(0);
 }
 
@@ -99,7 +101,7 @@ PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(type, g->type, sizeof(type)));
   PetscOptionsBegin(g->comm, NULL, "Gram matrix options", "CurvatureSolver");
-  PetscCall(EngdOptionsString("-engd_gram", "Curvature solver: replicated, scalapack, cg or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsString("-engd_gram", "Curvature solver: replicated, scalapack, kernel, cg or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
   PetscCall(EngdOptionsEList("-engd_solve", "Solve: eigen (pseudo-inverse) or cholesky (damped, eigen fallback)", "CurvatureSolverSolve", CurvatureSolveTypes, 2, CurvatureSolveTypes[solve], &solve, NULL));
   PetscCall(EngdOptionsInt("-gram_block_size", "ScaLAPACK block size", "CurvatureSolverSetUp", g->block_size, &g->block_size, NULL));
   PetscCall(EngdOptionsReal("-gram_memory_mb", "Memory per rank the auto choice may give a replicated Gram (default: a quarter of the node's memory per rank)", "CurvatureSolverSetUp", g->memory_budget_mb, &g->memory_budget_mb, NULL));
@@ -199,7 +201,6 @@ PetscErrorCode CurvatureSolverSetOperator(CurvatureSolver g, const CurvatureOper
     PetscCheck(n_rows_local <= g->n_rows_max, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " local rows exceed the %" PetscInt_FMT " set with CurvatureSolverSetSizes()", n_rows_local, g->n_rows_max);
     PetscCall(PetscLogEventBegin(CURVATURESOLVER_Gram, 0, 0, 0, 0));
     PetscCall((*g->ops.setoperator)(g, op));
-    if (!g->ops.getksp) PetscCall(PetscLogFlops((PetscLogDouble)n_rows_local * g->n_params * (g->n_params + 1))); /* a Krylov solver forms no G */
     PetscCall(PetscLogEventEnd(CURVATURESOLVER_Gram, 0, 0, 0, 0));
   } else PetscCall((*g->ops.setoperator)(g, op));
   g->op = op;
@@ -232,6 +233,21 @@ PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver g, const CurvatureRe
   PetscCall((*g->ops.solveresidual)(g, reg, dir, &local_info));
   PetscCall(PetscLogEventEnd(CURVATURESOLVER_Solve, 0, 0, 0, 0));
   if (info) *info = local_info;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverHasResidualForm(CurvatureSolver g, PetscBool *has)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->setup_called, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetUp() first");
+  *has = g->ops.solveresidual ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverCheckRegularization(CurvatureSolver g, const CurvatureRegularization *reg)
+{
+  PetscFunctionBegin;
+  PetscCheck(!g->solve_needs_damping || reg->damping > 0, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_gram %s solves a general right-hand side (deep Ritz energy terms, Hilbert NGD) by the push-through identity (G + lambda I)^-1 g = (g - J^T (K + lambda I)^-1 J g)/lambda, which needs -engd_damping > 0 (got %g)", g->type, (double)reg->damping);
   PetscFunctionReturn(0);
 }
 
@@ -306,3 +322,19 @@ PetscErrorCode CurvatureSpectralFilter(PetscInt n, const PetscReal *lambda, Pets
 }
 
 PetscReal CurvatureCholeskyShift(const CurvatureRegularization *reg, PetscReal max_diagonal) { return reg->damping + reg->rcond * max_diagonal; }
+
+PetscErrorCode CurvatureRowsMult(const CurvatureOperator *op, const PetscReal *v, PetscReal *Jv)
+{
+  const PetscInt  P = op->n_params;
+  PetscBLASInt    n, k, one_i = 1;
+  const PetscReal one = 1.0, zero = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(P, &n));
+  for (PetscInt c = 0; c < op->n_chunks; c++) {
+    PetscCall(PetscBLASIntCast(op->chunk_row[c + 1] - op->chunk_row[c], &k));
+    if (k > 0) PetscCallBLAS("BLASgemv", BLASgemv_("T", &n, &k, &one, op->jac_t + (size_t)op->chunk_row[c] * P, &n, v, &one_i, &zero, Jv + op->chunk_row[c], &one_i));
+  }
+  PetscCall(PetscLogFlops(2.0 * P * op->chunk_row[op->n_chunks]));
+  PetscFunctionReturn(0);
+}

@@ -30,6 +30,7 @@ struct _p_CurvatureSolver {
   PetscReal          memory_budget_mb;
   PetscBool          auto_chosen;
   PetscBool          setup_called;
+  PetscBool          solve_needs_damping; /* CurvatureSolverSolve needs damping > 0 (kernel) */
   const CurvatureOperator *op; /* of the current iteration */
   char               created[64];   /* the type whose implementation exists ("": none yet) */
   PetscBool          guess_nonzero; /* iterative solvers: start from d's contents */
@@ -63,6 +64,7 @@ PetscErrorCode CurvatureSolverChooseAuto(const CurvatureAutoInput *, CurvatureAu
 
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_ScaLAPACK(CurvatureSolver);
+PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Kernel(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_KSP(CurvatureSolver);
 
 /* Randomized Nystrom preconditioner (nystrom.c; Frangella, Tropp, Udell 2023, "Randomized

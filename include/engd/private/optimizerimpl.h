@@ -56,5 +56,6 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_HNGD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_GD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_Adam(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_SPRING(Optimizer);
 
 #endif

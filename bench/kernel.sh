@@ -1,0 +1,68 @@
+#!/bin/sh
+# The kernel (Woodbury) solver on the KFAC paper's medium 5-D Poisson (configs/poisson5d_medium.opts:
+# 5-64-64-48-48-1, P = 10,065, 3000 + 500 points). A benchmark: it prints figures, asserts nothing.
+#
+#   bench/kernel.sh [-it N] [-dense] [-budget SECONDS] [-np RANKS] [OPTIONS...]
+#
+# speed:    seconds per iteration (SUMMARY s_per_it, N iterations, default 5) of kernel ENGD with
+#           the Cholesky and the eigen solve, and the -log_view events per iteration (EngdRows,
+#           EngdGram = forming K, EngdSolve, EngdLineSearch); -dense adds the dense ScaLAPACK
+#           Gram (P x P, about 125 s per iteration on 2 ranks: 2 iterations only)
+# accuracy: with -budget S, the config trained for S seconds of optimizer time: iterations,
+#           s/it, RMS and relative L2 error on the config's evaluation points (needs h5py)
+# OPTIONS go to every bin/engd run (e.g. -gram_block_size 128, -engd_damping 1e-10).
+cd "$(dirname "$0")/.." || exit 1
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+IT=5; DENSE=0; BUDGET=0; NP=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -it) IT=$2; shift 2 ;;
+    -dense) DENSE=1; shift ;;
+    -budget) BUDGET=$2; shift 2 ;;
+    -np) NP=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
+PYTHON=${PYTHON:-$(scripts/find-python.sh)}
+CONFIG=configs/poisson5d_medium.opts
+[ -x bin/engd ] || { echo "bench/kernel.sh: bin/engd is missing: run make first" >&2; exit 1; }
+TMP=$(mktemp -d /tmp/engd-kernel-bench.XXXXXX) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+field() { sed -n 's/^SUMMARY.*[ ]'"$2"'=\([^ ]*\).*/\1/p' "$1" | tail -n 1; }
+# per-iteration seconds of a -log_view event (column 4 is the max time over ranks)
+event() { awk -v e="$2" -v n="$3" '$1 == e { t = $4 } END { if (t != "") printf "%.3f", t / n; else printf "-" }' "$1"; }
+# errors NAME FILE: iterations, RMS and rel. L2 at the last evaluated iteration
+errors() {
+  "$PYTHON" - "$1" <<'PY' 2>/dev/null || echo "(needs h5py)"
+import sys, h5py, numpy as np
+h = h5py.File(sys.argv[1], "r")["history"]
+ok = np.where(np.isfinite(h["rms"][()]))[0]
+k = ok[-1]
+print("iteration %d: RMS %.2e, rel. L2 %.2e" % (h["iteration"][k], h["rms"][k], h["rel_l2"][k]))
+PY
+}
+
+echo "kernel benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $NP ranks, $CONFIG $*"
+printf '%-22s %8s %8s %8s %8s %8s %8s\n' run "s/it" rows K_or_G solve ls its
+run() {
+  name=$1; its=$2; shift 2
+  # shellcheck disable=SC2086
+  scripts/mpirun.sh -n "$NP" bin/engd -options_file "$CONFIG" -max_it "$its" -n_eval 1000 -quiet -log_view "$@" >"$TMP/$name.log" 2>&1 ||
+    { echo "$name: bin/engd failed:"; tail -n 5 "$TMP/$name.log"; return; }
+  printf '%-22s %8s %8s %8s %8s %8s %8s\n' "$name" "$(field "$TMP/$name.log" s_per_it)" "$(event "$TMP/$name.log" EngdRows "$its")" \
+    "$(event "$TMP/$name.log" EngdGram "$its")" "$(event "$TMP/$name.log" EngdSolve "$its")" "$(event "$TMP/$name.log" EngdLineSearch "$its")" "$its"
+}
+run kernel_cholesky "$IT" -engd_solve cholesky "$@"
+run kernel_eigen "$IT" -engd_solve eigen "$@"
+[ $DENSE = 1 ] && run dense_scalapack 2 -engd_gram scalapack -engd_solve eigen -gram_block_size 64 "$@"
+echo "(seconds per iteration: SUMMARY s_per_it and the -log_view events' max time over ranks / iterations)"
+
+if [ "$BUDGET" != 0 ]; then
+  echo "accuracy: $CONFIG for $BUDGET s of optimizer time"
+  # shellcheck disable=SC2086
+  scripts/mpirun.sh -n "$NP" bin/engd -options_file "$CONFIG" -max_time "$BUDGET" -eval_every 10 -quiet -output "$TMP/budget.h5" "$@" >"$TMP/budget.log" 2>&1 ||
+    { echo "budget run failed:"; tail -n 5 "$TMP/budget.log"; exit 0; }
+  echo "  $(field "$TMP/budget.log" iterations) iterations, $(field "$TMP/budget.log" s_per_it) s/it; $(errors "$TMP/budget.h5")"
+fi
