@@ -61,7 +61,9 @@ PetscErrorCode OptimizerRecordStart(Optimizer);
    real arrays, so that a checkpoint can hold any method's state without knowing the method.
    Every optimizer stores "iteration" (steps taken); Adam adds "moment1", "moment2" (P each)
    and "step" (its bias-correction count); ENGD adds "rcond" (the cut-off the continuation has
-   lowered it to). A method with more state (KFAC's averaged factors) adds its own entries. */
+   lowered it to); a line search with state adds "linesearch" (LineSearchGetState: the bracket
+   search's last accepted k). A method with more state (KFAC's averaged factors) adds its own
+   entries. */
 typedef struct {
   char       name[32];
   PetscInt   length;

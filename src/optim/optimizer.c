@@ -262,23 +262,34 @@ PetscErrorCode OptimizerStateRequire(Optimizer opt, const OptimizerState *state,
 PetscErrorCode OptimizerGetState(Optimizer opt, OptimizerState *state)
 {
   const PetscReal iteration = (PetscReal)opt->iteration;
+  PetscReal       ls_state[LINESEARCH_MAX_STATE];
+  PetscInt        n_ls = 0;
 
   PetscFunctionBegin;
   PetscCheck(opt->setup_called, opt->comm, PETSC_ERR_ORDER, "Call OptimizerSetUp() before OptimizerGetState()");
   PetscCall(OptimizerStateSet(state, "iteration", 1, &iteration));
+  if (!opt->ops.update) PetscCall(LineSearchGetState(opt->ls, &n_ls, ls_state));
+  if (n_ls) PetscCall(OptimizerStateSet(state, "linesearch", n_ls, ls_state));
   if (opt->ops.getstate) PetscCall((*opt->ops.getstate)(opt, state));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode OptimizerSetState(Optimizer opt, const OptimizerState *state)
 {
-  const PetscReal *iteration;
+  const PetscReal *iteration, *ls_saved;
+  PetscReal        ls_state[LINESEARCH_MAX_STATE];
+  PetscInt         n_ls = 0;
 
   PetscFunctionBegin;
   PetscCall(OptimizerSetUp(opt));
   PetscCall(OptimizerStateRequire(opt, state, "iteration", 1, &iteration));
   PetscCheck(iteration[0] >= 0 && iteration[0] == PetscFloorReal(iteration[0]), opt->comm, PETSC_ERR_FILE_UNEXPECTED, "optimizer state: iteration %g is not a count", (double)iteration[0]);
   opt->iteration = (PetscInt)iteration[0];
+  if (!opt->ops.update) PetscCall(LineSearchGetState(opt->ls, &n_ls, ls_state));
+  if (n_ls) { /* the line search's state has this run's length: its type must match the file's */
+    PetscCall(OptimizerStateRequire(opt, state, "linesearch", n_ls, &ls_saved));
+    PetscCall(LineSearchSetState(opt->ls, n_ls, ls_saved));
+  }
   if (opt->ops.setstate) PetscCall((*opt->ops.setstate)(opt, state));
   PetscFunctionReturn(0);
 }
