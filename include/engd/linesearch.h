@@ -40,6 +40,9 @@ PetscErrorCode LineSearchView(LineSearch, PetscViewer);
 PetscErrorCode LineSearchDestroy(LineSearch *);
 PetscErrorCode LineSearchApply(LineSearch, Objective, PetscReal *theta, const PetscReal *dir, PetscReal loss, PetscReal *eta, PetscReal *loss_new);
 
+/* The candidates (forward passes over the points) the last LineSearchApply evaluated. */
+PetscErrorCode LineSearchGetNumEvaluated(LineSearch, PetscInt *);
+
 /* What a line search carries from one search to the next (bracket: the k accepted last), n <=
    LINESEARCH_MAX_STATE values (n = 0: none, grid). The Optimizer keeps it in its state as the
    entry "linesearch", so checkpoints hold it and restarts continue bit for bit. SetState checks

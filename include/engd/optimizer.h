@@ -27,6 +27,7 @@ typedef struct {
   PetscBool accepted;
   PetscBool nonfinite;  /* the direction or loss was not finite; the step was rejected */
   PetscBool solved;     /* a curvature solve made the direction: solve holds what it found */
+  PetscInt  ls_candidates; /* line-search candidates evaluated (0: none ran) */
   CurvatureSolveInfo solve;
 } OptimizerStepInfo;
 
@@ -50,7 +51,8 @@ PetscErrorCode OptimizerGetType(Optimizer, const char **);
 PetscErrorCode OptimizerGetObjective(Optimizer, Objective *);
 
 /* History columns: register the optimizer's in history, before its first row: "eta" (the step
-   size taken, 0 for a rejected step) and "damping" (HistoryAddColumn), then those of the method
+   size taken, 0 for a rejected step), "damping" (HistoryAddColumn) and, for the methods with a
+   line search, "ls_candidates" (the candidates it evaluated), then those of the method
    (OptimizerOps.sethistory). From then on every OptimizerStep sets them in history's current row,
    so begin the iteration's row (HistoryBeginRow) before the step. OptimizerRecordStart sets them
    in a row without a step (iteration 0 of a fresh run): eta = damping = 0. */

@@ -116,8 +116,16 @@ PetscErrorCode LineSearchApply(LineSearch ls, Objective objective, PetscReal *th
   PetscFunctionBegin;
   PetscCall(LineSearchSetUp(ls));
   PetscCall(PetscLogEventBegin(LINESEARCH_Apply, 0, 0, 0, 0));
+  ls->n_evaluated = 0;
   PetscCall((*ls->ops.apply)(ls, objective, theta, dir, loss, eta, loss_new));
   PetscCall(PetscLogEventEnd(LINESEARCH_Apply, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode LineSearchGetNumEvaluated(LineSearch ls, PetscInt *n)
+{
+  PetscFunctionBegin;
+  *n = ls->n_evaluated;
   PetscFunctionReturn(0);
 }
 

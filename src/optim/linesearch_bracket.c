@@ -42,6 +42,7 @@ static PetscErrorCode Evaluate(LineSearch ls, Objective objective, const PetscRe
 
   PetscFunctionBegin;
   PetscCall(ObjectiveLossCandidates(objective, theta, dir, hi - lo + 1, br->eta + lo, br->loss + lo));
+  ls->n_evaluated += hi - lo + 1;
   PetscFunctionReturn(0);
 }
 

@@ -22,6 +22,7 @@ static PetscErrorCode Apply_Grid(LineSearch ls, Objective objective, PetscReal *
 
   PetscFunctionBegin;
   PetscCall(ObjectiveLossCandidates(objective, theta, dir, ls->n_steps, grid->eta, grid->loss));
+  ls->n_evaluated = ls->n_steps;
   PetscCall(LineSearchBest_Private(ls->n_steps, grid->loss, &best));
   PetscCall(LineSearchAccept_Private(objective, theta, dir, loss, best, grid->eta, grid->loss, eta, loss_new));
   PetscFunctionReturn(0);

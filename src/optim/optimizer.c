@@ -35,6 +35,7 @@ PetscErrorCode OptimizerCreate(Objective objective, Optimizer *optimizer)
   PetscCall(ObjectiveGetModel(objective, &opt->model));
   opt->objective = objective;
   for (PetscInt k = 0; k < 6; k++) opt->column_solve[k] = -1;
+  opt->column_ls = -1;
   PetscCall(LineSearchCreate(opt->comm, &opt->ls));
   *optimizer = opt;
   PetscFunctionReturn(0);
@@ -116,6 +117,7 @@ static PetscErrorCode Record(Optimizer opt, PetscReal eta, PetscReal damping, co
   PetscFunctionBegin;
   PetscCall(HistorySetValue(opt->history, opt->column_eta, eta));
   PetscCall(HistorySetValue(opt->history, opt->column_damping, damping));
+  if (opt->column_ls >= 0) PetscCall(HistorySetValue(opt->history, opt->column_ls, info ? (PetscReal)info->ls_candidates : 0.0));
   if (info && info->solved && opt->column_solve[0] >= 0) {
     const CurvatureSolveInfo *s         = &info->solve;
     const PetscReal           values[6] = {(PetscReal)s->n_kept, s->lambda_max, s->lambda_min_kept, (PetscReal)s->iterations, (PetscReal)s->reason, (PetscReal)s->n_negative};
@@ -144,6 +146,7 @@ PetscErrorCode OptimizerStep(Optimizer opt, OptimizerStepInfo *info)
   else {
     PetscCall(LineSearchApply(opt->ls, opt->objective, theta, opt->dir, info->loss, &info->eta, &info->loss_new));
     info->accepted = info->eta > 0 ? PETSC_TRUE : PETSC_FALSE;
+    PetscCall(LineSearchGetNumEvaluated(opt->ls, &info->ls_candidates));
     if (opt->ops.poststep) PetscCall((*opt->ops.poststep)(opt, info));
   }
   if (!info->nonfinite && !AllFinite(P, theta)) info->nonfinite = PETSC_TRUE;
@@ -163,6 +166,7 @@ PetscErrorCode OptimizerSetHistory(Optimizer opt, History history)
   PetscCall(OptimizerSetUp(opt));
   PetscCall(HistoryAddColumn(history, "eta", &opt->column_eta));
   PetscCall(HistoryAddColumn(history, "damping", &opt->column_damping));
+  if (!opt->ops.update) PetscCall(HistoryAddColumn(history, "ls_candidates", &opt->column_ls));
   opt->history = history;
   if (opt->ops.sethistory) PetscCall((*opt->ops.sethistory)(opt, history));
   PetscFunctionReturn(0);

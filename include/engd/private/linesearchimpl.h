@@ -21,6 +21,7 @@ struct _p_LineSearch {
   LineSearchOps ops;
   void         *data;
   PetscInt      n_steps; /* -ls_steps: candidates a type may try */
+  PetscInt      n_evaluated; /* candidates the last search evaluated (its apply sets it) */
   PetscBool     setup_called;
 };
 
