@@ -71,6 +71,12 @@ bad 2 'engd_gram.*nope|nope.*engd_gram' $OPTS -engd_gram nope
 bad 2 'problem.*xyz|xyz.*problem' $OPTS -problem xyz
 bad 2 'max_time.*non-negative' $OPTS -max_time -1
 bad 2 'chunk_rows.*non-negative' $OPTS -chunk_rows -5
+bad 2 'ls_type.*walk|walk.*ls_type' $OPTS -ls_type walk
+bad 2 'ls_bracket_width.*at least 2.*1' $OPTS -ls_type bracket -ls_bracket_width 1
+bad 0 'ls_bracket_width.*at least 2.*-3' $OPTS -ls_type bracket -ls_bracket_width -3
+bad 2 'ls_bracket_start.*0\.\.30.*31' $OPTS -ls_type bracket -ls_bracket_start 31
+bad 2 'ls_bracket_start.*0\.\.9.*-1' $OPTS -ls_type bracket -ls_steps 10 -ls_bracket_start -1
+bad 2 'ls_bracket_width' $OPTS -ls_type bracket -ls_bracket_width
 echo "== misspelled option"
 bad 2 'net_hiden' $OPTS -net_hiden 32
 bad 0 'net_hiden' $OPTS -net_hiden 32

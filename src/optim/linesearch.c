@@ -5,7 +5,7 @@
 PetscClassId  LINESEARCH_CLASSID;
 PetscLogEvent LINESEARCH_Apply;
 
-static EngdRegistry LineSearches = ENGD_REGISTRY("-ls_type", "line search", LINESEARCHGRID);
+static EngdRegistry LineSearches = ENGD_REGISTRY("-ls_type", "line search", NULL);
 
 PetscErrorCode LineSearchRegister(const char name[], PetscErrorCode (*create)(LineSearch))
 {
