@@ -1,11 +1,16 @@
 /* Bracket line search (linesearch.h): the grid's candidates eta_k = 2^-k, but only a few around
-   the k accepted last, in one pass; another pass only when the best lies at an end of the
-   bracket (the loss may fall further beyond it) or none lowers the loss. */
+   the k accepted last (and, by default, every longer step), in one pass; another pass only when
+   the best lies at an end of the bracket (the loss may fall further beyond it) or none lowers
+   the loss. Along an ENGD direction the loss falls linearly for tiny steps, so below its first
+   minimum in eta it has none; beyond it, it may dip again at a longer step (the Gauss-Newton
+   step eta = 1 or near it): a bracket that tracked a run of short steps would not see that dip,
+   so the first pass includes the longer steps (-ls_bracket_longer). */
 #include <engd/private/linesearchimpl.h>
 
 typedef struct {
   PetscInt   width;  /* -ls_bracket_width: candidates per pass */
   PetscInt   start;  /* -ls_bracket_start: the centre of the first search */
+  PetscBool  longer; /* -ls_bracket_longer: the first pass also has every longer step */
   PetscInt   centre; /* the k of the last accepted step: the next bracket's centre */
   PetscReal *eta, *loss; /* n_steps: the grid; the losses of this search's candidates */
 } LineSearch_Bracket;
@@ -18,6 +23,7 @@ static PetscErrorCode SetFromOptions_Bracket(LineSearch ls, PetscOptionItems *Pe
   PetscOptionsHeadBegin(PetscOptionsObject, "Bracket line search options");
   PetscCall(EngdOptionsInt("-ls_bracket_width", "Bracket line search: candidates 2^-k per pass, centred on the k accepted last", "LineSearchCreate_Bracket", br->width, &br->width, NULL));
   PetscCall(EngdOptionsInt("-ls_bracket_start", "Bracket line search: the k the first bracket is centred on", "LineSearchCreate_Bracket", br->start, &br->start, NULL));
+  PetscCall(EngdOptionsBool("-ls_bracket_longer", "Bracket line search: the first pass also tries every longer step (k from 0), where the loss may dip again", "LineSearchCreate_Bracket", br->longer, &br->longer, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(br->width >= 2, ls->comm, PETSC_ERR_ARG_OUTOFRANGE, "-ls_bracket_width must be at least 2, got %" PetscInt_FMT, br->width);
   PetscCheck(br->start >= 0 && br->start < ls->n_steps, ls->comm, PETSC_ERR_ARG_OUTOFRANGE, "-ls_bracket_start must be in 0..%" PetscInt_FMT " (below -ls_steps), got %" PetscInt_FMT, ls->n_steps - 1, br->start);
@@ -56,6 +62,7 @@ static PetscErrorCode Apply_Bracket(LineSearch ls, Objective objective, PetscRea
   PetscInt            lo = PetscMin(PetscMax(br->centre - (w - 1) / 2, 0), n - w), hi = lo + w - 1, best;
 
   PetscFunctionBegin;
+  if (br->longer) lo = 0;
   PetscCall(Evaluate(ls, objective, theta, dir, lo, hi));
   for (;;) {
     PetscCall(LineSearchBest_Private(hi - lo + 1, br->loss + lo, &best));
@@ -99,7 +106,7 @@ static PetscErrorCode View_Bracket(LineSearch ls, PetscViewer viewer)
   LineSearch_Bracket *br = (LineSearch_Bracket *)ls->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "bracket line search: %" PetscInt_FMT " of %" PetscInt_FMT " steps per pass around the last accepted one", PetscMin(br->width, ls->n_steps), ls->n_steps));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "bracket line search: %" PetscInt_FMT " of %" PetscInt_FMT " steps per pass around the last accepted one%s", PetscMin(br->width, ls->n_steps), ls->n_steps, br->longer ? " and every longer one" : ""));
   PetscFunctionReturn(0);
 }
 
@@ -120,6 +127,7 @@ PETSC_EXTERN PetscErrorCode LineSearchCreate_Bracket(LineSearch ls)
   PetscFunctionBegin;
   PetscCall(PetscNew(&br));
   br->width              = 5;
+  br->longer             = PETSC_TRUE;
   ls->data               = br;
   ls->ops.setfromoptions = SetFromOptions_Bracket;
   ls->ops.setup          = SetUp_Bracket;
