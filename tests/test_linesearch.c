@@ -8,11 +8,12 @@
          quadrature cancels, 1e-13), for all 31 candidates;
      (c) the bracket search against the grid along the gradient: the grid's losses over all 31
          steps fall and then rise (checked: the case is one where the answer is known), so from
-         every start k and for widths 2, 3 and 5 the bracket takes the grid's step, loss and
+         every start k, for widths 2, 3 and 5, with and without the longer steps
+         (-ls_bracket_longer), the bracket takes the grid's step, loss and
          parameters bit for bit and keeps the grid's k as its state; centred on the grid's k it
          needs one pass of width candidates (two for an even width), not 31;
      (d) an ascent direction: both searches take no step and leave theta as it was; the
-         bracket has then tried every shorter step;
+         bracket has then tried every step;
      (e) LineSearchSetState refuses a step index outside 0..ls_steps-1. */
 /* ranks: 1 2 3 */
 #include "stack.h"
@@ -65,15 +66,17 @@ static PetscErrorCode CheckModel(const Case *cs, Model model, const PetscReal *t
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SearchCreate(MPI_Comm comm, const char *type, const char *width, LineSearch *ls)
+static PetscErrorCode SearchCreate(MPI_Comm comm, const char *type, const char *width, const char *longer, LineSearch *ls)
 {
   PetscFunctionBeginUser;
   if (width) PetscCall(PetscOptionsSetValue(NULL, "-ls_bracket_width", width));
+  if (width) PetscCall(PetscOptionsSetValue(NULL, "-ls_bracket_longer", longer));
   PetscCall(LineSearchCreate(comm, ls));
   PetscCall(LineSearchSetType(*ls, type));
   PetscCall(LineSearchSetFromOptions(*ls));
   PetscCall(LineSearchSetUp(*ls));
   if (width) PetscCall(PetscOptionsClearValue(NULL, "-ls_bracket_width"));
+  if (width) PetscCall(PetscOptionsClearValue(NULL, "-ls_bracket_longer"));
   PetscFunctionReturn(0);
 }
 
@@ -134,43 +137,46 @@ static PetscErrorCode CheckCase(const Case *cs)
     else if (rising && cand[k] < cand[k - 1]) unimodal = PETSC_FALSE;
   }
   CHECK(unimodal && k_grid > 0 && k_grid < K - 1 && cand[k_grid] < loss, "%s: the test case needs a loss profile that falls then rises with an interior minimum (grid k %" PetscInt_FMT ")", cs->name, k_grid);
-  PetscCall(SearchCreate(comm, LINESEARCHGRID, NULL, &grid));
+  PetscCall(SearchCreate(comm, LINESEARCHGRID, NULL, NULL, &grid));
   PetscCall(Search(grid, o, P, theta, dir, loss, -1, theta_grid, &eta_g, &loss_g, &n_eval));
   CHECK(eta_g == eta[k_grid] && loss_g == cand[k_grid] && n_eval == K, "%s: grid search took eta %g (loss %.17g, %" PetscInt_FMT " candidates), want 2^-%" PetscInt_FMT " (%.17g, %d)", cs->name, (double)eta_g, (double)loss_g, n_eval, k_grid, (double)cand[k_grid], K);
   PetscCall(LineSearchGetState(grid, &n_state, state));
   CHECK(n_state == 0, "%s: the grid search has a state of %" PetscInt_FMT " values", cs->name, n_state);
   PetscCall(PetscPrintf(comm, "    grid: k = %" PetscInt_FMT ", loss %.6e -> %.6e\n", k_grid, (double)loss, (double)loss_g));
   {
-    const char *widths[] = {"2", "3", "5"};
+    const char *widths[] = {"2", "3", "5", "2", "3", "5"};
     PetscInt    bad = 0, max_eval = 0;
     for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
-      PetscCall(SearchCreate(comm, LINESEARCHBRACKET, widths[w], &bracket));
+      const PetscBool longer = w >= 3;
+      PetscCall(SearchCreate(comm, LINESEARCHBRACKET, widths[w], longer ? "1" : "0", &bracket));
       for (PetscInt start = 0; start < K; start++) {
         PetscCall(Search(bracket, o, P, theta, dir, loss, start, theta_br, &eta_b, &loss_b, &n_eval));
         PetscCall(LineSearchGetState(bracket, &n_state, state));
         max_eval = PetscMax(max_eval, n_eval);
         if (eta_b != eta_g || loss_b != loss_g || memcmp(theta_br, theta_grid, sizeof(PetscReal) * P) || n_state != 1 || state[0] != (PetscReal)k_grid) {
           bad++;
-          CHECK(PETSC_FALSE, "%s: bracket width %s from k = %" PetscInt_FMT ": eta %g loss %.17g state %g, grid eta %g loss %.17g k %" PetscInt_FMT, cs->name, widths[w], start, (double)eta_b, (double)loss_b, (double)state[0], (double)eta_g, (double)loss_g, k_grid);
+          CHECK(PETSC_FALSE, "%s: bracket width %s (longer steps %d) from k = %" PetscInt_FMT ": eta %g loss %.17g state %g, grid eta %g loss %.17g k %" PetscInt_FMT, cs->name, widths[w], (int)longer, start, (double)eta_b, (double)loss_b, (double)state[0], (double)eta_g, (double)loss_g, k_grid);
         }
       }
       PetscCall(Search(bracket, o, P, theta, dir, loss, k_grid, theta_br, &eta_b, &loss_b, &n_eval));
-      { /* an odd bracket centred on the minimiser needs one pass, an even one (the minimiser at an end) two */
-        const PetscInt width = atoi(widths[w]);
-        CHECK(width % 2 ? n_eval == width : n_eval <= 2 * width, "%s: bracket width %s centred on the grid's k evaluated %" PetscInt_FMT " candidates", cs->name, widths[w], n_eval);
+      { /* an odd bracket centred on the minimiser needs one pass, an even one (the minimiser at
+           an end) two; with the longer steps the first pass starts at k = 0 */
+        const PetscInt width = atoi(widths[w]), lo = PetscMin(PetscMax(k_grid - (width - 1) / 2, 0), K - width), hi = lo + width - 1;
+        const PetscInt one_pass = longer ? hi + 1 : width;
+        CHECK(width % 2 ? n_eval == one_pass : n_eval <= one_pass + width, "%s: bracket width %s (longer steps %d) centred on the grid's k evaluated %" PetscInt_FMT " candidates, want %" PetscInt_FMT, cs->name, widths[w], (int)longer, n_eval, one_pass);
       }
       PetscCall(LineSearchDestroy(&bracket));
     }
-    PetscCall(PetscPrintf(comm, "    (c) bracket (widths 2, 3, 5, every start) = grid: %" PetscInt_FMT " of %d differ; at most %" PetscInt_FMT " candidates\n", bad, 3 * K, max_eval));
+    PetscCall(PetscPrintf(comm, "    (c) bracket (widths 2, 3, 5, with and without the longer steps, every start) = grid: %" PetscInt_FMT " of %d differ; at most %" PetscInt_FMT " candidates\n", bad, 6 * K, max_eval));
   }
 
   /* (d) ascent: no step */
   for (PetscInt i = 0; i < P; i++) dir[i] = -dir[i];
   PetscCall(Search(grid, o, P, theta, dir, loss, -1, theta_grid, &eta_g, &loss_g, &n_eval));
-  PetscCall(SearchCreate(comm, LINESEARCHBRACKET, "3", &bracket));
+  PetscCall(SearchCreate(comm, LINESEARCHBRACKET, "3", "1", &bracket));
   PetscCall(Search(bracket, o, P, theta, dir, loss, 4, theta_br, &eta_b, &loss_b, &n_eval));
   CHECK(eta_g == 0 && eta_b == 0 && loss_g == loss && loss_b == loss && !memcmp(theta_grid, theta, sizeof(PetscReal) * P) && !memcmp(theta_br, theta, sizeof(PetscReal) * P), "%s: an ascent direction: grid eta %g, bracket eta %g", cs->name, (double)eta_g, (double)eta_b);
-  CHECK(n_eval == K - 3, "%s: an ascent direction from k = 4, width 3: the bracket evaluated %" PetscInt_FMT " candidates, want k = 3..30 (%d)", cs->name, n_eval, K - 3);
+  CHECK(n_eval == K, "%s: an ascent direction from k = 4, width 3: the bracket evaluated %" PetscInt_FMT " candidates, want k = 0..30 (%d)", cs->name, n_eval, K);
   PetscCall(LineSearchGetState(bracket, &n_state, state));
   CHECK(state[0] == 4, "%s: a rejected step moved the bracket's centre to %g", cs->name, (double)state[0]);
 

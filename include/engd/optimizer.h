@@ -1,7 +1,7 @@
 /* Optimizer: one iteration of a training method on an Objective. Types (-optimizer):
-     engd  energy natural gradient: Gram of the energy, damped pseudo-inverse, grid line search
+     engd  energy natural gradient: Gram of the energy, damped pseudo-inverse, line search
      hngd  Hilbert natural gradient: the same with the Gram of the H1 inner product
-     gd    gradient descent with the same grid line search
+     gd    gradient descent with the same line search
      adam  Adam (-adam_lr, -adam_beta1, -adam_beta2, -adam_epsilon)
    The base class does what every method shares: it asks the method for the loss and a
    direction d (theta - eta d descends), rejects the step when either is not finite, runs the

@@ -56,7 +56,7 @@ PetscErrorCode LineSearchSetType(LineSearch ls, const char type[])
 
 PetscErrorCode LineSearchSetFromOptions(LineSearch ls)
 {
-  char type[64] = LINESEARCHGRID;
+  char type[64] = LINESEARCHDEFAULT;
 
   PetscFunctionBegin;
   if (ls->type[0]) PetscCall(PetscStrncpy(type, ls->type, sizeof(type)));
@@ -85,7 +85,7 @@ PetscErrorCode LineSearchSetUp(LineSearch ls)
 {
   PetscFunctionBegin;
   if (ls->setup_called) PetscFunctionReturn(0);
-  if (!ls->type[0]) PetscCall(LineSearchSetType(ls, LINESEARCHGRID));
+  if (!ls->type[0]) PetscCall(LineSearchSetType(ls, LINESEARCHDEFAULT));
   if (ls->ops.setup) PetscCall((*ls->ops.setup)(ls));
   ls->setup_called = PETSC_TRUE;
   PetscFunctionReturn(0);
