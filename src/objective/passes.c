@@ -61,7 +61,7 @@ PetscErrorCode ObjectiveLoss(Objective o, const PetscReal *theta, PetscReal *los
 }
 
 /* Candidates: the first layer is affine in the parameters (ModelFirstLayer), so its
-   pre-activations at theta and of dir are formed once per line search ... */
+   pre-activations at theta and of dir are formed once per call for all its candidates ... */
 static PetscErrorCode FirstLayerBlock(void *ctx, const ObjectiveBlock *blk)
 {
   Pass          *p   = (Pass *)ctx;
