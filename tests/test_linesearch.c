@@ -1,8 +1,8 @@
 /* The line searches and the candidates' first-layer reuse, for a 2-D Poisson problem in small
    chunks, the (1+1)-D heat equation (trace weights, three terms) and the 1-D deep Ritz energy:
      (a) ModelForwardFromFirstLayer from ModelFirstLayer(theta) = ModelForward, bit for bit, for
-         every order, and ModelFirstLayer is affine: y(theta - eta d) = y(theta) - eta y(d) to
-         round-off;
+         every order; ModelFirstLayer is affine: y(theta - eta d) = y(theta) - eta y(d) to
+         round-off; and the pass from y(theta) - eta y(d) = ModelForward at theta - eta d to 1e-13;
      (b) ObjectiveLossCandidates (which forms each candidate's first layer as a - eta b) = the
          plain ObjectiveLoss at theta - eta_k d, to 1e-14 relative (the energy's, whose
          quadrature cancels, 1e-13), for all 31 candidates;
@@ -46,7 +46,7 @@ static PetscErrorCode CheckModel(const Case *cs, Model model, const PetscReal *t
   for (PetscInt order = 0; order <= 2; order++) {
     const PetscReal *cw = order == 2 && dim <= 3 ? c : NULL;
     PetscCall(ModelForward(model, theta, PetscMin(nb, bs), x, order, cw, PETSC_FALSE, out));
-    PetscCall(ModelForwardFromFirstLayer(model, theta, PetscMin(nb, bs), y, order, cw, out_from));
+    PetscCall(ModelForwardFromFirstLayer(model, theta, PetscMin(nb, bs), y, NULL, 0.0, order, cw, out_from));
     CHECK(!memcmp(out, out_from, sizeof(PetscReal) * PetscMin(nb, bs) * ModelNumChannels(dim, order)), "%s: order %" PetscInt_FMT ": ModelForwardFromFirstLayer(ModelFirstLayer) differs from ModelForward", cs->name, order);
   }
   { /* affine in the parameters */
@@ -60,6 +60,15 @@ static PetscErrorCode CheckModel(const Case *cs, Model model, const PetscReal *t
       scale = PetscMax(scale, PetscAbsReal(y[i]) + eta * PetscAbsReal(yb[i]));
     }
     CHECK(err <= 1e-14 * scale, "%s: ModelFirstLayer is not affine: %.1e (scale %.1e)", cs->name, (double)err, (double)scale);
+    /* the pass from a - eta b at theta - eta d is ModelForward's there, up to the rounding of a - eta b */
+    PetscCall(ModelForward(model, thetas, PetscMin(nb, bs), x, 2, NULL, PETSC_FALSE, out));
+    PetscCall(ModelForwardFromFirstLayer(model, thetas, PetscMin(nb, bs), y, yb, eta, 2, NULL, out_from));
+    err = scale = 0;
+    for (PetscInt i = 0; i < PetscMin(nb, bs) * (dim + 2); i++) {
+      err   = PetscMax(err, PetscAbsReal(out[i] - out_from[i]));
+      scale = PetscMax(scale, PetscAbsReal(out[i]));
+    }
+    CHECK(err <= 1e-13 * scale, "%s: ModelForwardFromFirstLayer(a, b, eta) vs ModelForward at theta - eta d: %.1e (scale %.1e)", cs->name, (double)err, (double)scale);
     PetscCall(PetscFree(thetas));
   }
   PetscCall(PetscFree6(x, y, ya, yb, out, out_from));

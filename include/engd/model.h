@@ -137,11 +137,13 @@ PetscErrorCode ModelForward(Model, const PetscReal *theta, PetscInt nb, const Pe
    candidate's with an axpy instead of a product with x (ObjectiveLossCandidates). */
 PetscErrorCode ModelFirstLayer(Model, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscReal *y);
 
-/* ModelForward without a tape, starting from given first-layer value pre-activations y
-   (n_1 x nb, as ModelFirstLayer gives them) instead of the points: layer 1's derivative channels
-   (the columns of W_1) and the later layers use theta. With y = ModelFirstLayer(theta, x) the
-   outputs are ModelForward's bit for bit. */
-PetscErrorCode ModelForwardFromFirstLayer(Model, const PetscReal *theta, PetscInt nb, const PetscReal *y, PetscInt order, const PetscReal *trace_weights, PetscReal *out);
+/* ModelForward without a tape, starting from given first-layer value pre-activations
+   y = a - eta b (n_1 x nb; b = NULL: y = a) instead of the points: layer 1's derivative channels
+   (the columns of W_1) and the later layers use theta. With a = ModelFirstLayer(theta, x) and
+   b = NULL the outputs are ModelForward's bit for bit; with a = ModelFirstLayer(theta0, x),
+   b = ModelFirstLayer(d, x) and theta = theta0 - eta d they are ModelForward's at theta up to the
+   rounding of y. */
+PetscErrorCode ModelForwardFromFirstLayer(Model, const PetscReal *theta, PetscInt nb, const PetscReal *a, const PetscReal *b, PetscReal eta, PetscInt order, const PetscReal *trace_weights, PetscReal *out);
 
 /* After ModelForward(..., keep_tape): ModelReverse with ModelLayerVisitRows. */
 PetscErrorCode ModelBackwardRows(Model, const PetscReal *theta, const PetscReal *cot, PetscReal *jac_t, PetscInt ld);

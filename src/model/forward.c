@@ -171,16 +171,21 @@ PetscErrorCode ModelFirstLayer(Model m, const PetscReal *theta, PetscInt nb, con
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ModelForwardFromFirstLayer(Model m, const PetscReal *theta, PetscInt nb, const PetscReal *y, PetscInt order, const PetscReal *trace_weights, PetscReal *out)
+PetscErrorCode ModelForwardFromFirstLayer(Model m, const PetscReal *theta, PetscInt nb, const PetscReal *a, const PetscReal *b, PetscReal eta, PetscInt order, const PetscReal *trace_weights, PetscReal *out)
 {
-  ModelTape tape = m->default_tape;
+  ModelTape      tape = m->default_tape;
+  const PetscInt len  = m->widths[1] * nb;
 
   PetscFunctionBegin;
   PetscCall(ModelTapeCheck_Private(m, tape, PETSC_FALSE, "forward"));
   PetscCall(CheckBlock(m, nb, order));
   tape->valid = PETSC_FALSE;
   if (nb == 0) PetscFunctionReturn(0);
-  PetscCall(PetscArraycpy(tape->pre[1], y, m->widths[1] * nb));
+  if (b) {
+    PetscReal *y = tape->pre[1];
+    for (PetscInt i = 0; i < len; i++) y[i] = a[i] - eta * b[i];
+    PetscCall(PetscLogFlops(2.0 * len));
+  } else PetscCall(PetscArraycpy(tape->pre[1], a, len));
   PetscCall(ForwardLayers(m, tape, theta, nb, order, trace_weights, PETSC_FALSE, out));
   PetscFunctionReturn(0);
 }

@@ -73,16 +73,16 @@ static PetscErrorCode FirstLayerBlock(void *ctx, const ObjectiveBlock *blk)
   PetscFunctionReturn(0);
 }
 
-/* ... and each candidate's are a - eta b, the rest of its pass from them. */
+/* ... and each candidate's pass starts from a - eta b. */
 static PetscErrorCode CandidateBlock(void *ctx, const ObjectiveBlock *blk)
 {
-  Pass            *p   = (Pass *)ctx;
-  const PetscInt   len = blk->n * p->o->model_width1, off = (p->o->first_offset[blk->term] + blk->point) * p->o->model_width1;
-  const PetscReal *a = p->o->first_a + off, *b = p->o->first_b + off;
+  Pass          *p   = (Pass *)ctx;
+  const PetscInt off = (p->o->first_offset[blk->term] + blk->point) * p->o->model_width1;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < len; i++) p->first[i] = a[i] - p->eta * b[i];
-  PetscCall(PetscLogFlops(2.0 * len));
+  p->work.first_a   = p->o->first_a + off;
+  p->work.first_b   = p->o->first_b + off;
+  p->work.first_eta = p->eta;
   PetscCall(LossBlock(ctx, blk));
   PetscFunctionReturn(0);
 }
@@ -234,8 +234,7 @@ PetscErrorCode ObjectiveSetUpPasses(Objective o)
   PetscCall(PetscMalloc1(o->training.n_terms + 1, &o->first_offset));
   o->first_offset[0] = 0;
   for (PetscInt t = 0; t < o->training.n_terms; t++) o->first_offset[t + 1] = o->first_offset[t] + o->training.terms[t].n_local;
-  PetscCall(PetscMalloc3((size_t)o->model_width1 * o->first_offset[o->training.n_terms], &o->first_a, (size_t)o->model_width1 * o->first_offset[o->training.n_terms], &o->first_b, o->model_width1 * n, &o->candidates.first));
-  o->candidates.work.first_layer = o->candidates.first;
+  PetscCall(PetscMalloc2((size_t)o->model_width1 * o->first_offset[o->training.n_terms], &o->first_a, (size_t)o->model_width1 * o->first_offset[o->training.n_terms], &o->first_b));
   PetscCall(PetscMalloc3(o->n_params, &o->theta_trial, o->n_params + 1, &o->dd_gradient, o->n_params, &o->dd_rows_gradient));
   PetscFunctionReturn(0);
 }
@@ -250,7 +249,7 @@ PetscErrorCode ObjectiveDestroyPasses(Objective o)
   PetscCall(PetscFree2(o->errors.u_exact, o->errors.grad_exact));
   PetscCall(PetscFree(o->dd_candidates));
   PetscCall(PetscFree(o->first_offset));
-  PetscCall(PetscFree3(o->first_a, o->first_b, o->candidates.first));
+  PetscCall(PetscFree2(o->first_a, o->first_b));
   PetscCall(PetscFree3(o->theta_trial, o->dd_gradient, o->dd_rows_gradient));
   PetscFunctionReturn(0);
 }

@@ -22,12 +22,12 @@ PetscErrorCode ObjectiveBlockWorkDestroy(ObjectiveBlockWork *w)
   PetscFunctionReturn(0);
 }
 
-/* The block's forward pass into w->out: taped, from w->first_layer, or plain. */
+/* The block's forward pass into w->out: taped, from w->first_a - first_eta w->first_b, or plain. */
 static PetscErrorCode BlockForward(Objective o, const ObjectiveBlock *blk, const PetscReal *theta, const PetscReal *trace_weights, PetscBool keep_tape, ObjectiveBlockWork *w)
 {
   PetscFunctionBegin;
   if (keep_tape) PetscCall(ModelForwardTape(o->model, w->tape, theta, blk->n, blk->x, blk->info->order, trace_weights, w->out));
-  else if (w->first_layer) PetscCall(ModelForwardFromFirstLayer(o->model, theta, blk->n, w->first_layer, blk->info->order, trace_weights, w->out));
+  else if (w->first_a) PetscCall(ModelForwardFromFirstLayer(o->model, theta, blk->n, w->first_a, w->first_b, w->first_eta, blk->info->order, trace_weights, w->out));
   else PetscCall(ModelForward(o->model, theta, blk->n, blk->x, blk->info->order, trace_weights, PETSC_FALSE, w->out));
   PetscFunctionReturn(0);
 }

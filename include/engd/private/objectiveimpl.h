@@ -47,7 +47,6 @@ typedef struct {
   const PetscReal   *theta;
   const PetscReal   *dir;              /* candidates pass: the direction */
   PetscReal          eta;              /* candidates pass: the candidate in progress */
-  PetscReal         *first;            /* candidates pass: its first layer, n_1 x block size */
   PetscReal          sums[4];          /* errors pass */
   PetscReal         *u_exact, *grad_exact;
 } Pass;
