@@ -86,6 +86,12 @@ bad 2 'engd_nystrom_rank 300 exceeds the 257 parameters' $OPTS -engd_gram cg -en
 bad 2 'engd_matrix_free needs -engd_gram cg' $OPTS -engd_matrix_free
 bad 2 'engd_damping_adapt needs a positive' $OPTS -engd_gram cg -engd_damping_adapt
 bad 2 'engd_damping_adapt needs -engd_gram cg' $OPTS -engd_damping 1e-3 -engd_damping_adapt
+bad 2 'ls_type.*walk|walk.*ls_type' $OPTS -ls_type walk
+bad 2 'ls_bracket_width.*at least 2.*1' $OPTS -ls_type bracket -ls_bracket_width 1
+bad 0 'ls_bracket_width.*at least 2.*-3' $OPTS -ls_type bracket -ls_bracket_width -3
+bad 2 'ls_bracket_start.*0\.\.30.*31' $OPTS -ls_type bracket -ls_bracket_start 31
+bad 2 'ls_bracket_start.*0\.\.9.*-1' $OPTS -ls_type bracket -ls_steps 10 -ls_bracket_start -1
+bad 2 'ls_bracket_width' $OPTS -ls_type bracket -ls_bracket_width
 echo "== misspelled option"
 bad 2 'net_hiden' $OPTS -net_hiden 32
 bad 0 'net_hiden' $OPTS -net_hiden 32

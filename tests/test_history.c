@@ -169,7 +169,7 @@ static PetscErrorCode CheckRoundTrip(const char *dir)
   PetscCall(RunHistory(opt, "solver_iterations", &history));
   PetscCall(HistoryFindColumn(history, "solver_iterations", &extra));
   PetscCall(HistoryGetNumColumns(history, &n_columns));
-  CHECK(n_columns == 14 && extra == 13, "%" PetscInt_FMT " columns, solver_iterations at %" PetscInt_FMT "; want 14 (the run's 7, ENGD's 6 solve_* and the extra) and 13", n_columns, extra);
+  CHECK(n_columns == 15 && extra == 14, "%" PetscInt_FMT " columns, solver_iterations at %" PetscInt_FMT "; want 15 (the run's 7, the line search's ls_candidates, ENGD's 6 solve_* and the extra) and 14", n_columns, extra);
 
   for (PetscInt it = 0; it <= N_STEPS; it++) {
     if (it > 0) PetscCall(ObjectiveResample(objective, it - 1));

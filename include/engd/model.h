@@ -130,6 +130,21 @@ PetscErrorCode ModelTangent(Model, ModelTape, const PetscReal *theta, const Pets
 PetscErrorCode ModelForward(Model, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscInt order,
                             const PetscReal *trace_weights, PetscBool keep_tape, PetscReal *out);
 
+/* The first layer's value pre-activations y = W_1 x + b_1 of nb points (n_1 x nb, column p for
+   point p). They are affine in theta, so along a line theta - eta d they are
+       y(theta - eta d) = y(theta) - eta y'(d),   y'(d) = dW_1 x + db_1 = ModelFirstLayer(d),
+   the same function applied to d: a line search computes both once per block and forms every
+   candidate's with an axpy instead of a product with x (ObjectiveLossCandidates). */
+PetscErrorCode ModelFirstLayer(Model, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscReal *y);
+
+/* ModelForward without a tape, starting from given first-layer value pre-activations
+   y = a - eta b (n_1 x nb; b = NULL: y = a) instead of the points: layer 1's derivative channels
+   (the columns of W_1) and the later layers use theta. With a = ModelFirstLayer(theta, x) and
+   b = NULL the outputs are ModelForward's bit for bit; with a = ModelFirstLayer(theta0, x),
+   b = ModelFirstLayer(d, x) and theta = theta0 - eta d they are ModelForward's at theta up to the
+   rounding of y. */
+PetscErrorCode ModelForwardFromFirstLayer(Model, const PetscReal *theta, PetscInt nb, const PetscReal *a, const PetscReal *b, PetscReal eta, PetscInt order, const PetscReal *trace_weights, PetscReal *out);
+
 /* After ModelForward(..., keep_tape): ModelReverse with ModelLayerVisitRows. */
 PetscErrorCode ModelBackwardRows(Model, const PetscReal *theta, const PetscReal *cot, PetscReal *jac_t, PetscInt ld);
 

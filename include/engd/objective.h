@@ -104,6 +104,10 @@ typedef struct {
   PetscReal *energy, *denergy, *d2energy; /* energy: e (nb), De and diag D^2e (S x nb) */
   PetscReal  part;     /* the block's share of the loss */
   ModelTape  tape;     /* of the block's taped forward pass, for the visitor's reverse passes */
+  const PetscReal *first_a, *first_b; /* NULL, or the block's first-layer value pre-activations
+                                         a - first_eta b (n_1 x nb each): a pass without a tape
+                                         starts from them (ModelForwardFromFirstLayer) */
+  PetscReal        first_eta;
 } ObjectiveBlockWork;
 PetscErrorCode ObjectiveBlockWorkCreate(Objective, ObjectiveBlockWork *);
 PetscErrorCode ObjectiveBlockWorkDestroy(ObjectiveBlockWork *);

@@ -1,7 +1,7 @@
 /* Optimizer: one iteration of a training method on an Objective. Types (-optimizer):
-     engd  energy natural gradient: Gram of the energy, damped pseudo-inverse, grid line search
+     engd  energy natural gradient: Gram of the energy, damped pseudo-inverse, line search
      hngd  Hilbert natural gradient: the same with the Gram of the H1 inner product
-     gd    gradient descent with the same grid line search
+     gd    gradient descent with the same line search
      adam  Adam (-adam_lr, -adam_beta1, -adam_beta2, -adam_epsilon)
      spring  SPRING: kernel-form ENGD with momentum (-spring_momentum, -spring_damping, ...)
    The base class does what every method shares: it asks the method for the loss and a
@@ -28,6 +28,7 @@ typedef struct {
   PetscBool accepted;
   PetscBool nonfinite;  /* the direction or loss was not finite; the step was rejected */
   PetscBool solved;     /* a curvature solve made the direction: solve holds what it found */
+  PetscInt  ls_candidates; /* line-search candidates evaluated (0: none ran) */
   CurvatureSolveInfo solve;
 } OptimizerStepInfo;
 
@@ -52,7 +53,8 @@ PetscErrorCode OptimizerGetType(Optimizer, const char **);
 PetscErrorCode OptimizerGetObjective(Optimizer, Objective *);
 
 /* History columns: register the optimizer's in history, before its first row: "eta" (the step
-   size taken, 0 for a rejected step) and "damping" (HistoryAddColumn), then those of the method
+   size taken, 0 for a rejected step), "damping" (HistoryAddColumn) and, for the methods with a
+   line search, "ls_candidates" (the candidates it evaluated), then those of the method
    (OptimizerOps.sethistory). From then on every OptimizerStep sets them in history's current row,
    so begin the iteration's row (HistoryBeginRow) before the step. OptimizerRecordStart sets them
    in a row without a step (iteration 0 of a fresh run): eta = damping = 0. */
@@ -62,8 +64,10 @@ PetscErrorCode OptimizerRecordStart(Optimizer);
 /* Optimizer state: what a method carries from one iteration to the next, as a list of named
    real arrays, so that a checkpoint can hold any method's state without knowing the method.
    Every optimizer stores "iteration" (steps taken); Adam adds "moment1", "moment2" (P each)
-   and "step" (its bias-correction count); SPRING "phi" (P) and "step"; ENGD adds "rcond" (the cut-off the continuation has
-   lowered it to). A method with more state (KFAC's averaged factors) adds its own entries. */
+   and "step" (its bias-correction count); SPRING "phi" (P) and "step"; ENGD adds "rcond" (the
+   cut-off the continuation has lowered it to); a line search with state adds "linesearch"
+   (LineSearchGetState: the bracket search's last accepted k). A method with more state (KFAC's
+   averaged factors) adds its own entries. */
 typedef struct {
   char       name[32];
   PetscInt   length;

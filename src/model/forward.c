@@ -103,24 +103,41 @@ static PetscErrorCode ActivationForward(Model m, ModelTape tape, const PetscReal
   PetscFunctionReturn(0);
 }
 
-/* The pass on tape; without keep_tape only what the outputs need (no sigma'', sigma''' beyond
-   the order, no copy of x) and the tape is left invalid. */
-static PetscErrorCode Forward(Model m, ModelTape tape, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscInt order, const PetscReal *trace_weights, PetscBool keep_tape, PetscReal *out)
+static PetscErrorCode CheckBlock(Model m, PetscInt nb, PetscInt order)
+{
+  PetscFunctionBegin;
+  PetscCheck(nb >= 0 && nb <= m->block_size, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "Block of %" PetscInt_FMT " points exceeds the block size %" PetscInt_FMT, nb, m->block_size);
+  PetscCheck(order >= 0 && order <= 2, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "Derivative order %" PetscInt_FMT " not in 0..2", order);
+  PetscFunctionReturn(0);
+}
+
+/* Layers 1..L from the first layer's value pre-activations in tape->pre[1]. */
+static PetscErrorCode ForwardLayers(Model m, ModelTape tape, const PetscReal *theta, PetscInt nb, PetscInt order, const PetscReal *trace_weights, PetscBool keep_tape, PetscReal *out)
 {
   const PetscInt L = m->n_layers, S = ModelNumChannels(m->dim, order);
 
   PetscFunctionBegin;
-  PetscCall(ModelTapeCheck_Private(m, tape, PETSC_FALSE, "forward"));
-  PetscCheck(nb >= 0 && nb <= m->block_size, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "Block of %" PetscInt_FMT " points exceeds the block size %" PetscInt_FMT, nb, m->block_size);
-  PetscCheck(order >= 0 && order <= 2, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "Derivative order %" PetscInt_FMT " not in 0..2", order);
-  tape->valid = PETSC_FALSE;
-  if (nb == 0) PetscFunctionReturn(0);
-  PetscCall(FirstLayerForward(m, theta, nb, x, tape->pre[1]));
   for (PetscInt l = 1; l < L; l++) {
     PetscCall(ActivationForward(m, tape, theta, l, nb, order, trace_weights, keep_tape));
     PetscCall(ModelLinearForward_Private(m->widths[l + 1], m->widths[l], nb, S, theta + m->w_offset[l + 1], theta + m->b_offset[l + 1], tape->post[l], tape->pre[l + 1]));
   }
   PetscCall(PetscArraycpy(out, tape->pre[L], nb * S));
+  PetscFunctionReturn(0);
+}
+
+/* The pass on tape; without keep_tape only what the outputs need (no sigma'', sigma''' beyond
+   the order, no copy of x) and the tape is left invalid. */
+static PetscErrorCode Forward(Model m, ModelTape tape, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscInt order, const PetscReal *trace_weights, PetscBool keep_tape, PetscReal *out)
+{
+  const PetscInt S = ModelNumChannels(m->dim, order);
+
+  PetscFunctionBegin;
+  PetscCall(ModelTapeCheck_Private(m, tape, PETSC_FALSE, "forward"));
+  PetscCall(CheckBlock(m, nb, order));
+  tape->valid = PETSC_FALSE;
+  if (nb == 0) PetscFunctionReturn(0);
+  PetscCall(FirstLayerForward(m, theta, nb, x, tape->pre[1]));
+  PetscCall(ForwardLayers(m, tape, theta, nb, order, trace_weights, keep_tape, out));
   if (keep_tape) {
     tape->valid      = PETSC_TRUE;
     tape->nb         = nb;
@@ -143,5 +160,32 @@ PetscErrorCode ModelForward(Model m, const PetscReal *theta, PetscInt nb, const 
 {
   PetscFunctionBegin;
   PetscCall(Forward(m, m->default_tape, theta, nb, x, order, trace_weights, keep_tape, out));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelFirstLayer(Model m, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscReal *y)
+{
+  PetscFunctionBegin;
+  PetscCall(CheckBlock(m, nb, 0));
+  if (nb > 0) PetscCall(FirstLayerForward(m, theta, nb, x, y));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelForwardFromFirstLayer(Model m, const PetscReal *theta, PetscInt nb, const PetscReal *a, const PetscReal *b, PetscReal eta, PetscInt order, const PetscReal *trace_weights, PetscReal *out)
+{
+  ModelTape      tape = m->default_tape;
+  const PetscInt len  = m->widths[1] * nb;
+
+  PetscFunctionBegin;
+  PetscCall(ModelTapeCheck_Private(m, tape, PETSC_FALSE, "forward"));
+  PetscCall(CheckBlock(m, nb, order));
+  tape->valid = PETSC_FALSE;
+  if (nb == 0) PetscFunctionReturn(0);
+  if (b) {
+    PetscReal *y = tape->pre[1];
+    for (PetscInt i = 0; i < len; i++) y[i] = a[i] - eta * b[i];
+    PetscCall(PetscLogFlops(2.0 * len));
+  } else PetscCall(PetscArraycpy(tape->pre[1], a, len));
+  PetscCall(ForwardLayers(m, tape, theta, nb, order, trace_weights, PETSC_FALSE, out));
   PetscFunctionReturn(0);
 }

@@ -36,10 +36,10 @@ static PetscErrorCode LossEndChunk(void *ctx, PetscInt chunk)
   PetscFunctionReturn(0);
 }
 
-/* acc += this rank's loss at theta. */
-static PetscErrorCode AccumulateLoss(Pass *p, const PetscReal *theta, DDReal *acc)
+/* acc += this rank's loss at theta, block by block with `block` (LossBlock or CandidateBlock). */
+static PetscErrorCode AccumulateLoss(Pass *p, const PetscReal *theta, PetscErrorCode (*block)(void *, const ObjectiveBlock *), DDReal *acc)
 {
-  const ObjectiveVisitor v = {p, NULL, LossBlock, LossEndPiece, LossEndChunk};
+  const ObjectiveVisitor v = {p, NULL, block, LossEndPiece, LossEndChunk};
 
   PetscFunctionBegin;
   p->theta = theta;
@@ -54,14 +54,44 @@ PetscErrorCode ObjectiveLoss(Objective o, const PetscReal *theta, PetscReal *los
   DDReal acc = {0.0, 0.0};
 
   PetscFunctionBegin;
-  PetscCall(AccumulateLoss(&o->loss, theta, &acc));
+  PetscCall(AccumulateLoss(&o->loss, theta, LossBlock, &acc));
   PetscCall(DDAllreduce(o->comm, 1, &acc));
   *loss = DDRound(acc);
   PetscFunctionReturn(0);
 }
 
+/* Candidates: the first layer is affine in the parameters (ModelFirstLayer), so its
+   pre-activations at theta and of dir are formed once per call for all its candidates ... */
+static PetscErrorCode FirstLayerBlock(void *ctx, const ObjectiveBlock *blk)
+{
+  Pass          *p   = (Pass *)ctx;
+  const PetscInt off = (p->o->first_offset[blk->term] + blk->point) * p->o->model_width1;
+
+  PetscFunctionBegin;
+  PetscCall(ModelFirstLayer(p->o->model, p->theta, blk->n, blk->x, p->o->first_a + off));
+  PetscCall(ModelFirstLayer(p->o->model, p->dir, blk->n, blk->x, p->o->first_b + off));
+  PetscFunctionReturn(0);
+}
+
+/* ... and each candidate's pass starts from a - eta b. */
+static PetscErrorCode CandidateBlock(void *ctx, const ObjectiveBlock *blk)
+{
+  Pass          *p   = (Pass *)ctx;
+  const PetscInt off = (p->o->first_offset[blk->term] + blk->point) * p->o->model_width1;
+
+  PetscFunctionBegin;
+  p->work.first_a   = p->o->first_a + off;
+  p->work.first_b   = p->o->first_b + off;
+  p->work.first_eta = p->eta;
+  PetscCall(LossBlock(ctx, blk));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ObjectiveLossCandidates(Objective o, const PetscReal *theta, const PetscReal *dir, PetscInt K, const PetscReal *eta, PetscReal *loss)
 {
+  Pass                  *p = &o->candidates;
+  const ObjectiveVisitor first = {p, NULL, FirstLayerBlock, NULL, NULL};
+
   PetscFunctionBegin;
   if (K > o->n_dd) { /* more candidates than ever before: grow once */
     PetscCall(PetscFree(o->dd_candidates));
@@ -69,9 +99,13 @@ PetscErrorCode ObjectiveLossCandidates(Objective o, const PetscReal *theta, cons
     o->n_dd = K;
   }
   DDZero(K, o->dd_candidates);
+  p->theta = theta;
+  p->dir   = dir;
+  PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &first));
   for (PetscInt k = 0; k < K; k++) {
     for (PetscInt i = 0; i < o->n_params; i++) o->theta_trial[i] = theta[i] - eta[k] * dir[i];
-    PetscCall(AccumulateLoss(&o->candidates, o->theta_trial, &o->dd_candidates[k]));
+    p->eta = eta[k];
+    PetscCall(AccumulateLoss(p, o->theta_trial, CandidateBlock, &o->dd_candidates[k]));
   }
   PetscCall(PetscLogFlops(2.0 * K * o->n_params));
   PetscCall(DDAllreduce(o->comm, K, o->dd_candidates));
@@ -181,9 +215,13 @@ static PetscErrorCode PassCreate(Objective o, Pass *p)
 
 PetscErrorCode ObjectiveSetUpPasses(Objective o)
 {
-  const PetscInt d = o->dim, n = o->block_size;
+  const PetscInt  d = o->dim, n = o->block_size;
+  const PetscInt *widths;
+  PetscInt        n_layers;
 
   PetscFunctionBegin;
+  PetscCall(ModelGetWidths(o->model, &n_layers, &widths));
+  o->model_width1 = widths[1];
   PetscCall(PassCreate(o, &o->loss));
   PetscCall(PassCreate(o, &o->candidates));
   PetscCall(PassCreate(o, &o->rows));
@@ -193,6 +231,10 @@ PetscErrorCode ObjectiveSetUpPasses(Objective o)
   PetscCall(PetscMalloc2(n, &o->errors.u_exact, d * n, &o->errors.grad_exact));
   o->n_dd = 64;
   PetscCall(PetscMalloc1(o->n_dd, &o->dd_candidates));
+  PetscCall(PetscMalloc1(o->training.n_terms + 1, &o->first_offset));
+  o->first_offset[0] = 0;
+  for (PetscInt t = 0; t < o->training.n_terms; t++) o->first_offset[t + 1] = o->first_offset[t] + o->training.terms[t].n_local;
+  PetscCall(PetscMalloc2((size_t)o->model_width1 * o->first_offset[o->training.n_terms], &o->first_a, (size_t)o->model_width1 * o->first_offset[o->training.n_terms], &o->first_b));
   PetscCall(PetscMalloc3(o->n_params, &o->theta_trial, o->n_params + 1, &o->dd_gradient, o->n_params, &o->dd_rows_gradient));
   PetscFunctionReturn(0);
 }
@@ -206,6 +248,8 @@ PetscErrorCode ObjectiveDestroyPasses(Objective o)
   PetscCall(PetscFree(o->gradient.chunk_grad));
   PetscCall(PetscFree2(o->errors.u_exact, o->errors.grad_exact));
   PetscCall(PetscFree(o->dd_candidates));
+  PetscCall(PetscFree(o->first_offset));
+  PetscCall(PetscFree2(o->first_a, o->first_b));
   PetscCall(PetscFree3(o->theta_trial, o->dd_gradient, o->dd_rows_gradient));
   PetscFunctionReturn(0);
 }

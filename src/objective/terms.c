@@ -22,6 +22,16 @@ PetscErrorCode ObjectiveBlockWorkDestroy(ObjectiveBlockWork *w)
   PetscFunctionReturn(0);
 }
 
+/* The block's forward pass into w->out: taped, from w->first_a - first_eta w->first_b, or plain. */
+static PetscErrorCode BlockForward(Objective o, const ObjectiveBlock *blk, const PetscReal *theta, const PetscReal *trace_weights, PetscBool keep_tape, ObjectiveBlockWork *w)
+{
+  PetscFunctionBegin;
+  if (keep_tape) PetscCall(ModelForwardTape(o->model, w->tape, theta, blk->n, blk->x, blk->info->order, trace_weights, w->out));
+  else if (w->first_a) PetscCall(ModelForwardFromFirstLayer(o->model, theta, blk->n, w->first_a, w->first_b, w->first_eta, blk->info->order, trace_weights, w->out));
+  else PetscCall(ModelForward(o->model, theta, blk->n, blk->x, blk->info->order, trace_weights, PETSC_FALSE, w->out));
+  PetscFunctionReturn(0);
+}
+
 /* Scaled residuals r~ = scale r (and their cotangents with derivs); part = 1/2 sum r~^2. */
 static PetscErrorCode EvaluateLeastSquares(Objective o, const ObjectiveBlock *blk, const PetscReal *theta, PetscBool keep_tape, PetscBool derivs, ObjectiveBlockWork *w)
 {
@@ -31,8 +41,7 @@ static PetscErrorCode EvaluateLeastSquares(Objective o, const ObjectiveBlock *bl
 
   PetscFunctionBegin;
   PetscCall(ProblemGetTraceWeights(o->problem, &trace_weights));
-  if (keep_tape) PetscCall(ModelForwardTape(o->model, w->tape, theta, nb, blk->x, blk->info->order, trace_weights, w->out));
-  else PetscCall(ModelForward(o->model, theta, nb, blk->x, blk->info->order, trace_weights, PETSC_FALSE, w->out));
+  PetscCall(BlockForward(o, blk, theta, trace_weights, keep_tape, w));
   PetscCall(ProblemResidual(o->problem, blk->term, nb, blk->x, blk->data, w->out, w->res, derivs ? w->cot : NULL));
   for (PetscInt q = 0; q < nb; q++) {
     w->res[q] *= blk->scale;
@@ -52,8 +61,7 @@ static PetscErrorCode EvaluateEnergy(Objective o, const ObjectiveBlock *blk, con
   PetscReal      total  = 0.0;
 
   PetscFunctionBegin;
-  if (keep_tape) PetscCall(ModelForwardTape(o->model, w->tape, theta, blk->n, blk->x, blk->info->order, NULL, w->out));
-  else PetscCall(ModelForward(o->model, theta, blk->n, blk->x, blk->info->order, NULL, PETSC_FALSE, w->out));
+  PetscCall(BlockForward(o, blk, theta, NULL, keep_tape, w));
   PetscCall(ProblemEnergy(o->problem, blk->term, blk->n, blk->x, blk->data, w->out, w->energy, derivs ? w->denergy : NULL, derivs ? w->d2energy : NULL));
   for (PetscInt q = 0; q < blk->n; q++) {
     w->res[q] = blk->info->weight * blk->data[q * n_data];

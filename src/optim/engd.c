@@ -1,7 +1,7 @@
 /* Energy natural gradient descent (Mueller & Zeinhofer, ICML 2023): with the scaled residuals
    r~ and rows J~ of the PINN loss, grad L = J~^T r~ and the energy Gram matrix is G = J~^T J~,
    so the direction d = G^+ grad L is the Gauss-Newton step in function space. The step size
-   comes from the grid line search.
+   comes from the line search over eta = 2^-k (linesearch.h).
 
    Hilbert NGD (-optimizer hngd), the comparison the ENGD paper makes, is the same iteration
    with the Gram matrix of the solution space's inner product instead of the energy's: the

@@ -11,31 +11,20 @@ static PetscErrorCode SetUp_Grid(LineSearch ls)
   LineSearch_Grid *grid = (LineSearch_Grid *)ls->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc2(ls->n_steps, &grid->eta, ls->n_steps, &grid->loss));
-  for (PetscInt k = 0; k < ls->n_steps; k++) grid->eta[k] = PetscPowReal(2.0, -(PetscReal)k);
+  PetscCall(LineSearchGridSteps_Private(ls, &grid->eta, &grid->loss));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode Apply_Grid(LineSearch ls, Objective objective, PetscReal *theta, const PetscReal *dir, PetscReal loss, PetscReal *eta, PetscReal *loss_new)
 {
   LineSearch_Grid *grid = (LineSearch_Grid *)ls->data;
-  PetscInt         best = -1, P;
-  Model            model;
+  PetscInt         best;
 
   PetscFunctionBegin;
   PetscCall(ObjectiveLossCandidates(objective, theta, dir, ls->n_steps, grid->eta, grid->loss));
-  for (PetscInt k = 0; k < ls->n_steps; k++)
-    if (PetscIsNormalReal(grid->loss[k]) || grid->loss[k] == 0.0)
-      if (best < 0 || grid->loss[k] < grid->loss[best]) best = k;
-  *eta      = 0.0;
-  *loss_new = loss;
-  if (best >= 0 && grid->loss[best] < loss) {
-    PetscCall(ObjectiveGetModel(objective, &model));
-    PetscCall(ModelGetNumParameters(model, &P));
-    *eta      = grid->eta[best];
-    *loss_new = grid->loss[best];
-    for (PetscInt i = 0; i < P; i++) theta[i] -= *eta * dir[i];
-  }
+  ls->n_evaluated = ls->n_steps;
+  PetscCall(LineSearchBest_Private(ls->n_steps, grid->loss, &best));
+  PetscCall(LineSearchAccept_Private(objective, theta, dir, loss, best, grid->eta, grid->loss, eta, loss_new));
   PetscFunctionReturn(0);
 }
 

@@ -36,6 +36,7 @@ PetscErrorCode OptimizerCreate(Objective objective, Optimizer *optimizer)
   PetscCall(ObjectiveGetModel(objective, &opt->model));
   opt->objective = objective;
   for (PetscInt k = 0; k < 6; k++) opt->column_solve[k] = -1;
+  opt->column_ls = -1;
   PetscCall(LineSearchCreate(opt->comm, &opt->ls));
   *optimizer = opt;
   PetscFunctionReturn(0);
@@ -117,6 +118,7 @@ static PetscErrorCode Record(Optimizer opt, PetscReal eta, PetscReal damping, co
   PetscFunctionBegin;
   PetscCall(HistorySetValue(opt->history, opt->column_eta, eta));
   PetscCall(HistorySetValue(opt->history, opt->column_damping, damping));
+  if (opt->column_ls >= 0) PetscCall(HistorySetValue(opt->history, opt->column_ls, info ? (PetscReal)info->ls_candidates : 0.0));
   if (info && info->solved && opt->column_solve[0] >= 0) {
     const CurvatureSolveInfo *s         = &info->solve;
     const PetscReal           values[6] = {(PetscReal)s->n_kept, s->lambda_max, s->lambda_min_kept, (PetscReal)s->iterations, (PetscReal)s->reason, (PetscReal)s->n_negative};
@@ -145,6 +147,7 @@ PetscErrorCode OptimizerStep(Optimizer opt, OptimizerStepInfo *info)
   else {
     PetscCall(LineSearchApply(opt->ls, opt->objective, theta, opt->dir, info->loss, &info->eta, &info->loss_new));
     info->accepted = info->eta > 0 ? PETSC_TRUE : PETSC_FALSE;
+    PetscCall(LineSearchGetNumEvaluated(opt->ls, &info->ls_candidates));
     if (opt->ops.poststep) PetscCall((*opt->ops.poststep)(opt, info));
   }
   if (!info->nonfinite && !AllFinite(P, theta)) info->nonfinite = PETSC_TRUE;
@@ -164,6 +167,7 @@ PetscErrorCode OptimizerSetHistory(Optimizer opt, History history)
   PetscCall(OptimizerSetUp(opt));
   PetscCall(HistoryAddColumn(history, "eta", &opt->column_eta));
   PetscCall(HistoryAddColumn(history, "damping", &opt->column_damping));
+  if (!opt->ops.update) PetscCall(HistoryAddColumn(history, "ls_candidates", &opt->column_ls));
   opt->history = history;
   if (opt->ops.sethistory) PetscCall((*opt->ops.sethistory)(opt, history));
   PetscFunctionReturn(0);
@@ -263,23 +267,34 @@ PetscErrorCode OptimizerStateRequire(Optimizer opt, const OptimizerState *state,
 PetscErrorCode OptimizerGetState(Optimizer opt, OptimizerState *state)
 {
   const PetscReal iteration = (PetscReal)opt->iteration;
+  PetscReal       ls_state[LINESEARCH_MAX_STATE];
+  PetscInt        n_ls = 0;
 
   PetscFunctionBegin;
   PetscCheck(opt->setup_called, opt->comm, PETSC_ERR_ORDER, "Call OptimizerSetUp() before OptimizerGetState()");
   PetscCall(OptimizerStateSet(state, "iteration", 1, &iteration));
+  if (!opt->ops.update) PetscCall(LineSearchGetState(opt->ls, &n_ls, ls_state));
+  if (n_ls) PetscCall(OptimizerStateSet(state, "linesearch", n_ls, ls_state));
   if (opt->ops.getstate) PetscCall((*opt->ops.getstate)(opt, state));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode OptimizerSetState(Optimizer opt, const OptimizerState *state)
 {
-  const PetscReal *iteration;
+  const PetscReal *iteration, *ls_saved;
+  PetscReal        ls_state[LINESEARCH_MAX_STATE];
+  PetscInt         n_ls = 0;
 
   PetscFunctionBegin;
   PetscCall(OptimizerSetUp(opt));
   PetscCall(OptimizerStateRequire(opt, state, "iteration", 1, &iteration));
   PetscCheck(iteration[0] >= 0 && iteration[0] == PetscFloorReal(iteration[0]), opt->comm, PETSC_ERR_FILE_UNEXPECTED, "optimizer state: iteration %g is not a count", (double)iteration[0]);
   opt->iteration = (PetscInt)iteration[0];
+  if (!opt->ops.update) PetscCall(LineSearchGetState(opt->ls, &n_ls, ls_state));
+  if (n_ls) { /* the line search's state has this run's length: its type must match the file's */
+    PetscCall(OptimizerStateRequire(opt, state, "linesearch", n_ls, &ls_saved));
+    PetscCall(LineSearchSetState(opt->ls, n_ls, ls_saved));
+  }
   if (opt->ops.setstate) PetscCall((*opt->ops.setstate)(opt, state));
   PetscFunctionReturn(0);
 }

@@ -45,6 +45,8 @@ typedef struct {
   PetscReal         *res, *jac_t;      /* rows pass: where rows and residuals go */
   PetscReal         *chunk_grad;       /* gradient pass: P values */
   const PetscReal   *theta;
+  const PetscReal   *dir;              /* candidates pass: the direction */
+  PetscReal          eta;              /* candidates pass: the candidate in progress */
   PetscReal          sums[4];          /* errors pass */
   PetscReal         *u_exact, *grad_exact;
 } Pass;
@@ -55,6 +57,7 @@ struct _p_Objective {
   Model       model;
   Problem     problem;
   PetscInt    dim, n_params, block_size, n_terms, seed;
+  PetscInt    model_width1; /* n_1, the first layer's width */
   SamplerType sampler;
   PetscInt    resample_every, epoch;
   PointSet    training, evaluation;
@@ -72,6 +75,10 @@ struct _p_Objective {
   DDReal    *dd_rows_gradient; /* J~^T r~ of the rows operator (rows.c): n_params */
   DDReal    *dd_candidates; /* a loss per line-search candidate: n_dd, grown on demand */
   PetscInt   n_dd;
+  /* candidates: the first layer's pre-activations at theta (a) and of the direction (b) for
+     every local training point, n_1 per point, term t's from point first_offset[t] on */
+  PetscReal *first_a, *first_b;
+  PetscInt  *first_offset;
   PetscBool  setup_called;
 };
 

@@ -35,7 +35,7 @@ struct _p_Optimizer {
   PetscReal   *theta_before; /* theta before the current step, restored if the step fails */
   PetscBool    setup_called;
   History      history;                /* OptimizerSetHistory: NULL, or where steps are recorded */
-  PetscInt     column_eta, column_damping;
+  PetscInt     column_eta, column_damping, column_ls; /* column_ls: -1 without a line search */
   PetscInt     column_solve[6]; /* OptimizerAddSolveColumns: -1 until registered */
 };
 
