@@ -110,6 +110,12 @@ PetscErrorCode CurvatureSolverCreate(MPI_Comm, CurvatureSolver *);
 PetscErrorCode CurvatureSolverSetType(CurvatureSolver, const char type[]);
 /* Sizes: P parameters, at most n_rows_max local rows on any rank. */
 PetscErrorCode CurvatureSolverSetSizes(CurvatureSolver, PetscInt n_params, PetscInt n_rows_max);
+/* What -engd_gram auto weighs besides the sizes: the global row count N and whether the loss is
+   a least-squares one (the kernel's residual form applies). */
+PetscErrorCode CurvatureSolverSetLoss(CurvatureSolver, PetscInt n_rows, PetscBool residual_form);
+/* After set-up: whether -engd_gram auto chose CG on matrix-free products (the rows do not fit);
+   the method then gives the solver a CURVATURE_SHELL operator. */
+PetscErrorCode CurvatureSolverGetMatrixFree(CurvatureSolver, PetscBool *matrix_free);
 /* Options: -engd_gram replicated|scalapack|auto -engd_solve eigen|cholesky -gram_block_size
    -gram_memory_mb */
 PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver);

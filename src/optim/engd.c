@@ -85,26 +85,40 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
   PetscCheck(engd->adapt.rcond_min >= 0 && engd->adapt.rcond_min < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond_min must be in [0, 1), got %g", (double)engd->adapt.rcond_min);
   PetscCheck(engd->reg.rcond >= 0 && engd->reg.rcond < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond must be in [0, 1), got %g", (double)engd->reg.rcond);
   PetscCall(CurvatureSolverSetFromOptions(engd->solver));
-  {
-    const char *type;
-    PetscCall(CurvatureSolverGetType(engd->solver, &type));
-    engd->krylov = (PetscBool)!strcmp(type, CURVATURESOLVERCG);
-  }
-  PetscCheck(!engd->kc.matrix_free || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free needs -engd_gram cg (the Gram solvers need stored rows)");
   PetscCheck(!engd->kc.matrix_free || !engd->hilbert, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free is for -optimizer engd (Hilbert NGD's metric needs its rows)");
-  PetscCheck(!engd->kc.adapt || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_damping_adapt needs -engd_gram cg");
   PetscCheck(!engd->kc.adapt || engd->reg.damping > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping_adapt needs a positive starting -engd_damping, got %g", (double)engd->reg.damping);
   PetscCheck(engd->kc.damping_min > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping_min must be positive, got %g", (double)engd->kc.damping_min);
   PetscFunctionReturn(0);
 }
 
+/* The solver first (-engd_gram auto chooses from the sizes and the kind of loss), then the
+   operator it takes: stored rows, or the matrix-free products when the solver is cg and either
+   -engd_matrix_free, auto's choice, or the rows' size (more entries than a 32-bit PetscInt
+   indexes, or over a quarter of the node's memory) asks for them. */
 static PetscErrorCode SetUp_ENGD(Optimizer opt)
 {
   Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
-  PetscInt        n_rows_max;
+  PetscInt        n_rows_max, n_rows;
+  PetscBool       has_energy, has_residual_form, auto_matrix_free;
+  const char     *type;
 
   PetscFunctionBegin;
   PetscCall(ObjectiveGetLocalRows(opt->objective, NULL, &n_rows_max));
+  PetscCall(ObjectiveGetGlobalRows(opt->objective, &n_rows));
+  PetscCall(ObjectiveHasEnergyTerms(opt->objective, &has_energy));
+  if (engd->hilbert) {
+    PetscCall(H1MetricCreate(opt->objective, &engd->h1));
+    PetscCall(H1MetricGetMaxRows(engd->h1, &n_rows_max));
+  }
+  PetscCall(CurvatureSolverSetSizes(engd->solver, opt->n_params, n_rows_max));
+  PetscCall(CurvatureSolverSetLoss(engd->solver, n_rows, !has_energy && !engd->hilbert ? PETSC_TRUE : PETSC_FALSE));
+  PetscCall(CurvatureSolverSetUp(engd->solver));
+  PetscCall(CurvatureSolverGetType(engd->solver, &type));
+  engd->krylov = (PetscBool)!strcmp(type, CURVATURESOLVERCG);
+  PetscCheck(!engd->kc.matrix_free || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free needs -engd_gram cg (the %s solver needs stored rows)", type);
+  PetscCheck(!engd->kc.adapt || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_damping_adapt needs -engd_gram cg (the solver is %s)", type);
+  PetscCall(CurvatureSolverGetMatrixFree(engd->solver, &auto_matrix_free));
+  if (auto_matrix_free) engd->kc.matrix_free = PETSC_TRUE;
   if (engd->krylov && !engd->kc.matrix_free && !engd->hilbert) { /* rows too large to store: go matrix-free */
     const double bytes = 8.0 * (double)opt->n_params * (double)n_rows_max, node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
     if ((PetscInt64)opt->n_params * n_rows_max > PETSC_MAX_INT || (node > 0 && bytes > 0.25 * node)) {
@@ -114,19 +128,9 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   }
   if (engd->kc.matrix_free) PetscCall(ObjectiveShellCreate(opt->objective, &engd->shell));
   else PetscCall(ObjectiveRowsCreate(opt->objective, &engd->rows));
-  if (engd->hilbert) {
-    PetscCall(H1MetricCreate(opt->objective, &engd->h1));
-    PetscCall(H1MetricGetMaxRows(engd->h1, &n_rows_max));
-  }
-  PetscCall(CurvatureSolverSetSizes(engd->solver, opt->n_params, n_rows_max));
-  PetscCall(CurvatureSolverSetUp(engd->solver));
-  {
-    PetscBool has_residual_form, has_energy;
-    PetscCall(CurvatureSolverHasResidualForm(engd->solver, &has_residual_form));
-    PetscCall(ObjectiveHasEnergyTerms(opt->objective, &has_energy));
-    engd->residual_form = has_residual_form && !has_energy && !engd->hilbert ? PETSC_TRUE : PETSC_FALSE;
-    if (!engd->residual_form) PetscCall(CurvatureSolverCheckRegularization(engd->solver, &engd->reg));
-  }
+  PetscCall(CurvatureSolverHasResidualForm(engd->solver, &has_residual_form));
+  engd->residual_form = has_residual_form && !has_energy && !engd->hilbert ? PETSC_TRUE : PETSC_FALSE;
+  if (!engd->residual_form) PetscCall(CurvatureSolverCheckRegularization(engd->solver, &engd->reg));
   PetscCall(PetscCalloc1(opt->n_params, &engd->grad));
   if (engd->krylov) PetscCall(PetscCalloc2(opt->n_params, &engd->kc.previous, opt->n_params, &engd->kc.Gd));
   PetscFunctionReturn(0);

@@ -116,8 +116,9 @@ PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
   PetscFunctionReturn(0);
 }
 
-/* Bytes of memory per rank on this node, a quarter of which the replicated Gram may use. */
-static PetscErrorCode DefaultMemoryBudget(CurvatureSolver g, PetscReal *mb)
+/* The node's memory per rank in MB (what the stored rows must fit in) and the default budget of
+   -engd_gram auto, a quarter of it. */
+static PetscErrorCode NodeMemoryPerRank(CurvatureSolver g, PetscReal *mb)
 {
   MPI_Comm    node;
   PetscMPIInt ranks_on_node;
@@ -127,14 +128,56 @@ static PetscErrorCode DefaultMemoryBudget(CurvatureSolver g, PetscReal *mb)
   PetscCallMPI(MPI_Comm_split_type(g->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   PetscCallMPI(MPI_Comm_size(node, &ranks_on_node));
   PetscCallMPI(MPI_Comm_free(&node));
-  *mb = 0.25 * bytes / ranks_on_node / 1048576.0;
+  *mb = bytes / ranks_on_node / 1048576.0;
   PetscFunctionReturn(0);
 }
 
-/* Replicated needs G, its eigenvectors and the solve's workspace: about 3 P^2 doubles. */
 /* G, eigenvectors, the double-double packed G and the Allreduce's copy of it; LAPACK's
    workspace comes on top (replicated.c has the full model) */
 static PetscReal ReplicatedBytes(PetscInt P) { return 4.0 * 8.0 * (PetscReal)P * (PetscReal)P; }
+
+PetscErrorCode CurvatureSolverSetLoss(CurvatureSolver g, PetscInt n_rows, PetscBool residual_form)
+{
+  PetscFunctionBegin;
+  g->n_rows_global = n_rows;
+  g->residual_form = residual_form;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverGetMatrixFree(CurvatureSolver g, PetscBool *matrix_free)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->setup_called, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetUp() first");
+  *matrix_free = g->auto_matrix_free;
+  PetscFunctionReturn(0);
+}
+
+/* -engd_gram auto: the model of auto.c on this run's sizes; a solver that was not told the
+   loss (CurvatureSolverSetLoss) counts every local row limit as the global rows, so it never
+   takes the kernel. */
+static PetscErrorCode ChooseAuto(CurvatureSolver g)
+{
+  CurvatureAutoInput  in;
+  CurvatureAutoChoice choice;
+  PetscReal           node_mb = 0;
+
+  PetscFunctionBegin;
+  PetscCall(NodeMemoryPerRank(g, &node_mb));
+  if (g->memory_budget_mb <= 0) g->memory_budget_mb = 0.25 * node_mb;
+  in.n_params      = g->n_params;
+  in.n_rows        = g->n_rows_global > 0 ? g->n_rows_global : g->n_rows_max * g->size;
+  in.n_rows_max    = g->n_rows_max;
+  in.ranks         = g->size;
+  in.budget_mb     = g->memory_budget_mb;
+  in.node_mb       = node_mb;
+  in.residual_form = g->n_rows_global > 0 ? g->residual_form : PETSC_FALSE;
+  PetscCall(CurvatureSolverChooseAuto(&in, &choice));
+  PetscCall(PetscStrncpy(g->type, choice.type, sizeof(g->type)));
+  PetscCall(PetscStrncpy(g->auto_why, choice.why, sizeof(g->auto_why)));
+  g->auto_matrix_free = choice.matrix_free;
+  g->auto_chosen      = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode CurvatureSolverSetUp(CurvatureSolver g)
 {
@@ -144,14 +187,11 @@ PetscErrorCode CurvatureSolverSetUp(CurvatureSolver g)
   if (g->setup_called) PetscFunctionReturn(0);
   PetscCheck(g->n_params > 0 && g->n_rows_max > 0, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetSizes() first");
   PetscCall(PetscStrcmp(g->type, CURVATURESOLVERAUTO, &is_auto));
-  if (is_auto) {
-    PetscReal budget = g->memory_budget_mb;
-    if (budget <= 0) PetscCall(DefaultMemoryBudget(g, &budget));
-    g->auto_chosen = PETSC_TRUE;
-    PetscCall(PetscStrncpy(g->type, ReplicatedBytes(g->n_params) <= budget * 1048576.0 || g->size == 1 ? CURVATURESOLVERREPLICATED : CURVATURESOLVERSCALAPACK, sizeof(g->type)));
-    g->memory_budget_mb = budget;
-  }
-  PetscCall(CreateImplementation(g));
+  if (is_auto) { /* the chosen type's own options: SetFromOptions saw only "auto" */
+    PetscCall(ChooseAuto(g));
+    PetscCall(CreateImplementation(g));
+    if (g->ops.setfromoptions) PetscCall((*g->ops.setfromoptions)(g));
+  } else PetscCall(CreateImplementation(g));
   PetscCall((*g->ops.setup)(g));
   g->setup_called = PETSC_TRUE;
   PetscFunctionReturn(0);
@@ -165,7 +205,7 @@ PetscErrorCode CurvatureSolverView(CurvatureSolver g, PetscViewer viewer)
   PetscCall(CurvatureSolverGetMemoryEstimate(g, &bytes));
   PetscCall(PetscViewerASCIIPrintf(viewer, "Gram: %s%s, %s%smodel %.1f MB per rank", g->type, g->auto_chosen ? " (chosen by -engd_gram auto)" : "", g->ops.getksp ? "" : CurvatureSolveTypes[g->solve_type], g->ops.getksp ? "" : " solve, ", bytes / 1048576.0));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_FALSE));
-  if (g->auto_chosen) PetscCall(PetscViewerASCIIPrintf(viewer, " (replicated budget %.0f MB)", (double)g->memory_budget_mb));
+  if (g->auto_chosen) PetscCall(PetscViewerASCIIPrintf(viewer, " (%s)", g->auto_why));
   if (g->ops.view) PetscCall((*g->ops.view)(g, viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   PetscCall(PetscViewerASCIIUseTabs(viewer, PETSC_TRUE));

@@ -29,6 +29,10 @@ struct _p_CurvatureSolver {
   PetscInt           block_size; /* ScaLAPACK block size */
   PetscReal          memory_budget_mb;
   PetscBool          auto_chosen;
+  char               auto_why[256];    /* the auto choice's reason */
+  PetscBool          auto_matrix_free; /* auto chose CG on the Objective's products */
+  PetscInt           n_rows_global;    /* CurvatureSolverSetLoss: N (0: not told) */
+  PetscBool          residual_form;    /* and whether the loss is least squares */
   PetscBool          setup_called;
   PetscBool          solve_needs_damping; /* CurvatureSolverSolve needs damping > 0 (kernel) */
   const CurvatureOperator *op; /* of the current iteration */
