@@ -160,7 +160,7 @@ bad 0 'checkpoint_every: 9223372036854775808 is out of range' $OPTS -checkpoint_
 bad 0 'n_interior: -4294967296 is out of range' $OPTS -n_interior -4294967296
 bad 0 'net_hidden: 4294967360 is out of range' $OPTS -net_hidden 4294967360
 bad 0 'net_hidden 100000,100000: .*10000500001 parameters.*[0-9]+ MB' $OPTS -net_hidden 100000,100000
-bad 0 'Gram matrix of 91501 parameters.*[0-9]+ MB' $OPTS -net_hidden 300,300
+bad 0 'Gram matrix of 91501 parameters.*[0-9]+ MB' $OPTS -net_hidden 300,300 -engd_gram replicated
 bad 0 'Jacobian of 360120 rows.*8001 parameters.*[0-9]+ MB' $OPTS -n_interior 360000 -net_hidden 2000
 }
 echo "== malformed options files"

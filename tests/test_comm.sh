@@ -1,41 +1,57 @@
 #!/bin/sh
 # Communication counters (include/engd/commcount.h) against the model (bench/commmodel.py): the
 # bytes rank 0 sends in each step, recorded in the history's comm_bytes column, must equal the
-# model's count for every back-end whose traffic is all engd's own, on 1 to 8 ranks (more ranks
-# than cores: oversubscribed). ScaLAPACK's BLACS sends come on top of engd's own collectives:
-# there the count must be at least engd's own and within 35 % of the model with the library's
-# traffic (a fit, bench/commmodel.py library_traffic).
+# model's count for every back-end whose traffic is all engd's own (replicated, cg), on 1 to 8
+# ranks (more ranks than cores: oversubscribed), given the step's line-search candidates and
+# Krylov iterations from the history. ScaLAPACK's BLACS messages come on top of engd's own in
+# the scalapack and kernel back-ends: there the count must be at least engd's own and within
+# 35 % of the model with the library's traffic (a fit, bench/commmodel.py library_traffic).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup comm h5py
 
-# steps_bytes FILE: the comm_bytes of every step after the start, one per line
-steps_bytes() {
-  "$PYTHON" -c 'import sys, h5py; print("\n".join("%.17g" % v for v in h5py.File(sys.argv[1], "r")["history/comm_bytes"][1:]))' "$1"
+# steps FILE: per step after the start, "comm_bytes ls_candidates krylov_products" (cg tries
+# the warm start, one more product, from the second step on)
+steps() {
+  "$PYTHON" - "$1" <<'EOF'
+import sys, h5py, math
+h = h5py.File(sys.argv[1], "r")["history"]
+its = h["solve_iterations"][()]
+for i in range(1, len(h["comm_bytes"])):
+    k = 0 if math.isnan(its[i]) or its[i] == 0 else int(its[i]) + (1 if i > 1 else 0)
+    print("%.17g %d %d" % (h["comm_bytes"][i], int(h["ls_candidates"][i]), k))
+EOF
 }
 
-# check_model BACKEND RANKS exact|atleast
+# check_model BACKEND RANKS exact|library P N [options...]
 check_model() {
-  backend=$1; n=$2; how=$3
-  engd_ranks "$n" "${backend}_n$n" -max_it 3 -engd_gram "$backend" -engd_rcond 1e-4 || return
-  want=$(bench/commmodel.py bytes "$backend" 257 1020 "$n")
-  steps_bytes "$T/${backend}_n$n.h5" >"$T/${backend}_n$n.bytes"
-  check_cmd "$backend on $n ranks: 3 steps counted" [ "$(wc -l <"$T/${backend}_n$n.bytes")" = 3 ]
-  while read -r got; do
+  backend=$1; n=$2; how=$3; P=$4; N=$5; shift 5
+  name="${backend}_n$n"
+  engd_ranks "$n" "$name" "$@" -max_it 3 -engd_gram "$backend" || return
+  steps "$T/$name.h5" >"$T/$name.steps"
+  check_cmd "$backend on $n ranks: 3 steps counted" [ "$(wc -l <"$T/$name.steps")" = 3 ]
+  while read -r got ls products; do
+    own=$(bench/commmodel.py bytes "$backend" "$P" "$N" "$n" "$ls" "$products")
     if [ "$how" = exact ]; then
-      check_cmd "$backend on $n ranks: $got bytes per step, the model says $want" "$PYTHON" -c 'import sys; g, w = map(float, sys.argv[1:]); sys.exit(abs(g - w) > 1e-9 * max(w, 1))' "$got" "$want"
+      check_cmd "$backend on $n ranks: $got bytes per step, the model says $own" "$PYTHON" -c 'import sys; g, w = map(float, sys.argv[1:]); sys.exit(abs(g - w) > 1e-9 * max(w, 1))' "$got" "$own"
     else
-      total=$(bench/commmodel.py total "$backend" 257 1020 "$n")
-      check_cmd "$backend on $n ranks: $got bytes per step, below engd's own $want" float_le "$want" "$got"
+      total=$(bench/commmodel.py total "$backend" "$P" "$N" "$n" "$ls" "$products")
+      check_cmd "$backend on $n ranks: $got bytes per step, below engd's own $own" float_le "$own" "$got"
       check_cmd "$backend on $n ranks: $got bytes per step, the model with ScaLAPACK's says $total" "$PYTHON" -c 'import sys; g, w = map(float, sys.argv[1:]); sys.exit(abs(g - w) > 0.35 * w)' "$got" "$total"
     fi
-  done <"$T/${backend}_n$n.bytes"
+  done <"$T/$name.steps"
 }
 
+DEFAULT="-engd_rcond 1e-4"                                        # P = 257, N = 1020
+WIDE="-options_file configs/poisson100d.opts -n_interior 200 -n_boundary 200" # P = 817, N = 400
 echo "== replicated Gram: engd's collectives only, exact"
-for n in 1 2 3 4 5 8; do check_model replicated $n exact; done
-echo "== ScaLAPACK Gram: engd's collectives plus BLACS"
-for n in 2 3 4 8; do check_model scalapack $n atleast; done
+for n in 1 2 3 4 5 8; do check_model replicated $n exact 257 1020 $DEFAULT; done
+echo "== cg on the stored rows, and matrix-free: exact"
+for n in 1 2 3 5; do check_model cg $n exact 257 1020 $DEFAULT -engd_damping 1e-8 -engd_ksp_max_it 40; done
+check_model cg 3 exact 257 1020 $DEFAULT -engd_damping 1e-8 -engd_ksp_max_it 40 -engd_matrix_free
+echo "== ScaLAPACK Gram and the kernel: engd's messages plus BLACS"
+for n in 2 3 4 8; do check_model scalapack $n library 257 1020 $DEFAULT; done
+for n in 2 3 4; do check_model kernel $n library 817 400 $WIDE; done
 
 echo "== the summary's Communication line"
 engd_run 2 summary_line -max_it 2
