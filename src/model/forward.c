@@ -113,7 +113,8 @@ static PetscErrorCode Forward(Model m, ModelTape tape, const PetscReal *theta, P
   PetscCall(ModelTapeCheck_Private(m, tape, PETSC_FALSE, "forward"));
   PetscCheck(nb >= 0 && nb <= m->block_size, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "Block of %" PetscInt_FMT " points exceeds the block size %" PetscInt_FMT, nb, m->block_size);
   PetscCheck(order >= 0 && order <= 2, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "Derivative order %" PetscInt_FMT " not in 0..2", order);
-  tape->valid = PETSC_FALSE;
+  tape->valid         = PETSC_FALSE;
+  tape->hessian_valid = PETSC_FALSE;
   if (nb == 0) PetscFunctionReturn(0);
   PetscCall(FirstLayerForward(m, theta, nb, x, tape->pre[1]));
   for (PetscInt l = 1; l < L; l++) {

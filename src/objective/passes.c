@@ -207,5 +207,6 @@ PetscErrorCode ObjectiveDestroyPasses(Objective o)
   PetscCall(PetscFree2(o->errors.u_exact, o->errors.grad_exact));
   PetscCall(PetscFree(o->dd_candidates));
   PetscCall(PetscFree3(o->theta_trial, o->dd_gradient, o->dd_rows_gradient));
+  PetscCall(ObjectiveDestroyHessian(o));
   PetscFunctionReturn(0);
 }
