@@ -13,7 +13,10 @@
                  rank solves the P x P problem (LAPACK): the same G on any rank count;
      scalapack   G in a 2-D block-cyclic layout, built panel by panel from local dgemms and
                  MPI_Reduce_scatter, pdsyevd: ~P^2/R memory;
-     auto        replicated while its copies of G fit the memory budget, else scalapack.
+     auto        replicated while its copies of G fit the memory budget, else scalapack;
+   and of an assembled symmetric, possibly indefinite matrix H (CURVATURE_MATRIX, Newton):
+     indefinite  every rank holds the same H and computes its eigendecomposition (LAPACK
+                 dsyevd), the direction under the filter of CurvatureRegularization.
    A new solver is one file with CurvatureSolverCreate_<Name> (the ops of curvatureimpl.h) and
    one CurvatureSolverRegister line in solver.c. */
 #ifndef ENGD_CURVATURE_H
@@ -55,6 +58,15 @@ static inline CurvatureOperator CurvatureRowsOperator(PetscInt n_params, PetscRe
   return op;
 }
 
+/* How the indefinite solver (CURVATURE_MATRIX; CurvatureSolverSetFilter) inverts the eigenvalues lambda_i of H, with
+   mu = damping and the cut-off relative to the largest |.| of the filtered values:
+     signed    1/(lambda_i + mu) where |lambda_i + mu| > rcond max_j |lambda_j + mu|  (Newton,
+               LM-Newton: H^+ and (H + mu I)^+, the ENGD cut-off on |lambda|)
+     absolute  1/(|lambda_i| + mu) where |lambda_i| > rcond max_j |lambda_j|   (saddle-free
+               Newton, Dauphin et al. 2014: |H|^+)
+   The Gram solvers ignore it (their G is semi-definite). */
+typedef enum { CURVATURE_FILTER_SIGNED, CURVATURE_FILTER_ABSOLUTE } CurvatureFilter;
+
 /* The regularisation the method drives: relative eigenvalue cut-off and damping. */
 typedef struct {
   PetscReal rcond;   /* keep eigenvalues above rcond * lambda_max; cholesky adds rcond * max diag */
@@ -68,6 +80,7 @@ typedef struct {
   PetscInt  iterations;      /* iterative solvers: Krylov iterations (0: direct) */
   PetscInt  reason;          /* iterative solvers: a KSPConvergedReason (0: direct) */
   PetscInt  n_negative;      /* eigenvalues below zero (indefinite operators; 0 for a Gram) */
+  PetscReal lambda_min;      /* indefinite operators: the smallest eigenvalue */
 } CurvatureSolveInfo;
 
 /* -engd_solve: eigen = pseudo-inverse via eigendecomposition; cholesky = damped Cholesky that
@@ -87,6 +100,7 @@ extern PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
 #define CURVATURESOLVERSCALAPACK  "scalapack"
 #define CURVATURESOLVERKERNEL     "kernel"
 #define CURVATURESOLVERCG         "cg"
+#define CURVATURESOLVERINDEFINITE "indefinite"
 #define CURVATURESOLVERAUTO       "auto"
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver));
@@ -112,6 +126,11 @@ PetscErrorCode CurvatureSolverSolve(CurvatureSolver, const CurvatureRegularizati
 PetscErrorCode CurvatureSolverSolveResidual(CurvatureSolver, const CurvatureRegularization *, PetscReal *d, CurvatureSolveInfo *);
 /* Copy of the assembled G (P x P, replicated on every rank) for tests and diagnostics. */
 PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver, PetscReal *gram);
+/* The indefinite solver's filter (default signed); the Gram solvers have none. */
+PetscErrorCode CurvatureSolverSetFilter(CurvatureSolver, CurvatureFilter);
+/* The eigenvalues of the operator (ascending, replicated, borrowed until the next
+   CurvatureSolverSetOperator) of a solver that computes them (indefinite); PETSC_ERR_SUP else. */
+PetscErrorCode CurvatureSolverGetEigenvalues(CurvatureSolver, PetscInt *n, const PetscReal **lambda);
 /* Bytes per rank this solver needs, from its memory model. */
 PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver, PetscLogDouble *bytes_per_rank);
 

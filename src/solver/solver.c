@@ -29,6 +29,7 @@ static PetscErrorCode CurvatureSolverRegisterAll(void)
   PetscCall(PetscLogEventRegister("EngdSolve", CURVATURESOLVER_CLASSID, &CURVATURESOLVER_Solve));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERREPLICATED, CurvatureSolverCreate_Replicated));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERSCALAPACK, CurvatureSolverCreate_ScaLAPACK));
+  PetscCall(CurvatureSolverRegister(CURVATURESOLVERINDEFINITE, CurvatureSolverCreate_Indefinite));
   PetscFunctionReturn(0);
 }
 
@@ -231,6 +232,21 @@ PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver g, PetscLogDoubl
   PetscFunctionBegin;
   if (g->ops.memory) PetscCall((*g->ops.memory)(g, bytes));
   else *bytes = ReplicatedBytes(g->n_params);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetFilter(CurvatureSolver g, CurvatureFilter filter)
+{
+  PetscFunctionBegin;
+  g->filter = filter;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverGetEigenvalues(CurvatureSolver g, PetscInt *n, const PetscReal **lambda)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->ops.geteigenvalues, g->comm, PETSC_ERR_SUP, "The %s curvature solver does not compute eigenvalues", g->type);
+  PetscCall((*g->ops.geteigenvalues)(g, n, lambda));
   PetscFunctionReturn(0);
 }
 

@@ -10,6 +10,7 @@ typedef struct {
   PetscErrorCode (*solve)(CurvatureSolver, const CurvatureRegularization *, const PetscReal *, PetscReal *, CurvatureSolveInfo *);
   PetscErrorCode (*solveresidual)(CurvatureSolver, const CurvatureRegularization *, PetscReal *, CurvatureSolveInfo *); /* optional */
   PetscErrorCode (*getmatrix)(CurvatureSolver, PetscReal *);
+  PetscErrorCode (*geteigenvalues)(CurvatureSolver, PetscInt *, const PetscReal **); /* optional */
   PetscErrorCode (*memory)(CurvatureSolver, PetscLogDouble *);
   PetscErrorCode (*view)(CurvatureSolver, PetscViewer);
   PetscErrorCode (*destroy)(CurvatureSolver);
@@ -28,6 +29,7 @@ struct _p_CurvatureSolver {
   PetscBool          auto_chosen;
   PetscBool          setup_called;
   const CurvatureOperator *op; /* of the current iteration */
+  CurvatureFilter          filter; /* the indefinite solver's */
 };
 
 /* Spectral filter of the damped pseudo-inverse: factor[i] = 1/(lambda_i + damping) for kept
@@ -57,5 +59,6 @@ PetscErrorCode CurvatureSolverChooseAuto(const CurvatureAutoInput *, CurvatureAu
 
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_ScaLAPACK(CurvatureSolver);
+PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Indefinite(CurvatureSolver);
 
 #endif
