@@ -189,6 +189,8 @@ static PetscErrorCode SetUp_Tao(Optimizer opt)
     PetscCall(MatLMVMSymBroydenSetScaleType(t->M, MAT_LMVM_SYMBROYDEN_SCALE_SCALAR));
     PetscCall(MatLMVMAllocate(t->M, t->x, t->g));
     PetscCall(TaoLineSearchSetObjectiveAndGradientRoutine(t->ls, LineSearchFunctionGradient, opt));
+    t->cap_fed = 4 * (t->memory + 1);
+    PetscCall(PetscCalloc3(t->cap_fed * P, &t->fed_x, t->cap_fed * P, &t->fed_g, t->cap_fed, &t->fed_accepted));
     PetscFunctionReturn(0);
   }
   PetscCall(TaoSetSolution(t->tao, t->x));
@@ -205,41 +207,34 @@ static PetscErrorCode SetUp_Tao(Optimizer opt)
 }
 
 /* lbfgs: a point fed to the matrix (after a reset: the first); whether its pair with the previous
-   one was accepted; drop the points no longer needed (m newer accepted pairs follow them). */
+   one was accepted. The oldest point is dropped while it is not needed: when its pair with the
+   next was rejected (the matrix never held it), or when m accepted pairs follow that one. The
+   points are kept in a fixed room of 4 (m + 1) (a checkpoint's state has fixed lengths); only an
+   unusual run of rejected pairs overflows it, and then the restart is not bitwise. */
 static PetscErrorCode RecordFed(Optimizer opt, PetscBool reset, const PetscReal *x, const PetscReal *g)
 {
   Optimizer_Tao *t = (Optimizer_Tao *)opt->data;
   const PetscInt P = opt->n_params;
-  PetscInt       n_updates, newer = 0;
+  PetscInt       n_updates;
 
   PetscFunctionBegin;
   PetscCall(MatLMVMGetUpdateCount(t->M, &n_updates));
   if (reset) t->n_fed = 0;
-  if (t->n_fed == t->cap_fed) {
-    PetscReal *nx, *ng, *na;
-    t->cap_fed = 2 * t->cap_fed + 4;
-    PetscCall(PetscMalloc3(t->cap_fed * P, &nx, t->cap_fed * P, &ng, t->cap_fed, &na));
-    PetscCall(PetscArraycpy(nx, t->fed_x, t->n_fed * P));
-    PetscCall(PetscArraycpy(ng, t->fed_g, t->n_fed * P));
-    PetscCall(PetscArraycpy(na, t->fed_accepted, t->n_fed));
-    PetscCall(PetscFree3(t->fed_x, t->fed_g, t->fed_accepted));
-    t->fed_x        = nx;
-    t->fed_g        = ng;
-    t->fed_accepted = na;
-  }
+  if (t->n_fed == t->cap_fed) t->n_fed--; /* overflow: lose the oldest */
   PetscCall(PetscArraycpy(t->fed_x + t->n_fed * P, x, P));
   PetscCall(PetscArraycpy(t->fed_g + t->n_fed * P, g, P));
   t->fed_accepted[t->n_fed] = t->n_fed > 0 && n_updates > t->n_updates_seen ? 1.0 : 0.0;
   t->n_updates_seen         = n_updates;
   t->n_fed++;
-  for (PetscInt k = 2; k < t->n_fed; k++) newer += t->fed_accepted[k] > 0 ? 1 : 0;
-  while (t->n_fed > 1 && newer >= t->memory) {
+  for (;;) {
+    PetscInt newer = 0;
+    for (PetscInt k = 2; k < t->n_fed; k++) newer += t->fed_accepted[k] > 0 ? 1 : 0;
+    if (t->n_fed < 2 || (t->fed_accepted[1] > 0 && newer < t->memory)) break;
     PetscCall(PetscArraymove(t->fed_x, t->fed_x + P, (t->n_fed - 1) * P));
     PetscCall(PetscArraymove(t->fed_g, t->fed_g + P, (t->n_fed - 1) * P));
     PetscCall(PetscArraymove(t->fed_accepted, t->fed_accepted + 1, t->n_fed - 1));
     t->n_fed--;
     t->fed_accepted[0] = 0.0;
-    if (t->n_fed > 2 && t->fed_accepted[2] > 0) newer--;
   }
   PetscFunctionReturn(0);
 }
@@ -354,8 +349,8 @@ static PetscErrorCode GetState_Tao(Optimizer opt, OptimizerState *state)
     PetscFunctionReturn(0);
   }
   PetscCall(OptimizerStateSet(state, "lbfgs_points", 1, &n_fed));
-  PetscCall(OptimizerStateSet(state, "lbfgs_x", t->n_fed * opt->n_params, t->fed_x));
-  PetscCall(OptimizerStateSet(state, "lbfgs_g", t->n_fed * opt->n_params, t->fed_g));
+  PetscCall(OptimizerStateSet(state, "lbfgs_x", t->cap_fed * opt->n_params, t->fed_x));
+  PetscCall(OptimizerStateSet(state, "lbfgs_g", t->cap_fed * opt->n_params, t->fed_g));
   PetscFunctionReturn(0);
 }
 
@@ -365,7 +360,7 @@ static PetscErrorCode SetState_Tao(Optimizer opt, const OptimizerState *state)
   Optimizer_Tao   *t = (Optimizer_Tao *)opt->data;
   const PetscInt   P = opt->n_params;
   const PetscReal *values, *xs, *gs;
-  PetscInt         n, length;
+  PetscInt         n;
 
   PetscFunctionBegin;
   if (!t->lbfgs) {
@@ -376,11 +371,9 @@ static PetscErrorCode SetState_Tao(Optimizer opt, const OptimizerState *state)
   }
   PetscCall(OptimizerStateRequire(opt, state, "lbfgs_points", 1, &values));
   n = (PetscInt)values[0];
-  PetscCheck(n >= 0 && (PetscReal)n == values[0], opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the lbfgs optimizer state has %g points", (double)values[0]);
-  PetscCall(OptimizerStateFind(state, "lbfgs_x", &length, &xs));
-  PetscCheck(n == 0 || (xs && length == n * P), opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the lbfgs optimizer state's lbfgs_x does not hold %" PetscInt_FMT " points", n);
-  PetscCall(OptimizerStateFind(state, "lbfgs_g", &length, &gs));
-  PetscCheck(n == 0 || (gs && length == n * P), opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the lbfgs optimizer state's lbfgs_g does not hold %" PetscInt_FMT " points", n);
+  PetscCheck(n >= 0 && n <= t->cap_fed && (PetscReal)n == values[0], opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the lbfgs optimizer state has %g points, not 0 to %" PetscInt_FMT " (-lbfgs_memory must be that of the checkpointed run)", (double)values[0], t->cap_fed);
+  PetscCall(OptimizerStateRequire(opt, state, "lbfgs_x", t->cap_fed * P, &xs));
+  PetscCall(OptimizerStateRequire(opt, state, "lbfgs_g", t->cap_fed * P, &gs));
   PetscCall(MatLMVMReset(t->M, PETSC_FALSE));
   t->n_updates_seen = 0;
   for (PetscInt k = 0; k < n; k++) {
