@@ -237,6 +237,7 @@ static PetscErrorCode LanczosSpectrum(HessianDiagnostics d, const PetscReal *the
   PetscInt       n_found = 0;
 
   PetscFunctionBegin;
+  if (!SlepcInitializeCalled) PetscCall(SlepcInitializeNoArguments()); /* after PetscInitialize: SLEPc's classes only */
   PetscCall(MatCreateShell(d->comm, PETSC_DECIDE, PETSC_DECIDE, P, P, &shell, &A));
   PetscCall(MatShellSetOperation(A, MATOP_MULT, (void (*)(void))ShellMult));
   PetscCall(MatSetOption(A, MAT_SYMMETRIC, PETSC_TRUE));
@@ -265,7 +266,8 @@ static PetscErrorCode LanczosSpectrum(HessianDiagnostics d, const PetscReal *the
       if (pass == 0 && n_found < 64) found[n_found++] = PetscRealPart(kr);
     }
   }
-  for (PetscInt i = 0; i < n_found; i++)
+  PetscCall(PetscSortReal(n_found, found));
+  for (PetscInt i = 0; i < PetscMin(n_found, d->lanczos_nev); i++)
     if (found[i] < -d->zero_tol * PetscMax(PetscAbsReal(lambda_min), PetscAbsReal(lambda_max))) n_negative++;
   val->lambda_min = lambda_min;
   val->lambda_max = lambda_max;
