@@ -59,9 +59,10 @@ PetscErrorCode HessianDiagnosticsSetHistory(HessianDiagnostics, History);
    NULL); sets the history's columns and prints the -hessian_monitor line. */
 PetscErrorCode HessianDiagnosticsRecord(HessianDiagnostics, PetscInt iteration, const PetscReal *theta, PetscReal loss, const PetscReal *grad, const PetscReal *H, const PetscReal *lambda, const PetscReal *dir);
 /* Measure at theta and classify: a minimum (loss below -classify_loss, or stationary without
-   negative eigenvalues), a saddle of index n_negative, a trivial saddle (a saddle whose loss is
-   within -classify_trivial_tol of the trivial point's), or not stationary (|grad L| above
-   -classify_gtol); prints "Point reached: ..." and a "CLASSIFY ..." line for scripts. The
+   negative eigenvalues), a saddle of index n_negative, a trivial saddle (a stationary point whose
+   loss is within -classify_trivial_tol of the trivial point's, degenerate ones of index 0
+   included: a feature aligned with the residual lowers the loss), or not stationary (|grad L|
+   above -classify_gtol); prints "Point reached: ..." and a "CLASSIFY ..." line for scripts. The
    eigenvalues go to lambda_out (P entries, may be NULL; NaN under Lanczos). */
 PetscErrorCode HessianDiagnosticsClassify(HessianDiagnostics, const PetscReal *theta, PointClass *, HessianDiagnosticsValues *, PetscReal *lambda_out);
 

@@ -378,8 +378,8 @@ PetscErrorCode HessianDiagnosticsClassify(HessianDiagnostics d, const PetscReal 
   PetscCall(Measure(d, theta, NAN, NULL, NULL, NULL, NULL, &val, &lambda));
   if (val.loss <= d->classify_loss) c = POINT_MINIMUM;
   else if (!(val.grad_norm <= d->classify_gtol)) c = POINT_NOT_STATIONARY;
+  else if (PetscAbsReal(val.loss - val.loss_trivial) <= d->classify_trivial_tol * val.loss_trivial) c = POINT_TRIVIAL_SADDLE; /* also when degenerate (no negative eigenvalue): adding a feature lowers the loss */
   else if (!(val.n_negative > 0)) c = POINT_MINIMUM;
-  else if (PetscAbsReal(val.loss - val.loss_trivial) <= d->classify_trivial_tol * val.loss_trivial) c = POINT_TRIVIAL_SADDLE;
   else c = POINT_SADDLE;
   if (c == POINT_SADDLE || c == POINT_TRIVIAL_SADDLE) PetscCall(PetscSNPrintf(index, sizeof(index), " of index %.0f", (double)val.n_negative));
   PetscCall(PetscPrintf(d->comm, "Point reached: %s%s: loss %.4e (trivial point %.4e), |grad L| %.3e, eigenvalues -/0/+ %.0f/%.0f/%.0f in [%.4e, %.4e], alignment %.3e\n", c == POINT_TRIVIAL_SADDLE ? "trivial saddle" : PointClasses[c], index, (double)val.loss, (double)val.loss_trivial, (double)val.grad_norm, (double)val.n_negative,
