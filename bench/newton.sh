@@ -9,6 +9,12 @@
 # it asserts nothing.
 #
 #   bench/newton.sh [-seeds N] [-only CASE,CASE] [-methods M,M] [-it N] [-np RANKS]
+#   bench/newton.sh -figure [CASE] [-seed S]
+#
+# -figure: instead, the figure's runs of one case (default pinn1d) and seed (1) for every method,
+# with the diagnostics recorded per iteration (-hessian_diagnostics) and the final spectrum
+# (-classify_spectrum), into $OUT/figure-CASE (make figures RESULTS=$OUT/figure-CASE draws it:
+# postprocess/plot_newton.py).
 #
 # Cases: pinn1d (-u'' = pi^2 sin(pi x), 1-8-1 tanh), poisson2d (2-D Poisson, sin(pi x) sin(pi y),
 # 2-16-1), reg1d (regression of sin(2 pi x), 1-16-1), reg2d (regression of sin(pi x) sin(pi y),
@@ -24,8 +30,12 @@ ONLY="pinn1d poisson2d reg1d reg2d"
 METHODS="newton newton_ls newton_saddlefree newton_lm engd lbfgs adam"
 IT=300
 NP=1
+FIGURE=""
+FIGURE_SEED=1
 while [ $# -gt 0 ]; do
   case "$1" in
+    -figure) FIGURE=pinn1d; shift; case "${1:-}" in ""|-*) ;; *) FIGURE=$1; shift ;; esac ;;
+    -seed) FIGURE_SEED=$2; shift 2 ;;
     -seeds) SEEDS=$2; shift 2 ;;
     -only) ONLY=$(echo "$2" | tr ',' ' '); shift 2 ;;
     -methods) METHODS=$(echo "$2" | tr ',' ' '); shift 2 ;;
@@ -57,6 +67,17 @@ method_options() {
   esac
 }
 
+if [ -n "$FIGURE" ]; then
+  dir="$OUT/figure-$FIGURE"
+  mkdir -p "$dir" || exit 1
+  echo "$FIGURE, seed $FIGURE_SEED: $(case_options "$FIGURE")" >"$dir/newton.txt"
+  for m in $METHODS; do
+    # shellcheck disable=SC2046
+    scripts/mpirun.sh -n "$NP" bin/engd $(case_options "$FIGURE") $(method_options "$m") -seed "$FIGURE_SEED" -hessian_diagnostics -classify -classify_spectrum "$dir/$m.spectrum" -quiet -output "$dir/$m.h5" >"$dir/$m.log" 2>&1
+    echo "$m: $(grep '^Point reached' "$dir/$m.log")"
+  done
+  exit 0
+fi
 : >"$OUT/runs.txt"
 for c in $ONLY; do
   for m in $METHODS; do
