@@ -58,7 +58,7 @@ PetscErrorCode HessianDiagnosticsSetHistory(HessianDiagnostics, History);
    H assembled (or NULL) with its eigenvalues (or NULL: computed), the step's direction (or
    NULL); sets the history's columns and prints the -hessian_monitor line. */
 PetscErrorCode HessianDiagnosticsRecord(HessianDiagnostics, PetscInt iteration, const PetscReal *theta, PetscReal loss, const PetscReal *grad, const PetscReal *H, const PetscReal *lambda, const PetscReal *dir);
-/* Measure at theta and classify: a minimum (loss below -classify_loss, or stationary without
+/* Measure at theta and classify: a minimum (a least-squares loss below -classify_loss, or stationary without
    negative eigenvalues), a saddle of index n_negative, a trivial saddle (a stationary point whose
    loss is within -classify_trivial_tol of the trivial point's, degenerate ones of index 0
    included: a feature aligned with the residual lowers the loss), or not stationary (|grad L|

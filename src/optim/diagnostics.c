@@ -372,13 +372,15 @@ PetscErrorCode HessianDiagnosticsClassify(HessianDiagnostics d, const PetscReal 
   const PetscReal         *lambda;
   PointClass               c;
   char                     index[64] = "";
+  PetscBool                energy;
 
   PetscFunctionBegin;
   PetscCall(Allocate(d));
   PetscCall(Measure(d, theta, NAN, NULL, NULL, NULL, NULL, &val, &lambda));
-  if (val.loss <= d->classify_loss) c = POINT_MINIMUM;
+  PetscCall(ObjectiveHasEnergyTerms(d->objective, &energy));
+  if (!energy && val.loss <= d->classify_loss) c = POINT_MINIMUM; /* an energy's minimum is not 0 */
   else if (!(val.grad_norm <= d->classify_gtol)) c = POINT_NOT_STATIONARY;
-  else if (PetscAbsReal(val.loss - val.loss_trivial) <= d->classify_trivial_tol * val.loss_trivial) c = POINT_TRIVIAL_SADDLE; /* also when degenerate (no negative eigenvalue): adding a feature lowers the loss */
+  else if (PetscAbsReal(val.loss - val.loss_trivial) <= d->classify_trivial_tol * PetscAbsReal(val.loss_trivial)) c = POINT_TRIVIAL_SADDLE; /* also when degenerate (no negative eigenvalue): adding a feature lowers the loss */
   else if (!(val.n_negative > 0)) c = POINT_MINIMUM;
   else c = POINT_SADDLE;
   if (c == POINT_SADDLE || c == POINT_TRIVIAL_SADDLE) PetscCall(PetscSNPrintf(index, sizeof(index), " of index %.0f", (double)val.n_negative));
