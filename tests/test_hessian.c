@@ -6,7 +6,8 @@
      (b) the Gauss-Newton part (gauss_newton) equals J~^T (J~ v) formed from the stored rows,
          and for deep Ritz the Gram matrix's G v;
      (c) the assembled H from P products is symmetric before symmetrisation (to 1e-10 of its
-         largest entry), and H - G is what the Gauss-Newton part leaves out: non-zero;
+         largest entry), ObjectiveHessianAssemble (one pass) is bitwise the symmetrised products,
+         and H - G is what the Gauss-Newton part leaves out: non-zero;
      (d) the products are bitwise the same on any rank count: a checksum of H v over all cases
          is printed by rank 0 (the 1-D Poisson case only up to 2 ranks: it has 2 boundary
          points), which tests/test_newton.sh compares between 1 and 3 ranks. */
@@ -86,6 +87,19 @@ static PetscErrorCode CheckCase(const Case *cs, const char *hidden, const char *
     }
   CHECK(asym <= 1e-10 * hmax, "%s %s %s: the assembled Hessian is not symmetric: %.2e of %.2e", cs->name, hidden, act, (double)asym, (double)hmax);
   CHECK(diff_gn > 1e-8 * hmax, "%s %s %s: H equals its Gauss-Newton part (%.2e): the residual curvature is missing", cs->name, hidden, act, (double)diff_gn);
+  { /* the one-pass assembly: bitwise the symmetrised columns */
+    PetscReal *Ha;
+    PetscInt   n_differ = 0;
+    PetscCall(PetscMalloc1(P * P, &Ha));
+    PetscCall(ObjectiveHessianAssemble(objective, theta, PETSC_FALSE, Ha));
+    for (PetscInt j = 0; j < P; j++)
+      for (PetscInt i = 0; i < P; i++) {
+        const PetscReal sym = i == j ? H[i + j * P] : 0.5 * (H[PetscMin(i, j) + PetscMax(i, j) * P] + H[PetscMax(i, j) + PetscMin(i, j) * P]);
+        if (Ha[i + j * P] != sym) n_differ++;
+      }
+    CHECK(n_differ == 0, "%s %s %s: ObjectiveHessianAssemble differs from the symmetrised products in %" PetscInt_FMT " entries", cs->name, hidden, act, n_differ);
+    PetscCall(PetscFree(Ha));
+  }
   PetscCall(PetscFree(H));
   PetscCall(PetscFree6(v, hv, gv, gp, gm, tp));
   PetscCall(DestroyStack(&problem, &model, &objective));

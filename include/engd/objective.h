@@ -151,7 +151,9 @@ PetscErrorCode ObjectiveRowsGradient(Objective, const CurvatureOperator *, const
    in the network's channels need the problem's ProblemResidualCurvature. */
 PetscErrorCode ObjectiveHessianVector(Objective, const PetscReal *theta, const PetscReal *v, PetscBool gauss_newton, PetscReal *hv);
 /* H (or G) assembled from the P products with the unit vectors, symmetrised: P x P, column-
-   major, replicated. P passes over the points: for P up to a few thousand. */
+   major, replicated. One pass over the points (a forward pass per block, then P tangent and
+   reverse passes; 24 P^2 bytes of sums): for P up to a few thousand. Column j has the bits of
+   ObjectiveHessianVector with e_j. */
 PetscErrorCode ObjectiveHessianAssemble(Objective, const PetscReal *theta, PetscBool gauss_newton, PetscReal *H);
 
 typedef struct {

@@ -20,8 +20,8 @@ static PetscErrorCode HessianSetUp(Objective o)
   PetscCall(PetscMemzero(p, sizeof(*p)));
   p->o = o;
   PetscCall(ObjectiveBlockWorkCreate(o, &p->work));
-  PetscCall(PetscMalloc4(o->n_params, &p->chunk_grad, S * n, &p->dout, S * n, &p->cot_dot, S * n, &p->d2r));
-  PetscCall(PetscMalloc1(o->n_params, &o->dd_hessian));
+  PetscCall(PetscMalloc4(S * n, &p->dout, S * n, &p->cot_dot, S * n, &p->d2r, S * n, &p->lin_cot));
+  PetscCall(PetscCalloc1(o->n_params, &p->unit));
   PetscFunctionReturn(0);
 }
 
@@ -30,10 +30,11 @@ PetscErrorCode ObjectiveDestroyHessian(Objective o)
   Pass *p = &o->hessian;
 
   PetscFunctionBegin;
+  PetscCall(PetscFree2(o->dd_hessian, o->chunk_hessian));
   if (!p->o) PetscFunctionReturn(0);
   PetscCall(ObjectiveBlockWorkDestroy(&p->work));
-  PetscCall(PetscFree4(p->chunk_grad, p->dout, p->cot_dot, p->d2r));
-  PetscCall(PetscFree(o->dd_hessian));
+  PetscCall(PetscFree4(p->dout, p->cot_dot, p->d2r, p->lin_cot));
+  PetscCall(PetscFree(p->unit));
   p->o = NULL;
   PetscFunctionReturn(0);
 }
@@ -43,40 +44,49 @@ static PetscErrorCode HessianBeginChunk(void *ctx, PetscInt chunk)
   Pass *p = (Pass *)ctx;
 
   PetscFunctionBegin;
-  PetscCall(PetscArrayzero(p->chunk_grad, p->o->n_params));
+  PetscCall(PetscArrayzero(p->chunk_hv, p->o->n_params * p->n_dirs));
   PetscFunctionReturn(0);
 }
 
+/* One forward pass of the block, then a tangent and a reverse pass per direction. */
 static PetscErrorCode HessianBlock(void *ctx, const ObjectiveBlock *blk)
 {
-  Pass              *p = (Pass *)ctx;
-  Objective          o = p->o;
+  Pass               *p = (Pass *)ctx;
+  Objective           o = p->o;
   ObjectiveBlockWork *w = &p->work;
-  const PetscInt     S = ModelNumChannels(o->dim, blk->info->order), nb = blk->n;
+  const PetscInt      S = ModelNumChannels(o->dim, blk->info->order), nb = blk->n, P = o->n_params;
+  const PetscBool     energy = blk->info->kind == PROBLEM_TERM_ENERGY ? PETSC_TRUE : PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(ObjectiveBlockEvaluate(o, blk, p->theta, PETSC_TRUE, PETSC_TRUE, w));
-  if (p->gauss_newton) PetscCall(ModelTangent(o->model, w->tape, p->theta, p->v, p->dout));
-  else PetscCall(ModelHessianTangent(o->model, w->tape, p->theta, p->v, p->dout));
-  if (blk->info->kind == PROBLEM_TERM_ENERGY) {
-    for (PetscInt k = 0; k < S * nb; k++) p->cot_dot[k] = w->res[k % nb] * w->d2energy[k] * p->dout[k];
-  } else {
+  if (!energy) {
     PetscCall(ProblemResidualCurvature(o->problem, blk->term, nb, blk->x, blk->data, w->out, p->d2r));
-    for (PetscInt q = 0; q < nb; q++) {
-      PetscReal jv = 0.0;
-      for (PetscInt s = 0; s < S; s++) jv += w->cot[s * nb + q] * p->dout[s * nb + q];
-      for (PetscInt s = 0; s < S; s++) {
-        p->cot_dot[s * nb + q] = jv * w->cot[s * nb + q];
-        if (!p->gauss_newton) p->cot_dot[s * nb + q] += w->res[q] * blk->scale * p->d2r[s * nb + q] * p->dout[s * nb + q];
+    PetscCall(PetscArraycpy(p->lin_cot, w->cot, S * nb));
+  }
+  if (!p->gauss_newton) PetscCall(ObjectiveBlockLossCotangents(o, blk, w));
+  for (PetscInt j = 0; j < p->n_dirs; j++) {
+    const PetscReal *v  = p->v ? p->v + j * P : p->unit;
+    PetscReal       *hv = p->chunk_hv + j * P;
+    if (!p->v) p->unit[j] = 1.0;
+    if (p->gauss_newton) PetscCall(ModelTangent(o->model, w->tape, p->theta, v, p->dout));
+    else PetscCall(ModelHessianTangent(o->model, w->tape, p->theta, v, p->dout));
+    if (energy) {
+      for (PetscInt k = 0; k < S * nb; k++) p->cot_dot[k] = w->res[k % nb] * w->d2energy[k] * p->dout[k];
+    } else {
+      for (PetscInt q = 0; q < nb; q++) {
+        PetscReal jv = 0.0;
+        for (PetscInt s = 0; s < S; s++) jv += p->lin_cot[s * nb + q] * p->dout[s * nb + q];
+        for (PetscInt s = 0; s < S; s++) {
+          p->cot_dot[s * nb + q] = jv * p->lin_cot[s * nb + q];
+          if (!p->gauss_newton) p->cot_dot[s * nb + q] += w->res[q] * blk->scale * p->d2r[s * nb + q] * p->dout[s * nb + q];
+        }
       }
     }
+    if (p->gauss_newton) PetscCall(ModelReverse(o->model, w->tape, p->theta, p->cot_dot, ModelLayerVisitGradient, hv));
+    else PetscCall(ModelHessianReverse(o->model, w->tape, p->theta, v, w->cot, p->cot_dot, hv));
+    if (!p->v) p->unit[j] = 0.0;
+    PetscCall(PetscLogFlops(4.0 * S * nb));
   }
-  if (p->gauss_newton) PetscCall(ModelReverse(o->model, w->tape, p->theta, p->cot_dot, ModelLayerVisitGradient, p->chunk_grad));
-  else {
-    PetscCall(ObjectiveBlockLossCotangents(o, blk, w));
-    PetscCall(ModelHessianReverse(o->model, w->tape, p->theta, p->v, w->cot, p->cot_dot, p->chunk_grad));
-  }
-  PetscCall(PetscLogFlops(4.0 * S * nb));
   PetscFunctionReturn(0);
 }
 
@@ -85,45 +95,55 @@ static PetscErrorCode HessianEndChunk(void *ctx, PetscInt chunk)
   Pass *p = (Pass *)ctx;
 
   PetscFunctionBegin;
-  DDAddArray(p->o->n_params, p->chunk_grad, p->acc);
+  DDAddArray(p->o->n_params * p->n_dirs, p->chunk_hv, p->acc);
+  PetscFunctionReturn(0);
+}
+
+/* hv (P x n_dirs) = H times the directions v (NULL: the n_dirs = P unit vectors). */
+static PetscErrorCode HessianProducts(Objective o, const PetscReal *theta, const PetscReal *v, PetscInt n_dirs, PetscBool gauss_newton, DDReal *acc, PetscReal *chunk_hv, PetscReal *hv)
+{
+  const PetscInt         n = o->n_params * n_dirs;
+  Pass                  *p = &o->hessian;
+  const ObjectiveVisitor visitor = {p, HessianBeginChunk, HessianBlock, NULL, HessianEndChunk};
+
+  PetscFunctionBegin;
+  PetscCheck(o->setup_called, o->comm, PETSC_ERR_ORDER, "Call ObjectiveSetUp() before the Hessian's products");
+  PetscCall(HessianSetUp(o));
+  PetscCall(PetscLogEventBegin(OBJECTIVE_Hessian, 0, 0, 0, 0));
+  p->theta        = theta;
+  p->v            = v;
+  p->n_dirs       = n_dirs;
+  p->gauss_newton = gauss_newton;
+  p->acc          = acc;
+  p->chunk_hv     = chunk_hv;
+  DDZero(n, acc);
+  PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &visitor));
+  PetscCall(DDAllreduce(o->comm, n, acc));
+  DDRoundArray(n, acc, hv);
+  PetscCall(PetscLogEventEnd(OBJECTIVE_Hessian, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode ObjectiveHessianVector(Objective o, const PetscReal *theta, const PetscReal *v, PetscBool gauss_newton, PetscReal *hv)
 {
-  const PetscInt         P = o->n_params;
-  Pass                  *p = &o->hessian;
-  const ObjectiveVisitor visitor = {p, HessianBeginChunk, HessianBlock, NULL, HessianEndChunk};
-
   PetscFunctionBegin;
-  PetscCheck(o->setup_called, o->comm, PETSC_ERR_ORDER, "Call ObjectiveSetUp() before ObjectiveHessianVector()");
-  PetscCall(HessianSetUp(o));
-  PetscCall(PetscLogEventBegin(OBJECTIVE_Hessian, 0, 0, 0, 0));
-  p->theta        = theta;
-  p->v            = v;
-  p->gauss_newton = gauss_newton;
-  p->acc          = o->dd_hessian;
-  DDZero(P, p->acc);
-  PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &visitor));
-  PetscCall(DDAllreduce(o->comm, P, p->acc));
-  DDRoundArray(P, p->acc, hv);
-  PetscCall(PetscLogEventEnd(OBJECTIVE_Hessian, 0, 0, 0, 0));
+  if (!o->dd_hessian) PetscCall(PetscMalloc2(o->n_params, &o->dd_hessian, o->n_params, &o->chunk_hessian));
+  PetscCall(HessianProducts(o, theta, v, 1, gauss_newton, o->dd_hessian, o->chunk_hessian, hv));
   PetscFunctionReturn(0);
 }
 
+/* All P unit directions in one pass over the points (one forward pass per block); column j has
+   the bits of ObjectiveHessianVector(e_j): the same sums in the same order. */
 PetscErrorCode ObjectiveHessianAssemble(Objective o, const PetscReal *theta, PetscBool gauss_newton, PetscReal *H)
 {
   const PetscInt P = o->n_params;
-  PetscReal     *e;
+  DDReal        *acc;
+  PetscReal     *chunk_hv;
 
   PetscFunctionBegin;
-  PetscCall(PetscCalloc1(P, &e));
-  for (PetscInt j = 0; j < P; j++) {
-    e[j] = 1.0;
-    PetscCall(ObjectiveHessianVector(o, theta, e, gauss_newton, H + j * P));
-    e[j] = 0.0;
-  }
-  PetscCall(PetscFree(e));
+  PetscCall(PetscMalloc2(P * P, &acc, P * P, &chunk_hv));
+  PetscCall(HessianProducts(o, theta, NULL, P, gauss_newton, acc, chunk_hv, H));
+  PetscCall(PetscFree2(acc, chunk_hv));
   for (PetscInt j = 0; j < P; j++)
     for (PetscInt i = 0; i < j; i++) H[i + j * P] = H[j + i * P] = 0.5 * (H[i + j * P] + H[j + i * P]);
   PetscFunctionReturn(0);
