@@ -7,6 +7,7 @@
 #   - 1 vs 3 ranks: the Hessian-vector products (test_hessian's checksum) and the histories of
 #     newton (full step), newton_saddlefree, newton_lm, lbfgs and tao (ntr) on a 2-D regression
 #     are bitwise the same (engd's own sums; TAO runs on every rank's replicated copy);
+#   - the Lanczos diagnostics (SLEPc's reductions) agree on 1 and 3 ranks to 1e-10;
 #   - restart of every new method from an intermediate checkpoint on the same rank count
 #     continues bitwise (lbfgs: its matrix rebuilt from the kept points).
 cd "$(dirname "$0")/.." || exit 1
@@ -59,6 +60,11 @@ for m in "newton -newton_full_step" newton_saddlefree newton_lm lbfgs tao; do
     engd_ranks 3 r3_$tag $REG2D -optimizer $m -max_it 12 &&
     compare "$tag: 1 vs 3 ranks" 0 "$T/r1_$tag.h5" "$T/r3_$tag.h5"
 done
+
+echo "== Lanczos diagnostics (SLEPc) on 1 and 3 ranks: 1e-10"
+engd_ranks 1 lz1 $REG2D -optimizer newton_saddlefree -max_it 4 -hessian_diagnostics -hessian_spectrum lanczos &&
+  engd_ranks 3 lz3 $REG2D -optimizer newton_saddlefree -max_it 4 -hessian_diagnostics -hessian_spectrum lanczos &&
+  compare_histories "Lanczos lambda_min, lambda_max: 1 vs 3 ranks" 1e-10 --fields loss,hess_lambda_min,hess_lambda_max,hess_negative "$T/lz1.h5" "$T/lz3.h5"
 
 echo "== restart from the checkpoint of iteration 6 on the same rank count: bitwise"
 for m in "newton -newton_full_step" newton_saddlefree newton_lm lbfgs tao; do
