@@ -8,9 +8,10 @@
 # iterations of the successful seeds (the runs stop once the L2 error is <= 1e-4). A benchmark:
 # it asserts nothing.
 #
-#   bench/newton.sh [-seeds N] [-only CASE,CASE] [-methods M,M] [-it N] [-np RANKS]
+#   bench/newton.sh [-seeds N] [-only CASE,CASE] [-methods M,M] [-it N] [-np RANKS] [-hidden W]
 #   bench/newton.sh -figure [CASE] [-seed S]
 #
+# -hidden W replaces every case's hidden layers (e.g. 5, 32, 64 or 16,16).
 # -figure: instead, the figure's runs of one case (default pinn1d) and seed (1) for every method,
 # with the diagnostics recorded per iteration (-hessian_diagnostics) and the final spectrum
 # (-classify_spectrum), into $OUT/figure-CASE (make figures RESULTS=$OUT/figure-CASE draws it:
@@ -30,6 +31,7 @@ ONLY="pinn1d poisson2d reg1d reg2d"
 METHODS="newton newton_ls newton_saddlefree newton_lm engd lbfgs adam"
 IT=300
 NP=1
+HIDDEN=""
 FIGURE=""
 FIGURE_SEED=1
 while [ $# -gt 0 ]; do
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
     -methods) METHODS=$(echo "$2" | tr ',' ' '); shift 2 ;;
     -it) IT=$2; shift 2 ;;
     -np) NP=$2; shift 2 ;;
+    -hidden) HIDDEN="-net_hidden $2"; shift 2 ;;
     *) echo "bench/newton.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -85,10 +88,10 @@ for c in $ONLY; do
     while [ $s -le "$SEEDS" ]; do
       name="$c-$m-$s"
       # shellcheck disable=SC2046
-      scripts/mpirun.sh -n "$NP" bin/engd $(case_options "$c") $(method_options "$m") -seed "$s" -stop_rel_l2 1e-4 -eval_every 1 -classify -quiet -output "$OUT/$name.h5" >"$OUT/$name.log" 2>&1
+      scripts/mpirun.sh -n "$NP" bin/engd $(case_options "$c") $HIDDEN $(method_options "$m") -seed "$s" -stop_rel_l2 1e-4 -eval_every 1 -classify -quiet -output "$OUT/$name.h5" >"$OUT/$name.log" 2>&1
       cls=$(sed -n 's/^CLASSIFY //p' "$OUT/$name.log")
       sum=$(sed -n 's/^SUMMARY //p' "$OUT/$name.log")
-      echo "case=$c method=$m seed=$s $sum $cls" >>"$OUT/runs.txt"
+      echo "case=$c${HIDDEN:+@$(echo "$HIDDEN" | sed 's/-net_hidden //')} method=$m seed=$s $sum $cls" >>"$OUT/runs.txt"
       s=$((s + 1))
     done
     echo "done: $c $m" >&2
