@@ -3,15 +3,17 @@
 #   make check      all tests        make bench   benchmarks      make V=1   verbose
 #   make figures RESULTS=dir   plots and tables of the results files in dir (into dir/figures)
 # Cluster builds: PETSC_DIR/PETSC_ARCH point at a PETSc install (its lib/pkgconfig/PETSc.pc);
-# HDF5_PC and SCALAPACK_PC name the pkg-config modules of parallel HDF5 and ScaLAPACK.
+# HDF5_PC, SCALAPACK_PC and SLEPC_PC name the pkg-config modules of parallel HDF5, ScaLAPACK
+# and SLEPc (the Hessian's extreme eigenvalues by Lanczos).
 
 PETSC_DIR    ?= /usr/lib/petsc
 PETSC_ARCH   ?=
 HDF5_PC      ?= hdf5-openmpi
 SCALAPACK_PC ?= scalapack-openmpi
+SLEPC_PC     ?= slepc
 PETSC_PCDIR  := $(if $(PETSC_ARCH),$(PETSC_DIR)/$(PETSC_ARCH)/lib/pkgconfig,$(PETSC_DIR)/lib/pkgconfig)
 PKG          := PKG_CONFIG_PATH=$(PETSC_PCDIR):$$PKG_CONFIG_PATH pkg-config
-PKG_MODULES  := PETSc $(HDF5_PC) $(SCALAPACK_PC)
+PKG_MODULES  := PETSc $(HDF5_PC) $(SCALAPACK_PC) $(SLEPC_PC)
 
 CC       := mpicc
 OPTFLAGS ?= -O3 -march=native

@@ -5,6 +5,8 @@
     solution-NAME.png    network, exact solution and error on a 2-D slice, per run (plot_solution.py)
     scaling.png          speed-up and efficiency of the scaling studies (plot_scaling.py): the
                          directories holding a scaling.txt (jobs/*_scaling.sbatch)
+    newton-NAME.png      loss, negative eigenvalues of H and the final spectrum per method
+                         (plot_newton.py): the directories holding a newton.txt (bench/newton.sh)
     table.md, table.csv  final figures per run (table.py)
 
 usage: figures.py DIR
@@ -18,6 +20,7 @@ import sys
 
 import engd_results
 import plot_history
+import plot_newton
 import plot_scaling
 import plot_solution
 import table
@@ -40,7 +43,8 @@ def main(argv=None):
         return 1
     os.makedirs(out, exist_ok=True)
     scaling_dirs = sorted({os.path.dirname(f) for f in files if os.path.exists(os.path.join(os.path.dirname(f), "scaling.txt"))})
-    runs = [f for f in files if os.path.dirname(f) not in scaling_dirs]
+    newton_dirs = sorted({os.path.dirname(f) for f in files if os.path.exists(os.path.join(os.path.dirname(f), "newton.txt"))})
+    runs = [f for f in files if os.path.dirname(f) not in scaling_dirs and os.path.dirname(f) not in newton_dirs]
     status = 0
     if runs:
         status |= plot_history.main(["-o", os.path.join(out, "history.png")] + runs)
@@ -48,6 +52,9 @@ def main(argv=None):
             name = os.path.splitext(os.path.relpath(f, root))[0].replace(os.sep, "_")
             if plot_solution.main(["-o", os.path.join(out, "solution-%s.png" % name), f]) != 0:
                 print("figures.py: no solution plot for %s" % f)
+    for d in newton_dirs:
+        name = os.path.relpath(d, root).replace(os.sep, "_")
+        status |= plot_newton.main(["-o", os.path.join(out, "newton-%s.png" % ("root" if name == "." else name)), d])
     if scaling_dirs:
         status |= plot_scaling.main(["-o", os.path.join(out, "scaling.png")] + scaling_dirs)
     status |= table.main(["-o", os.path.join(out, "table.md"), "--csv", os.path.join(out, "table.csv")] + files)

@@ -4,7 +4,7 @@
 # OPTIONAL packages (slurm-wlm, munge: tests/test_slurm.sh starts a private one-node Slurm, and
 # skips without them) are installed as root too, but their absence alone is no error.
 PACKAGES="make gcc pkg-config openmpi-bin libopenmpi-dev petsc-dev libscalapack-openmpi-dev \
-libhdf5-openmpi-dev libopenblas-dev python3-numpy python3-h5py python3-matplotlib"
+libhdf5-openmpi-dev slepc-dev libopenblas-dev python3-numpy python3-h5py python3-matplotlib"
 OPTIONAL="slurm-wlm munge"
 missing=""
 missing_optional=""

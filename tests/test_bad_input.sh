@@ -112,6 +112,12 @@ bad 2 'n_boundary.*122' $OPTS -n_boundary 122
 bad 2 'resample_every.*uniform' $OPTS -resample_every 5
 bad 3 'ranks.*boundary|boundary.*ranks' $OPTS -dim 1 -n_interior 30 -n_boundary 2
 bad 3 'ranks.*eval|eval.*ranks' $OPTS -n_eval 2
+echo "== exact Newton, TAO and LM-Newton options"
+bad 2 "hessian_max_params 4096.*lanczos" $OPTS -optimizer newton -net_hidden 64,64
+bad 2 "tao_method xyz is not a TAO type" $OPTS -optimizer tao -tao_method xyz
+bad 2 "newton_lm_damping must be non-negative" $OPTS -optimizer newton_lm -newton_lm_damping -1
+bad 2 "lbfgs_memory must be at least 1" $OPTS -optimizer lbfgs -lbfgs_memory 0
+bad 2 "hessian_spectrum" $OPTS -optimizer newton -hessian_spectrum bogus
 echo "== unwritable output path"
 }
 rm -rf "$T/ro"; mkdir -p "$T/ro"

@@ -21,6 +21,9 @@
                  the stored rows or matrix-free (CURVATURE_SHELL); preconditioner none, Jacobi
                  or randomized Nystrom; ignores rcond (ksp.c, nystrom.c);
      auto        chosen by a cost and memory model (auto.c).
+   and of an assembled symmetric, possibly indefinite matrix H (CURVATURE_MATRIX, Newton):
+     indefinite  every rank holds the same H and computes its eigendecomposition (LAPACK
+                 dsyevd), the direction under the filter of CurvatureRegularization.
    A new solver is one file with CurvatureSolverCreate_<Name> (the ops of curvatureimpl.h) and
    one CurvatureSolverRegister line in solver.c. */
 #ifndef ENGD_CURVATURE_H
@@ -70,6 +73,14 @@ static inline CurvatureOperator CurvatureRowsOperator(PetscInt n_params, PetscRe
 /* Jv = J~ v on this rank's rows of a rows operator (n_rows_local values), one dgemv per chunk, so
    every entry is the same bits on any rank count. */
 PetscErrorCode CurvatureRowsMult(const CurvatureOperator *, const PetscReal *v, PetscReal *Jv);
+/* How the indefinite solver (CURVATURE_MATRIX; CurvatureSolverSetFilter) inverts the eigenvalues lambda_i of H, with
+   mu = damping and the cut-off relative to the largest |.| of the filtered values:
+     signed    1/(lambda_i + mu) where |lambda_i + mu| > rcond max_j |lambda_j + mu|  (Newton,
+               LM-Newton: H^+ and (H + mu I)^+, the ENGD cut-off on |lambda|)
+     absolute  1/(|lambda_i| + mu) where |lambda_i| > rcond max_j |lambda_j|   (saddle-free
+               Newton, Dauphin et al. 2014: |H|^+)
+   The Gram solvers ignore it (their G is semi-definite). */
+typedef enum { CURVATURE_FILTER_SIGNED, CURVATURE_FILTER_ABSOLUTE } CurvatureFilter;
 
 /* The regularisation the method drives: relative eigenvalue cut-off and damping. */
 typedef struct {
@@ -84,6 +95,7 @@ typedef struct {
   PetscInt  iterations;      /* iterative solvers: Krylov iterations (0: direct) */
   PetscInt  reason;          /* iterative solvers: a KSPConvergedReason (0: direct) */
   PetscInt  n_negative;      /* eigenvalues below zero (indefinite operators; 0 for a Gram) */
+  PetscReal lambda_min;      /* indefinite operators: the smallest eigenvalue */
 } CurvatureSolveInfo;
 
 /* -engd_solve: eigen = pseudo-inverse via eigendecomposition; cholesky = damped Cholesky that
@@ -103,6 +115,7 @@ extern PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
 #define CURVATURESOLVERSCALAPACK  "scalapack"
 #define CURVATURESOLVERKERNEL     "kernel"
 #define CURVATURESOLVERCG         "cg"
+#define CURVATURESOLVERINDEFINITE "indefinite"
 #define CURVATURESOLVERAUTO       "auto"
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver));
@@ -139,6 +152,11 @@ PetscErrorCode CurvatureSolverHasResidualForm(CurvatureSolver, PetscBool *has_re
 PetscErrorCode CurvatureSolverCheckRegularization(CurvatureSolver, const CurvatureRegularization *);
 /* Copy of the assembled G (P x P, replicated on every rank) for tests and diagnostics. */
 PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver, PetscReal *gram);
+/* The indefinite solver's filter (default signed); the Gram solvers have none. */
+PetscErrorCode CurvatureSolverSetFilter(CurvatureSolver, CurvatureFilter);
+/* The eigenvalues of the operator (ascending, replicated, borrowed until the next
+   CurvatureSolverSetOperator) of a solver that computes them (indefinite); PETSC_ERR_SUP else. */
+PetscErrorCode CurvatureSolverGetEigenvalues(CurvatureSolver, PetscInt *n, const PetscReal **lambda);
 /* Bytes per rank this solver needs, from its memory model. */
 PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver, PetscLogDouble *bytes_per_rank);
 

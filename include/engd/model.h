@@ -125,6 +125,16 @@ PetscErrorCode ModelLayerVisitGradient(const ModelLayer *, void *ctx);
    (dout[s*nb + p]), i.e. J v for every channel. */
 PetscErrorCode ModelTangent(Model, ModelTape, const PetscReal *theta, const PetscReal *v, PetscReal *dout);
 
+/* Hessian-vector products by forward-over-reverse (hvp.c). After a taped forward pass,
+   ModelHessianTangent is ModelTangent (dout = J v on every channel) keeping each layer's
+   tangents on the tape; then, with cotangents cot of the output channels and their derivative
+   cot_dot along v, ModelHessianReverse adds
+       hv += d/dt [ J(theta + t v)^T (cot + t cot_dot) ]_{t=0}
+   (same theta and v). For cot = dl/dout of a per-point loss l(out) and cot_dot = D^2 l (J v)
+   that is the Hessian of l(out(theta)) times v. */
+PetscErrorCode ModelHessianTangent(Model, ModelTape, const PetscReal *theta, const PetscReal *v, PetscReal *dout);
+PetscErrorCode ModelHessianReverse(Model, ModelTape, const PetscReal *theta, const PetscReal *v, const PetscReal *cot, const PetscReal *cot_dot, PetscReal *hv);
+
 /* The same passes on the Model's own tape. ModelForward with keep_tape is ModelForwardTape;
    without it the pass computes only what the outputs need (the line search) and leaves no tape. */
 PetscErrorCode ModelForward(Model, const PetscReal *theta, PetscInt nb, const PetscReal *x, PetscInt order,

@@ -25,9 +25,9 @@
 typedef struct _p_Objective *Objective;
 
 /* Log events (-log_view), registered with the first Objective: the rows pass (and the H1
-   metric's rows), the gradient, the errors. */
+   metric's rows), the gradient, the errors, the Hessian-vector products. */
 extern PetscClassId  OBJECTIVE_CLASSID;
-extern PetscLogEvent OBJECTIVE_Rows, OBJECTIVE_Gradient, OBJECTIVE_Errors;
+extern PetscLogEvent OBJECTIVE_Rows, OBJECTIVE_Gradient, OBJECTIVE_Errors, OBJECTIVE_Hessian;
 
 PetscErrorCode ObjectiveCreate(Model, Problem, Objective *);
 /* Options: -sampler grid|uniform -resample_every k -n_eval n -chunk_rows r (uniform sets are keyed by -seed) */
@@ -159,6 +159,17 @@ PetscErrorCode ObjectiveShellDestroy(CurvatureOperator *);
 /* Put the operator at theta (the products use a copy of it) and give the gradient and the loss
    there (ObjectiveGradient). */
 PetscErrorCode ObjectiveShellCompute(Objective, const PetscReal *theta, CurvatureOperator *, PetscReal *grad, PetscReal *loss);
+/* The exact Hessian of the loss (hessian.c): hv = H v, H = J~^T J~ + sum_i r~_i D^2 r~_i (least
+   squares) plus sum_q c_q (J_q^T D^2e_q J_q + De_q . D^2 out_q) (energy terms), by forward-over-
+   reverse; with gauss_newton only the Gauss-Newton part G v (G = J~^T J~, ENGD's Gram matrix).
+   Summed chunk by chunk in double-double: the same bits on any rank count. Residuals nonlinear
+   in the network's channels need the problem's ProblemResidualCurvature. */
+PetscErrorCode ObjectiveHessianVector(Objective, const PetscReal *theta, const PetscReal *v, PetscBool gauss_newton, PetscReal *hv);
+/* H (or G) assembled from the P products with the unit vectors, symmetrised: P x P, column-
+   major, replicated. One pass over the points (a forward pass per block, then P tangent and
+   reverse passes; 24 P^2 bytes of sums): for P up to a few thousand. Column j has the bits of
+   ObjectiveHessianVector with e_j. */
+PetscErrorCode ObjectiveHessianAssemble(Objective, const PetscReal *theta, PetscBool gauss_newton, PetscReal *H);
 
 typedef struct {
   PetscReal rel_l2, rel_h1, rms;

@@ -4,6 +4,12 @@
      gd    gradient descent with the same line search
      adam  Adam (-adam_lr, -adam_beta1, -adam_beta2, -adam_epsilon)
      spring  SPRING: kernel-form ENGD with momentum (-spring_momentum, -spring_damping, ...)
+     newton             exact Newton H^+ grad L (cut-off on |lambda|), grid line search or eta = 1
+     newton_saddlefree  |H|^+ grad L (Dauphin et al. 2014), grid line search
+     newton_lm          (H + lambda I)^+ grad L, lambda from the ratio of actual to predicted decrease
+     lbfgs              L-BFGS: PETSc's MATLMVMBFGS with TAO's More-Thuente line search
+     tao                a PETSc TAO solver (-tao_method ntr: Newton trust region on the exact
+                        Hessian as a MATSHELL; nls, lmvm, bqnls, cg, nm)
    The base class does what every method shares: it asks the method for the loss and a
    direction d (theta - eta d descends), rejects the step when either is not finite, runs the
    line search (linesearch.h) and accepts, and restores theta if the step left it non-finite.
@@ -17,6 +23,7 @@
 #include <engd/curvature.h>
 #include <engd/linesearch.h>
 #include <engd/history.h>
+#include <engd/diagnostics.h>
 
 typedef struct _p_Optimizer *Optimizer;
 
@@ -38,6 +45,11 @@ typedef struct {
 #define OPTIMIZERGD   "gd"
 #define OPTIMIZERADAM "adam"
 #define OPTIMIZERSPRING "spring"
+#define OPTIMIZERNEWTON           "newton"
+#define OPTIMIZERNEWTONSADDLEFREE "newton_saddlefree"
+#define OPTIMIZERNEWTONLM         "newton_lm"
+#define OPTIMIZERLBFGS            "lbfgs"
+#define OPTIMIZERTAO              "tao"
 
 PetscErrorCode OptimizerRegister(const char name[], PetscErrorCode (*create)(Optimizer));
 PetscErrorCode OptimizerCreate(Objective, Optimizer *);
@@ -89,6 +101,12 @@ PetscErrorCode OptimizerGetState(Optimizer, OptimizerState *);
 /* Restore a state from OptimizerGetState of an optimizer of the same type and size; a missing
    entry or one of another length is an error. */
 PetscErrorCode OptimizerSetState(Optimizer, const OptimizerState *);
+
+/* With -classify: classify the current point (minimum, saddle with its index, trivial saddle,
+   not stationary; diagnostics.h), print it, and return the eigenvalues of H (P entries, NaN
+   when only Lanczos' extremes are known; lambda may be NULL). classified: whether -classify
+   was given (otherwise nothing is done). */
+PetscErrorCode OptimizerClassify(Optimizer, PetscBool *classified, PointClass *, PetscReal *lambda);
 
 /* The line search of the methods that use one (NULL for those that do not). */
 PetscErrorCode OptimizerGetLineSearch(Optimizer, LineSearch *);

@@ -37,6 +37,11 @@ typedef PetscErrorCode (*ProblemPointDataFn)(Problem, PetscInt term, PetscInt n,
    (the Gauss-Newton linearisation for nonlinear operators). out holds the network channels. */
 typedef PetscErrorCode (*ProblemResidualFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot);
 
+/* Second derivatives of a residual in the channels, for the exact Hessian (Newton): the
+   diagonal d2r[s*n + p] = d^2 r_p / d out_s^2 (residuals with mixed second derivatives are not
+   supported). Problems whose residuals are affine in the channels need none. */
+typedef PetscErrorCode (*ProblemResidualCurvatureFn)(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *d2r);
+
 /* Energy terms: at each point p the density e[p] and, if not NULL, its derivatives in the
    channels (u, d_1 u, ..., d_d u): de[s*n + p] = de_p/d out_s and the diagonal of the Hessian
    d2e[s*n + p] = d2e_p/d out_s^2. The Hessian must be diagonal and non-negative (the energy
@@ -50,6 +55,7 @@ typedef PetscErrorCode (*ProblemEnergyFn)(Problem, PetscInt term, PetscInt n, co
 #define PROBLEMHELMHOLTZ        "helmholtz"
 #define PROBLEMRITZ1D           "ritz1d"
 #define PROBLEMRITZPOISSON      "ritz_poisson"
+#define PROBLEMREGRESSION       "regression"
 
 PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem));
 PetscErrorCode ProblemCreate(MPI_Comm, Problem *);
@@ -68,6 +74,9 @@ PetscErrorCode ProblemGetNumTerms(Problem, PetscInt *n_terms);
 PetscErrorCode ProblemGetTerm(Problem, PetscInt term, const ProblemTerm **);
 PetscErrorCode ProblemPointData(Problem, PetscInt term, PetscInt n, const PetscReal *x, PetscReal *data);
 PetscErrorCode ProblemResidual(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *r, PetscReal *cot);
+/* d2r of the residual of term t (zeros for affine residuals); an error naming the problem if
+   it declares neither. */
+PetscErrorCode ProblemResidualCurvature(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *d2r);
 PetscErrorCode ProblemEnergy(Problem, PetscInt term, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *e, PetscReal *de, PetscReal *d2e);
 /* Exact solution u*(x) and, if grad != NULL, its gradient grad[i*n + p]. */
 PetscErrorCode ProblemExactSolution(Problem, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad);

@@ -254,6 +254,7 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
       if (run.opt.output_set) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Results: %s\n", run.opt.output));
     }
   }
+  if (reason != TRAINER_INTERRUPTED) PetscCall(OptimizerClassify(run.optimizer, NULL, NULL, NULL)); /* -classify */
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "SUMMARY iterations=%" PetscInt_FMT " loss=%.6e rel_l2=%.6e rel_h1=%.6e wall_s=%.4f s_per_it=%.6f params=%" PetscInt_FMT " points=%" PetscInt_FMT " ranks=%d\n", done, (double)loss,
                         (double)errors.rel_l2, (double)errors.rel_h1, (double)summary.wall_s, (double)summary.s_per_it, summary.params, n_points, size));
 

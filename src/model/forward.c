@@ -134,7 +134,8 @@ static PetscErrorCode Forward(Model m, ModelTape tape, const PetscReal *theta, P
   PetscFunctionBegin;
   PetscCall(ModelTapeCheck_Private(m, tape, PETSC_FALSE, "forward"));
   PetscCall(CheckBlock(m, nb, order));
-  tape->valid = PETSC_FALSE;
+  tape->valid         = PETSC_FALSE;
+  tape->hessian_valid = PETSC_FALSE;
   if (nb == 0) PetscFunctionReturn(0);
   PetscCall(FirstLayerForward(m, theta, nb, x, tape->pre[1]));
   PetscCall(ForwardLayers(m, tape, theta, nb, order, trace_weights, keep_tape, out));
@@ -179,7 +180,8 @@ PetscErrorCode ModelForwardFromFirstLayer(Model m, const PetscReal *theta, Petsc
   PetscFunctionBegin;
   PetscCall(ModelTapeCheck_Private(m, tape, PETSC_FALSE, "forward"));
   PetscCall(CheckBlock(m, nb, order));
-  tape->valid = PETSC_FALSE;
+  tape->valid         = PETSC_FALSE;
+  tape->hessian_valid = PETSC_FALSE;
   if (nb == 0) PetscFunctionReturn(0);
   if (b) {
     PetscReal *y = tape->pre[1];

@@ -70,7 +70,7 @@ static PetscErrorCode ActivationBackward(Model m, ModelTape tape, const PetscRea
 }
 
 /* zbar = W^T ybar on every channel. */
-static PetscErrorCode LinearBackward(PetscInt n_out, PetscInt n_in, PetscInt cols, const PetscReal *W, const PetscReal *ybar, PetscReal *zbar)
+PetscErrorCode ModelLinearBackward_Private(PetscInt n_out, PetscInt n_in, PetscInt cols, const PetscReal *W, const PetscReal *ybar, PetscReal *zbar)
 {
   PetscBLASInt    m, n, k;
   const PetscReal one = 1.0, zero = 0.0;
@@ -115,7 +115,7 @@ PetscErrorCode ModelReverse(Model m, ModelTape tape, const PetscReal *theta, con
     layer.input    = l == 1 ? tape->x_block : tape->post[l - 1];
     PetscCall(visit(&layer, ctx));
     if (l == 1) break;
-    PetscCall(LinearBackward(m->widths[l], m->widths[l - 1], nb * S, theta + m->w_offset[l], ybar, zbar));
+    PetscCall(ModelLinearBackward_Private(m->widths[l], m->widths[l - 1], nb * S, theta + m->w_offset[l], ybar, zbar));
     PetscCall(ActivationBackward(m, tape, theta, l - 1, zbar, ybar));
   }
   PetscFunctionReturn(0);

@@ -84,18 +84,26 @@ static PetscErrorCode ActivationTangent(Model m, ModelTape tape, PetscInt l, con
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode ModelTangent(Model m, ModelTape tape, const PetscReal *theta, const PetscReal *v, PetscReal *dout)
+PetscErrorCode ModelTangent_Private(Model m, ModelTape tape, const PetscReal *theta, const PetscReal *v, PetscReal *dout, PetscReal **ydot, PetscReal **zdot)
 {
   const PetscInt L = m->n_layers;
 
   PetscFunctionBegin;
   PetscCall(ModelTapeCheck_Private(m, tape, PETSC_TRUE, "tangent"));
-  /* ydot in bar_a, zdot in bar_b; the output layer's ydot is dout */
-  PetscCall(ModelLinearForward_Private(m->widths[1], m->dim, tape->nb, 1, v + m->w_offset[1], v + m->b_offset[1], tape->x_block, tape->bar_a));
+  /* ydot in bar_a, zdot in bar_b (or the layers' own buffers); the output layer's ydot is dout */
+  PetscCall(ModelLinearForward_Private(m->widths[1], m->dim, tape->nb, 1, v + m->w_offset[1], v + m->b_offset[1], tape->x_block, ydot ? ydot[1] : tape->bar_a));
   for (PetscInt l = 1; l < L; l++) {
-    if (l == 1) PetscCall(FirstActivationTangent(m, tape, theta, v, tape->bar_a, tape->bar_b));
-    else PetscCall(ActivationTangent(m, tape, l, tape->bar_a, tape->bar_b));
-    PetscCall(LinearTangent(m->widths[l + 1], m->widths[l], tape->nb, tape->n_channels, theta + m->w_offset[l + 1], v + m->w_offset[l + 1], v + m->b_offset[l + 1], tape->post[l], tape->bar_b, l + 1 == L ? dout : tape->bar_a));
+    PetscReal *y_in = ydot ? ydot[l] : tape->bar_a, *z_out = zdot ? zdot[l] : tape->bar_b;
+    if (l == 1) PetscCall(FirstActivationTangent(m, tape, theta, v, y_in, z_out));
+    else PetscCall(ActivationTangent(m, tape, l, y_in, z_out));
+    PetscCall(LinearTangent(m->widths[l + 1], m->widths[l], tape->nb, tape->n_channels, theta + m->w_offset[l + 1], v + m->w_offset[l + 1], v + m->b_offset[l + 1], tape->post[l], z_out, l + 1 == L ? dout : (ydot ? ydot[l + 1] : tape->bar_a)));
   }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ModelTangent(Model m, ModelTape tape, const PetscReal *theta, const PetscReal *v, PetscReal *dout)
+{
+  PetscFunctionBegin;
+  PetscCall(ModelTangent_Private(m, tape, theta, v, dout, NULL, NULL));
   PetscFunctionReturn(0);
 }

@@ -38,6 +38,7 @@ PetscErrorCode ModelTapeDestroy(ModelTape *tape)
   PetscCall(PetscFree5(t->pre, t->post, t->d1, t->d2, t->d3));
   PetscCall(PetscFree5(t->x_block, t->bar_a, t->bar_b, t->work, t->trace_weights));
   PetscCall(PetscFree(t->input_explicit));
+  PetscCall(ModelTapeHessianDestroy_Private(t));
   PetscCall(PetscFree(t));
   *tape = NULL;
   PetscFunctionReturn(0);

@@ -4,7 +4,7 @@
 #include <engd/private/objectiveimpl.h>
 
 PetscClassId  OBJECTIVE_CLASSID;
-PetscLogEvent OBJECTIVE_Rows, OBJECTIVE_Gradient, OBJECTIVE_Errors;
+PetscLogEvent OBJECTIVE_Rows, OBJECTIVE_Gradient, OBJECTIVE_Errors, OBJECTIVE_Hessian;
 
 static PetscErrorCode ObjectiveInitializePackage(void)
 {
@@ -18,6 +18,7 @@ static PetscErrorCode ObjectiveInitializePackage(void)
   PetscCall(PetscLogEventRegister("EngdRows", OBJECTIVE_CLASSID, &OBJECTIVE_Rows));
   PetscCall(PetscLogEventRegister("EngdGradient", OBJECTIVE_CLASSID, &OBJECTIVE_Gradient));
   PetscCall(PetscLogEventRegister("EngdEvalErrors", OBJECTIVE_CLASSID, &OBJECTIVE_Errors));
+  PetscCall(PetscLogEventRegister("EngdHessVec", OBJECTIVE_CLASSID, &OBJECTIVE_Hessian));
   PetscFunctionReturn(0);
 }
 

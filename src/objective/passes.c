@@ -251,5 +251,6 @@ PetscErrorCode ObjectiveDestroyPasses(Objective o)
   PetscCall(PetscFree(o->first_offset));
   PetscCall(PetscFree2(o->first_a, o->first_b));
   PetscCall(PetscFree3(o->theta_trial, o->dd_gradient, o->dd_rows_gradient));
+  PetscCall(ObjectiveDestroyHessian(o));
   PetscFunctionReturn(0);
 }

@@ -21,6 +21,11 @@ static PetscErrorCode OptimizerRegisterAll(void)
   PetscCall(OptimizerRegister(OPTIMIZERGD, OptimizerCreate_GD));
   PetscCall(OptimizerRegister(OPTIMIZERADAM, OptimizerCreate_Adam));
   PetscCall(OptimizerRegister(OPTIMIZERSPRING, OptimizerCreate_SPRING));
+  PetscCall(OptimizerRegister(OPTIMIZERNEWTON, OptimizerCreate_Newton));
+  PetscCall(OptimizerRegister(OPTIMIZERNEWTONSADDLEFREE, OptimizerCreate_NewtonSaddleFree));
+  PetscCall(OptimizerRegister(OPTIMIZERNEWTONLM, OptimizerCreate_NewtonLM));
+  PetscCall(OptimizerRegister(OPTIMIZERLBFGS, OptimizerCreate_LBFGS));
+  PetscCall(OptimizerRegister(OPTIMIZERTAO, OptimizerCreate_Tao));
   PetscFunctionReturn(0);
 }
 
@@ -38,6 +43,7 @@ PetscErrorCode OptimizerCreate(Objective objective, Optimizer *optimizer)
   for (PetscInt k = 0; k < 6; k++) opt->column_solve[k] = -1;
   opt->column_ls = -1;
   PetscCall(LineSearchCreate(opt->comm, &opt->ls));
+  PetscCall(HessianDiagnosticsCreate(objective, &opt->diag));
   *optimizer = opt;
   PetscFunctionReturn(0);
 }
@@ -67,6 +73,7 @@ PetscErrorCode OptimizerSetFromOptions(Optimizer opt)
   PetscCall(EngdOptionsFList("-optimizer", "Training method", "OptimizerSetType", Optimizers.list, type, type, sizeof(type), NULL));
   if (!opt->type[0] || strcmp(type, opt->type)) PetscCall(OptimizerSetType(opt, type));
   if (opt->ops.setfromoptions) PetscCall((*opt->ops.setfromoptions)(opt, PetscOptionsObject));
+  PetscCall(HessianDiagnosticsSetFromOptions(opt->diag, PetscOptionsObject));
   if (PetscOptionsObject->printhelp) { /* -help lists the options of every optimizer, not only the chosen one */
     for (PetscInt k = 0; k < Optimizers.n; k++) {
       Optimizer other;
@@ -140,15 +147,20 @@ PetscErrorCode OptimizerStep(Optimizer opt, OptimizerStepInfo *info)
   PetscCall(PetscMemzero(info, sizeof(*info)));
   PetscCall(ModelGetParameters(opt->model, &theta));
   PetscCall(PetscArraycpy(opt->theta_before, theta, P));
+  opt->step_grad = opt->step_hessian = opt->step_lambda = NULL;
   PetscCall((*opt->ops.direction)(opt, theta, opt->dir, info));
   info->loss_new = info->loss;
   if (PetscIsInfOrNanReal(info->loss) || !AllFinite(P, opt->dir)) info->nonfinite = PETSC_TRUE;
-  else if (opt->ops.update) PetscCall((*opt->ops.update)(opt, theta, opt->dir, info));
   else {
-    PetscCall(LineSearchApply(opt->ls, opt->objective, theta, opt->dir, info->loss, &info->eta, &info->loss_new));
-    info->accepted = info->eta > 0 ? PETSC_TRUE : PETSC_FALSE;
-    PetscCall(LineSearchGetNumEvaluated(opt->ls, &info->ls_candidates));
-    if (opt->ops.poststep) PetscCall((*opt->ops.poststep)(opt, info));
+    /* the diagnostics of the point the direction was computed at, before the step */
+    if (opt->history) PetscCall(HessianDiagnosticsRecord(opt->diag, opt->iteration, theta, info->loss, opt->step_grad, opt->step_hessian, opt->step_lambda, opt->dir));
+    if (opt->ops.update) PetscCall((*opt->ops.update)(opt, theta, opt->dir, info));
+    else {
+      PetscCall(LineSearchApply(opt->ls, opt->objective, theta, opt->dir, info->loss, &info->eta, &info->loss_new));
+      info->accepted = info->eta > 0 ? PETSC_TRUE : PETSC_FALSE;
+      PetscCall(LineSearchGetNumEvaluated(opt->ls, &info->ls_candidates));
+      if (opt->ops.poststep) PetscCall((*opt->ops.poststep)(opt, info));
+    }
   }
   if (!info->nonfinite && !AllFinite(P, theta)) info->nonfinite = PETSC_TRUE;
   if (info->nonfinite) {
@@ -170,6 +182,7 @@ PetscErrorCode OptimizerSetHistory(Optimizer opt, History history)
   if (!opt->ops.update) PetscCall(HistoryAddColumn(history, "ls_candidates", &opt->column_ls));
   opt->history = history;
   if (opt->ops.sethistory) PetscCall((*opt->ops.sethistory)(opt, history));
+  PetscCall(HessianDiagnosticsSetHistory(opt->diag, history));
   PetscFunctionReturn(0);
 }
 
@@ -185,6 +198,20 @@ PetscErrorCode OptimizerGradientDirection(Optimizer opt, const PetscReal *theta,
 {
   PetscFunctionBegin;
   PetscCall(ObjectiveGradient(opt->objective, theta, dir, &info->loss));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode OptimizerClassify(Optimizer opt, PetscBool *classified, PointClass *cls, PetscReal *lambda)
+{
+  PetscBool  classify;
+  PetscReal *theta;
+
+  PetscFunctionBegin;
+  PetscCall(HessianDiagnosticsEnabled(opt->diag, NULL, &classify));
+  if (classified) *classified = classify;
+  if (!classify) PetscFunctionReturn(0);
+  PetscCall(ModelGetParameters(opt->model, &theta));
+  PetscCall(HessianDiagnosticsClassify(opt->diag, theta, cls, NULL, lambda));
   PetscFunctionReturn(0);
 }
 
@@ -318,6 +345,7 @@ PetscErrorCode OptimizerDestroy(Optimizer *optimizer)
   if (!opt) PetscFunctionReturn(0);
   if (opt->ops.destroy) PetscCall((*opt->ops.destroy)(opt));
   PetscCall(LineSearchDestroy(&opt->ls));
+  PetscCall(HessianDiagnosticsDestroy(&opt->diag));
   PetscCall(PetscFree2(opt->theta_before, opt->dir));
   PetscCall(PetscFree(opt));
   *optimizer = NULL;

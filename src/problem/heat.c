@@ -138,6 +138,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Heat(Problem p)
   p->ops.destroy        = ProblemDestroyDefault;
   p->ops.pointdata      = PointData_Heat;
   p->ops.residual       = Residual_Heat;
+  p->linear_residual = PETSC_TRUE;
   p->ops.exact          = Exact_Heat;
   PetscFunctionReturn(0);
 }

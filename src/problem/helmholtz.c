@@ -150,6 +150,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Helmholtz(Problem p)
   p->ops.destroy        = Destroy_Helmholtz;
   p->ops.pointdata      = PointData_Helmholtz;
   p->ops.residual       = Residual_Helmholtz;
+  p->linear_residual = PETSC_TRUE;
   p->ops.exact          = Exact_Helmholtz;
   PetscFunctionReturn(0);
 }

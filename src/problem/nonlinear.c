@@ -47,6 +47,17 @@ static PetscErrorCode Residual_Nonlinear(Problem p, PetscInt t, PetscInt n, cons
   PetscFunctionReturn(0);
 }
 
+/* d^2 r / d u^2 = 6 u in the interior (u^3), affine elsewhere */
+static PetscErrorCode ResidualCurvature_Nonlinear(Problem p, PetscInt t, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *d2r)
+{
+  const PetscInt S = t == 0 ? p->dim + 2 : 1;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArrayzero(d2r, S * n));
+  for (PetscInt q = 0; t == 0 && q < n; q++) d2r[q] = 6.0 * out[q];
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode Exact_Nonlinear(Problem p, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad)
 {
   const Nonlinear *ctx = (const Nonlinear *)p->data;
@@ -95,6 +106,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Nonlinear(Problem p)
   p->ops.destroy        = ProblemDestroyDefault;
   p->ops.pointdata      = PointData_Nonlinear;
   p->ops.residual       = Residual_Nonlinear;
+  p->ops.residualcurvature = ResidualCurvature_Nonlinear;
   p->ops.exact          = Exact_Nonlinear;
   PetscFunctionReturn(0);
 }

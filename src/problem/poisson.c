@@ -133,6 +133,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Poisson(Problem p)
   p->ops.destroy         = ProblemDestroyDefault;
   p->ops.pointdata       = PointData_Poisson;
   p->ops.residual        = Residual_Poisson;
+  p->linear_residual = PETSC_TRUE;
   p->ops.exact           = Exact_Poisson;
   PetscFunctionReturn(0);
 }

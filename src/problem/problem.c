@@ -10,6 +10,7 @@ PETSC_EXTERN PetscErrorCode ProblemCreate_Nonlinear(Problem);
 PETSC_EXTERN PetscErrorCode ProblemCreate_Helmholtz(Problem);
 PETSC_EXTERN PetscErrorCode ProblemCreate_Ritz1d(Problem);
 PETSC_EXTERN PetscErrorCode ProblemCreate_RitzPoisson(Problem);
+PETSC_EXTERN PetscErrorCode ProblemCreate_Regression(Problem);
 
 PetscErrorCode ProblemRegister(const char name[], PetscErrorCode (*create)(Problem))
 {
@@ -28,6 +29,7 @@ static PetscErrorCode ProblemRegisterAll(void)
   PetscCall(ProblemRegister(PROBLEMHELMHOLTZ, ProblemCreate_Helmholtz));
   PetscCall(ProblemRegister(PROBLEMRITZ1D, ProblemCreate_Ritz1d));
   PetscCall(ProblemRegister(PROBLEMRITZPOISSON, ProblemCreate_RitzPoisson));
+  PetscCall(ProblemRegister(PROBLEMREGRESSION, ProblemCreate_Regression));
   PetscFunctionReturn(0);
 }
 
@@ -50,7 +52,8 @@ static PetscErrorCode ProblemReset(Problem p)
   PetscFunctionBegin;
   if (p->ops.destroy) PetscCall((*p->ops.destroy)(p));
   PetscCall(PetscMemzero(&p->ops, sizeof(p->ops)));
-  p->data = NULL;
+  p->data            = NULL;
+  p->linear_residual = PETSC_FALSE;
   for (PetscInt t = 0; t < p->n_terms; t++) PetscCall(PetscFree2(p->terms[t].face_coord, p->terms[t].face_side));
   p->n_terms = 0;
   PetscCall(PetscFree(p->lower));
@@ -245,6 +248,18 @@ PetscErrorCode ProblemResidual(Problem p, PetscInt t, PetscInt n, const PetscRea
 {
   PetscFunctionBegin;
   PetscCall((*p->ops.residual)(p, t, n, x, data, out, r, cot));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode ProblemResidualCurvature(Problem p, PetscInt t, PetscInt n, const PetscReal *x, const PetscReal *data, const PetscReal *out, PetscReal *d2r)
+{
+  PetscFunctionBegin;
+  if (p->ops.residualcurvature) PetscCall((*p->ops.residualcurvature)(p, t, n, x, data, out, d2r));
+  else {
+    PetscCheck(p->linear_residual, p->comm, PETSC_ERR_SUP, "Problem %s does not give its residuals' second derivatives (ProblemOps.residualcurvature), which the exact Hessian (-optimizer newton*) needs: use it with -optimizer engd, lbfgs or adam", p->type);
+    const PetscInt order = p->terms[t].order, S = order == 0 ? 1 : (order == 1 ? 1 + p->dim : 2 + p->dim);
+    PetscCall(PetscArrayzero(d2r, S * n));
+  }
   PetscFunctionReturn(0);
 }
 

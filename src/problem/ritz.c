@@ -155,6 +155,7 @@ static PetscErrorCode ProblemCreate_Ritz(Problem p, RitzType type)
   p->ops.destroy         = ProblemDestroyDefault;
   p->ops.pointdata       = PointData_Ritz;
   p->ops.residual        = Residual_Ritz;
+  p->linear_residual = PETSC_TRUE;
   p->ops.energy          = Energy_Ritz;
   p->ops.exact           = Exact_Ritz;
   PetscFunctionReturn(0);

@@ -32,6 +32,7 @@ static PetscErrorCode CurvatureSolverRegisterAll(void)
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERSCALAPACK, CurvatureSolverCreate_ScaLAPACK));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERCG, CurvatureSolverCreate_KSP));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERKERNEL, CurvatureSolverCreate_Kernel));
+  PetscCall(CurvatureSolverRegister(CURVATURESOLVERINDEFINITE, CurvatureSolverCreate_Indefinite));
   PetscFunctionReturn(0);
 }
 
@@ -340,6 +341,21 @@ PetscErrorCode CurvatureSolverSetSketchKey(CurvatureSolver g, PetscInt seed, Pet
   PetscFunctionBegin;
   g->sketch_seed      = seed;
   g->sketch_iteration = iteration;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetFilter(CurvatureSolver g, CurvatureFilter filter)
+{
+  PetscFunctionBegin;
+  g->filter = filter;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverGetEigenvalues(CurvatureSolver g, PetscInt *n, const PetscReal **lambda)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->ops.geteigenvalues, g->comm, PETSC_ERR_SUP, "The %s curvature solver does not compute eigenvalues", g->type);
+  PetscCall((*g->ops.geteigenvalues)(g, n, lambda));
   PetscFunctionReturn(0);
 }
 

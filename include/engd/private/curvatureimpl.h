@@ -11,6 +11,7 @@ typedef struct {
   PetscErrorCode (*solve)(CurvatureSolver, const CurvatureRegularization *, const PetscReal *, PetscReal *, CurvatureSolveInfo *);
   PetscErrorCode (*solveresidual)(CurvatureSolver, const CurvatureRegularization *, PetscReal *, CurvatureSolveInfo *); /* optional */
   PetscErrorCode (*getmatrix)(CurvatureSolver, PetscReal *);
+  PetscErrorCode (*geteigenvalues)(CurvatureSolver, PetscInt *, const PetscReal **); /* optional */
   PetscErrorCode (*memory)(CurvatureSolver, PetscLogDouble *);
   PetscErrorCode (*view)(CurvatureSolver, PetscViewer);
   PetscErrorCode (*destroy)(CurvatureSolver);
@@ -39,6 +40,7 @@ struct _p_CurvatureSolver {
   char               created[64];   /* the type whose implementation exists ("": none yet) */
   PetscBool          guess_nonzero; /* iterative solvers: start from d's contents */
   PetscInt           sketch_seed, sketch_iteration;
+  CurvatureFilter          filter; /* the indefinite solver's */
 };
 
 /* Spectral filter of the damped pseudo-inverse: factor[i] = 1/(lambda_i + damping) for kept
@@ -81,5 +83,6 @@ PetscErrorCode CurvatureNystromSetUpPC(PC, CurvatureSolver, PetscInt rank, Petsc
 PetscErrorCode CurvatureNystromSetShift(PC, PetscReal mu);
 /* Omega: P x rank Gaussian entries, a pure function of (seed, iteration) (before the QR). */
 PetscErrorCode CurvatureNystromTestMatrix(PetscInt seed, PetscInt iteration, PetscInt P, PetscInt rank, PetscReal *omega);
+PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Indefinite(CurvatureSolver);
 
 #endif

@@ -39,6 +39,10 @@ struct _p_ModelTape {
   PetscReal  *work;           /* 2 x max width: per-neuron sums of the first layer */
   PetscReal  *input_explicit; /* dim x (block_size*S): the first layer's input channels (x, e_i, 0), on request */
   PetscInt    input_explicit_nb; /* the block size its constant channels were written for (-1: none) */
+  /* the Hessian passes (hvp.c), allocated by the first of them */
+  PetscReal **ydot, **zdot;   /* per hidden layer: pre-/post-activation tangents, max width x (nb*S) */
+  PetscReal  *hess_work;      /* ybar, ybar_dot, zbar, zbar_dot, y and ydot of layer 1, s1..s4 */
+  PetscBool   hessian_valid;  /* ModelHessianTangent ran after the tape's forward pass */
 };
 
 #endif

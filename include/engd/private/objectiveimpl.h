@@ -49,6 +49,11 @@ typedef struct {
   PetscReal          eta;              /* candidates pass: the candidate in progress */
   PetscReal          sums[4];          /* errors pass */
   PetscReal         *u_exact, *grad_exact;
+  const PetscReal   *v;                /* Hessian pass: the directions (P x n_dirs; NULL: the unit vectors) */
+  PetscInt           n_dirs;
+  PetscBool          gauss_newton;     /* Hessian pass: only J~^T J~ v (and the energy's) */
+  PetscReal         *dout, *cot_dot, *d2r, *lin_cot; /* Hessian pass: S x nb each */
+  PetscReal         *unit, *chunk_hv;  /* Hessian pass: a unit vector (P); the chunk's products (P x n_dirs) */
 } Pass;
 
 struct _p_Objective {
@@ -70,6 +75,9 @@ struct _p_Objective {
   ProblemTerm eval_term; /* interior of the box */
   /* every pass has its own workspace, so that passes do not share scratch */
   Pass       loss, candidates, rows, gradient, errors;
+  Pass       hessian;      /* set up by the first Hessian-vector product (hessian.c) */
+  DDReal    *dd_hessian;   /* n_params (the first Hessian-vector product allocates it) */
+  PetscReal *chunk_hessian; /* n_params */
   PetscReal *theta_trial;  /* candidates: theta - eta_k dir */
   DDReal    *dd_gradient;  /* gradient and loss: n_params + 1 */
   DDReal    *dd_rows_gradient; /* J~^T r~ of the rows operator (rows.c): n_params */
@@ -90,5 +98,7 @@ PetscErrorCode ObjectiveDestroyPoints(Objective);
 /* passes.c and errors.c: their workspaces */
 PetscErrorCode ObjectiveSetUpPasses(Objective);
 PetscErrorCode ObjectiveDestroyPasses(Objective);
+/* hessian.c */
+PetscErrorCode ObjectiveDestroyHessian(Objective);
 
 #endif

@@ -2,6 +2,7 @@
 #define ENGD_OPTIMIZERIMPL_H
 
 #include <engd/optimizer.h>
+#include <engd/diagnostics.h>
 
 typedef struct {
   PetscErrorCode (*setfromoptions)(Optimizer, PetscOptionItems *);
@@ -37,6 +38,10 @@ struct _p_Optimizer {
   History      history;                /* OptimizerSetHistory: NULL, or where steps are recorded */
   PetscInt     column_eta, column_damping, column_ls; /* column_ls: -1 without a line search */
   PetscInt     column_solve[6]; /* OptimizerAddSolveColumns: -1 until registered */
+  HessianDiagnostics diag;      /* -hessian_diagnostics, -classify */
+  /* what a method's direction computed at theta that the diagnostics reuse (NULL: none), valid
+     during the step: the gradient, the assembled Hessian and its eigenvalues (ascending) */
+  const PetscReal *step_grad, *step_hessian, *step_lambda;
 };
 
 /* For methods with a curvature solve (in ops.sethistory): register the columns of its
@@ -53,6 +58,11 @@ PetscErrorCode OptimizerGradientDirection(Optimizer, const PetscReal *theta, Pet
 PetscErrorCode OptimizerStateRequire(Optimizer, const OptimizerState *, const char name[], PetscInt length, const PetscReal **values);
 
 PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_Newton(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_NewtonSaddleFree(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_NewtonLM(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_LBFGS(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_Tao(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_HNGD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_GD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_Adam(Optimizer);

@@ -10,6 +10,7 @@ typedef struct {
   ProblemPointDataFn pointdata;
   ProblemResidualFn  residual;
   ProblemEnergyFn    energy; /* energy terms (deep Ritz) */
+  ProblemResidualCurvatureFn residualcurvature; /* residuals nonlinear in the channels (exact Hessian) */
   PetscErrorCode (*exact)(Problem, PetscInt n, const PetscReal *x, PetscReal *u, PetscReal *grad);
 } ProblemOps;
 
@@ -23,6 +24,7 @@ struct _p_Problem {
   PetscReal  *trace_weights;  /* NULL: Laplacian */
   PetscInt    n_terms;
   ProblemTerm terms[8];
+  PetscBool   linear_residual; /* every residual is affine in the channels: no residual curvature */
 };
 
 /* For implementations: size the box to [lo, hi]^dim (allocates lower/upper). */
