@@ -52,7 +52,11 @@ mkdir -p "$OUT" || exit 1
 [ -x bin/engd ] || { echo "bench/newton.sh: bin/engd is missing: run make first" >&2; exit 1; }
 PYTHON=${PYTHON:-$(scripts/find-python.sh)}
 
+# every case with the grid line search (-ls_type grid), as the table in README was measured
 case_options() {
+  echo "-ls_type grid $(case_options_of "$1")"
+}
+case_options_of() {
   case $1 in
     pinn1d) echo "-problem poisson -dim 1 -solution sin_prod -net_hidden 8 -n_interior 30 -n_boundary 2 -sampler grid -n_eval 1000" ;;
     poisson2d) echo "-problem poisson -dim 2 -solution sin_prod -net_hidden 16 -n_interior 100 -n_boundary 40 -sampler grid -n_eval 2500" ;;
