@@ -94,6 +94,31 @@ PetscErrorCode CurvatureSolverSetSizes(CurvatureSolver g, PetscInt n_params, Pet
   PetscFunctionReturn(0);
 }
 
+/* With -help, the options of every other type that has its own (the Krylov solver's -engd_ksp_*,
+   -engd_pc_type, ...), so that -help lists them whichever type is chosen: each is read by a
+   throwaway solver of that type. */
+static PetscErrorCode ListOtherTypesOptions(CurvatureSolver g)
+{
+  static PetscBool listing = PETSC_FALSE;
+  PetscBool        help;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (!help || listing) PetscFunctionReturn(0);
+  listing = PETSC_TRUE;
+  for (PetscInt k = 0; k < Solvers.n; k++) {
+    CurvatureSolver other;
+    if (!strcmp(Solvers.names[k], g->type)) continue;
+    PetscCall(CurvatureSolverCreate(g->comm, &other));
+    PetscCall(CurvatureSolverSetType(other, Solvers.names[k]));
+    PetscCall(CreateImplementation(other));
+    if (other->ops.setfromoptions) PetscCall((*other->ops.setfromoptions)(other));
+    PetscCall(CurvatureSolverDestroy(&other));
+  }
+  listing = PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
 {
   char     type[64];
@@ -114,6 +139,7 @@ PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
     PetscCall(CreateImplementation(g));
     if (g->ops.setfromoptions) PetscCall((*g->ops.setfromoptions)(g));
   }
+  PetscCall(ListOtherTypesOptions(g));
   PetscFunctionReturn(0);
 }
 
