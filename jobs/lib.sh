@@ -215,6 +215,12 @@ engd_checkpointed() {
     rc=$?
     [ "$ENGD_SIGNALLED" = 1 ] && [ "$rc" -gt 128 ] || break
   done
+  # bash can lose the status of a child that ends while a trap runs (the second wait then gives
+  # -1, or 127 for an unknown pid): a failure, unless a new checkpoint below makes it a requeue
+  if [ "$rc" -lt 0 ] || { [ "$rc" = 127 ] && [ -n "$ENGD_SIGNAL" ]; }; then
+    engd_log "engd's exit code was lost (wait gave $rc): taking it as 1"
+    rc=1
+  fi
   trap - USR1 TERM
   ENGD_PID=""
   engd_log "engd exited with code $rc"
