@@ -11,10 +11,6 @@ static const char help[] = "bench_eigen: the replicated ENGD solve d = V f(Lambd
 #include <engd/private/curvatureimpl.h>
 #include <engd/private/lapack.h>
 
-void dsytrd_(const char *, const PetscBLASInt *, PetscReal *, const PetscBLASInt *, PetscReal *, PetscReal *, PetscReal *, PetscReal *, const PetscBLASInt *, PetscBLASInt *);
-void dstedc_(const char *, const PetscBLASInt *, PetscReal *, PetscReal *, PetscReal *, const PetscBLASInt *, PetscReal *, const PetscBLASInt *, PetscBLASInt *, const PetscBLASInt *, PetscBLASInt *);
-void dormtr_(const char *, const char *, const char *, const PetscBLASInt *, const PetscBLASInt *, const PetscReal *, const PetscBLASInt *, const PetscReal *, PetscReal *, const PetscBLASInt *, PetscReal *, const PetscBLASInt *, PetscBLASInt *);
-
 int main(int argc, char **argv)
 {
   Problem            problem;

@@ -3,6 +3,11 @@
 # 5-64-64-48-48-1, P = 10,065, 3000 + 500 points). A benchmark: it prints figures, asserts nothing.
 #
 #   bench/kernel.sh [-it N] [-dense] [-budget SECONDS] [-np RANKS] [OPTIONS...]
+#   bench/kernel.sh p100d [-it N] [OPTIONS...]
+#
+# p100d:    instead, the KFAC paper's 100-D Poisson (norm_sq) 100-768-768-512-512-1 (P = 1,325,057)
+#           with 100 + 50 points, kernel with the Cholesky solve, N iterations (default 3): s/it,
+#           the events, and the peak resident set per rank (needs about 4 GB)
 #
 # speed:    seconds per iteration (SUMMARY s_per_it, N iterations, default 5) of kernel ENGD with
 #           the Cholesky and the eigen solve, and the -log_view events per iteration (EngdRows,
@@ -13,7 +18,8 @@
 # OPTIONS go to every bin/engd run (e.g. -gram_block_size 128, -engd_damping 1e-10).
 cd "$(dirname "$0")/.." || exit 1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-IT=5; DENSE=0; BUDGET=0; NP=2
+IT=5; DENSE=0; BUDGET=0; NP=2; P100D=0
+[ "${1:-}" = p100d ] && { P100D=1; IT=3; shift; }
 while [ $# -gt 0 ]; do
   case "$1" in
     -it) IT=$2; shift 2 ;;
@@ -44,16 +50,23 @@ print("iteration %d: RMS %.2e, rel. L2 %.2e" % (h["iteration"][k], h["rms"][k], 
 PY
 }
 
-echo "kernel benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $NP ranks, $CONFIG $*"
+echo "kernel benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $NP ranks, $([ $P100D = 1 ] && echo "100-D Poisson, P = 1,325,057, 100 + 50 points" || echo "$CONFIG") $*"
 printf '%-22s %8s %8s %8s %8s %8s %8s\n' run "s/it" rows K_or_G solve ls its
 run() {
   name=$1; its=$2; shift 2
   # shellcheck disable=SC2086
-  scripts/mpirun.sh -n "$NP" bin/engd -options_file "$CONFIG" -max_it "$its" -n_eval 1000 -quiet -log_view "$@" >"$TMP/$name.log" 2>&1 ||
+  scripts/mpirun.sh -n "$NP" /usr/bin/time -f "peak_kb %M" bin/engd ${CONFIG:+-options_file "$CONFIG"} -max_it "$its" -n_eval 1000 -quiet -log_view "$@" >"$TMP/$name.log" 2>&1 ||
     { echo "$name: bin/engd failed:"; tail -n 5 "$TMP/$name.log"; return; }
   printf '%-22s %8s %8s %8s %8s %8s %8s\n' "$name" "$(field "$TMP/$name.log" s_per_it)" "$(event "$TMP/$name.log" EngdRows "$its")" \
     "$(event "$TMP/$name.log" EngdGram "$its")" "$(event "$TMP/$name.log" EngdSolve "$its")" "$(event "$TMP/$name.log" EngdLineSearch "$its")" "$its"
 }
+if [ $P100D = 1 ]; then
+  # shellcheck disable=SC2086
+  CONFIG= run p100d_kernel "$IT" -problem poisson -dim 100 -solution norm_sq -n_interior 100 -n_boundary 50 -sampler uniform \
+    -net_hidden 768,768,512,512 -net_block_size 16 -engd_gram kernel -engd_solve cholesky -engd_damping 1e-8 -eval_every "$IT" -n_eval 200 "$@"
+  echo "peak resident set per rank: $(sed -n 's/^peak_kb //p' "$TMP/p100d_kernel.log" | sort -n | tail -n 1 | awk '{printf "%.0f MB", $1 / 1024}')"
+  exit 0
+fi
 run kernel_cholesky "$IT" -engd_solve cholesky "$@"
 run kernel_eigen "$IT" -engd_solve eigen "$@"
 [ $DENSE = 1 ] && run dense_scalapack 2 -engd_gram scalapack -engd_solve eigen -gram_block_size 64 "$@"

@@ -49,5 +49,10 @@ int main(int argc, char **argv)
     CHECK(out.matrix_free == t->matrix_free, "%s: matrix_free %d, want %d", t->label, (int)out.matrix_free, (int)t->matrix_free);
     CHECK(out.why[0], "%s: no reason given", t->label);
   }
+  /* the one "rows fit" rule (auto's and an explicit -engd_gram cg's): half the node's memory
+     per rank, and 32-bit indices */
+  CHECK(CurvatureRowsFit(1325057, 75, 12288.0), "1.3 M parameters x 75 rows (758 MB) should fit 12 GB per rank");
+  CHECK(!CurvatureRowsFit(1325057, 750, 12288.0), "1.3 M parameters x 750 rows (7.6 GB) should not fit half of 12 GB");
+  CHECK(!CurvatureRowsFit(1325057, 2000, 1e9), "2.6e9 entries should not fit 32-bit indices whatever the memory");
   return TestFinish();
 }

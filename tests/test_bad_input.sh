@@ -81,6 +81,8 @@ bad 2 'engd_ksp_atol.*positive' $OPTS -engd_gram cg -engd_ksp_atol 0
 bad 2 'engd_ksp_max_it.*positive' $OPTS -engd_gram cg -engd_ksp_max_it 0
 bad 2 'engd_ksp_type must be cg, minres or cr.*gmres' $OPTS -engd_gram cg -engd_ksp_type gmres
 bad 0 'engd_pc_type.*ilu|ilu.*engd_pc_type' $OPTS -engd_gram cg -engd_pc_type ilu
+bad 0 'unknown option -engd_ksp_max_it' $OPTS -engd_gram replicated -engd_ksp_max_it 5
+bad 0 'gram_eigensolver.*qr|qr.*gram_eigensolver' $OPTS -engd_gram replicated -gram_eigensolver qr
 bad 2 'engd_nystrom_rank.*positive' $OPTS -engd_gram cg -engd_pc_type nystrom -engd_nystrom_rank 0
 bad 2 'engd_nystrom_rank 300 exceeds the 257 parameters' $OPTS -engd_gram cg -engd_pc_type nystrom -engd_nystrom_rank 300
 bad 2 'engd_matrix_free needs -engd_gram cg' $OPTS -engd_matrix_free
@@ -261,12 +263,18 @@ if [ $rc = 3 ] && grep -q 'engd: error:.*2 consecutive non-finite' "$T/stderr" &
   ok "-max_failures 2: exit 3 after 2 rejected steps"
 else echo "FAIL: -max_failures 2: exit $rc, $(grep -c 'step rejected' "$T/stdout") rejected steps"; sed 's/^/       stderr| /' "$T/stderr" | head -n 4; case_failed "-max_failures 2"; fi
 
+echo "== solver options under -engd_gram auto"
+# auto may choose any solver at set-up: every solver's options are accepted (and applied when
+# that solver is chosen), not refused as unknown before training
+if timeout 120 bin/engd $OPTS -quiet -engd_ksp_max_it 5 -gram_eigensolver tridiagonal >"$T/stdout" 2>"$T/stderr" && grep -q '^SUMMARY' "$T/stdout"; then ok "auto: -engd_ksp_max_it and -gram_eigensolver accepted"
+else echo "FAIL: auto refused a solver option:"; sed 's/^/       stderr| /' "$T/stderr" | head -n 3; case_failed "auto refused a solver option"; fi
+
 echo "== -help"
 timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
 for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit \
-    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb; do
+    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb -gram_eigensolver; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done
 if [ $rc = 0 ] && [ -z "$missing_opts" ]; then ok "-help exits 0 and lists the options"

@@ -24,7 +24,6 @@
    direction under the regularisation (cut-off, damping) that ENGD drives. */
 #include <engd/private/optimizerimpl.h>
 #include <engd/private/h1metric.h>
-#include <unistd.h>
 
 /* Cut-off continuation (the safeguard): the pseudo-inverse starts with the relative cut-off
    -engd_rcond and lowers it tenfold, down to -engd_rcond_min, whenever the line search takes
@@ -93,13 +92,13 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
 
 /* The solver first (-engd_gram auto chooses from the sizes and the kind of loss), then the
    operator it takes: stored rows, or the matrix-free products when the solver is cg and either
-   -engd_matrix_free, auto's choice, or the rows' size (more entries than a 32-bit PetscInt
-   indexes, or over a quarter of the node's memory) asks for them. */
+   -engd_matrix_free or the solver asks for them (auto's choice, or rows that do not fit:
+   CurvatureRowsFit). */
 static PetscErrorCode SetUp_ENGD(Optimizer opt)
 {
   Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
   PetscInt        n_rows_max, n_rows;
-  PetscBool       has_energy, has_residual_form, auto_matrix_free;
+  PetscBool       has_energy, has_residual_form, solver_matrix_free;
   const char     *type;
 
   PetscFunctionBegin;
@@ -117,15 +116,8 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   engd->krylov = (PetscBool)!strcmp(type, CURVATURESOLVERCG);
   PetscCheck(!engd->kc.matrix_free || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free needs -engd_gram cg (the %s solver needs stored rows)", type);
   PetscCheck(!engd->kc.adapt || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_damping_adapt needs -engd_gram cg (the solver is %s)", type);
-  PetscCall(CurvatureSolverGetMatrixFree(engd->solver, &auto_matrix_free));
-  if (auto_matrix_free) engd->kc.matrix_free = PETSC_TRUE;
-  if (engd->krylov && !engd->kc.matrix_free && !engd->hilbert) { /* rows too large to store: go matrix-free */
-    const double bytes = 8.0 * (double)opt->n_params * (double)n_rows_max, node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
-    if ((PetscInt64)opt->n_params * n_rows_max > PETSC_MAX_INT || (node > 0 && bytes > 0.25 * node)) {
-      engd->kc.matrix_free = PETSC_TRUE;
-      PetscCall(PetscInfo(NULL, "the stored rows would take %.0f MB per rank: matrix-free products instead\n", bytes / 1048576.0));
-    }
-  }
+  PetscCall(CurvatureSolverGetMatrixFree(engd->solver, &solver_matrix_free));
+  if (solver_matrix_free && !engd->hilbert) engd->kc.matrix_free = PETSC_TRUE;
   if (engd->kc.matrix_free) PetscCall(ObjectiveShellCreate(opt->objective, &engd->shell));
   else PetscCall(ObjectiveRowsCreate(opt->objective, &engd->rows));
   PetscCall(CurvatureSolverHasResidualForm(engd->solver, &has_residual_form));

@@ -13,8 +13,17 @@
      2. else the replicated Gram when it fits B (as before the kernel and CG existed) or the
         scalapack one when it fits B;
      3. else CG on the stored rows when they fit, and matrix-free CG when they do not.
-   The reason is kept for the solver's view line. */
+   The reason is kept for the solver's view line. CurvatureRowsFit is the one rule for "the rows
+   fit" (an explicit -engd_gram cg uses it too). */
 #include <engd/private/curvatureimpl.h>
+
+/* The stored rows (8 N_r P bytes per rank) fit when 32-bit indices reach them and they take at
+   most half the node's memory per rank (the rest is for the solver, the tapes and the system). */
+PetscBool CurvatureRowsFit(PetscInt n_params, PetscInt n_rows_max, PetscReal node_mb)
+{
+  const PetscReal bytes = 8.0 * (PetscReal)n_params * (PetscReal)n_rows_max;
+  return (PetscInt64)n_params * n_rows_max <= PETSC_MAX_INT && (node_mb <= 0 || bytes <= 0.5 * node_mb * 1048576.0) ? PETSC_TRUE : PETSC_FALSE;
+}
 
 static PetscReal DenseFlops(const CurvatureAutoInput *in, PetscBool distributed)
 {
@@ -49,7 +58,7 @@ PetscErrorCode CurvatureSolverChooseAuto(const CurvatureAutoInput *in, Curvature
     PetscCall(PetscSNPrintf(out->why, sizeof(out->why), "a replicated Gram (%.0f MB per rank) exceeds the budget of %.0f MB; distributed it needs %.0f MB", (double)(replicated / MB), (double)in->budget_mb, (double)(scalapack / MB)));
   } else {
     PetscCall(PetscStrncpy(out->type, CURVATURESOLVERCG, sizeof(out->type)));
-    out->matrix_free = rows <= 0.5 * in->node_mb * MB ? PETSC_FALSE : PETSC_TRUE;
+    out->matrix_free = CurvatureRowsFit(in->n_params, in->n_rows_max, in->node_mb) ? PETSC_FALSE : PETSC_TRUE;
     PetscCall(PetscSNPrintf(out->why, sizeof(out->why), "no dense Gram fits the budget of %.0f MB per rank (scalapack: %.0f MB)%s; %s", (double)in->budget_mb, (double)(scalapack / MB), in->residual_form ? (N < P ? ", nor the kernel" : "") : ", and the loss has no residual form for the kernel",
                             out->matrix_free ? "the rows do not fit either: matrix-free CG" : "CG on the stored rows"));
   }

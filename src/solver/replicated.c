@@ -1,13 +1,24 @@
 /* Replicated curvature solver: each rank forms J~_c^T J~_c of each of its chunks with dsyrk and
    adds them in double-double, one MPI_Allreduce sums the packed upper triangles, and every rank
    solves the same small problem with LAPACK. Every rank then holds the same G whatever the
-   rank count, and LAPACK on one thread turns the same G into the same direction. */
+   rank count, and LAPACK on one thread turns the same G into the same direction.
+
+   The pseudo-inverse needs d = V f(Lambda) V^T g only, not V: -gram_eigensolver tridiagonal
+   reduces G = Q T Q^T (dsytrd), decomposes T = Z Lambda Z^T (dstedc) and applies Q to the two
+   vectors (dormtr), d = Q Z f(Lambda) Z^T Q^T g, which saves dsyevd's n^3 back-transformation
+   (V = Q Z). The direction is the same to rounding, amplified by the cut-off (1e-6 relative on
+   the default job), so the trajectories differ: dsyevd stays the default (README, "Solve"). */
 #include <engd/private/curvatureimpl.h>
 #include <engd/private/lapack.h>
 #include <engd/ddsum.h>
 #include <unistd.h>
 
+typedef enum { EIGEN_SYEVD, EIGEN_TRIDIAGONAL } ReplicatedEigensolver;
+static const char *const ReplicatedEigensolvers[] = {"syevd", "tridiagonal", "ReplicatedEigensolver", "EIGEN_", NULL};
+
 typedef struct {
+  ReplicatedEigensolver eigensolver;
+  PetscReal    *z, *offdiag, *tau; /* tridiagonal: T's eigenvectors, T's off-diagonal, the reflectors' scalars */
   PetscReal    *gram;    /* P x P, upper triangle valid */
   PetscReal    *factor;  /* P x P: eigenvectors or Cholesky factor; a chunk's product while assembling */
   DDReal       *packed;  /* P(P+1)/2: the upper triangle of G in double-double */
@@ -37,7 +48,61 @@ static PetscErrorCode SetUp_Replicated(CurvatureSolver g)
   PetscCheck(lwork_query < (PetscReal)PETSC_MAX_INT, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "The replicated Gram matrix of %" PetscInt_FMT " parameters needs a LAPACK workspace of %.4g entries, more than 32-bit LAPACK indexes: use fewer parameters (-net_hidden) or -engd_gram scalapack over several ranks", P, (double)lwork_query);
   r->lwork  = (PetscBLASInt)lwork_query;
   r->liwork = liwork_query;
+  if (r->eigensolver == EIGEN_TRIDIAGONAL) { /* dstedc needs less than dsyevd; dsytrd's and dormtr's blocked workspace on top */
+    r->lwork = PetscMax(r->lwork, 64 * n);
+    PetscCall(PetscMalloc3(P * P, &r->z, P, &r->offdiag, P, &r->tau));
+  }
   PetscCall(PetscMalloc2(r->lwork, &r->work, r->liwork, &r->iwork));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetFromOptions_Replicated(CurvatureSolver g)
+{
+  Gram_Replicated *r = (Gram_Replicated *)g->data;
+  PetscInt         choice = (PetscInt)r->eigensolver;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(g->comm, NULL, "Replicated Gram solver options", "CurvatureSolver");
+  PetscCall(EngdOptionsEList("-gram_eigensolver", "Replicated eigen solve: syevd (eigenvectors formed) or tridiagonal (Q applied to the two vectors only)", "CurvatureSolverSolve", ReplicatedEigensolvers, 2, ReplicatedEigensolvers[choice], &choice, NULL));
+  PetscOptionsEnd();
+  r->eigensolver = (ReplicatedEigensolver)choice;
+  PetscFunctionReturn(0);
+}
+
+/* filtered = Z diag(filter) Z^T v with the n x n eigenvectors Z (two dgemv). */
+static PetscErrorCode ApplyFiltered(PetscBLASInt n, const PetscReal *Z, const PetscReal *filter, const PetscReal *v, PetscReal *tmp, PetscReal *filtered)
+{
+  PetscBLASInt    one_i = 1;
+  const PetscReal one = 1.0, zero = 0.0;
+
+  PetscFunctionBegin;
+  PetscCallBLAS("BLASgemv", BLASgemv_("T", &n, &n, &one, Z, &n, v, &one_i, &zero, tmp, &one_i));
+  for (PetscBLASInt i = 0; i < n; i++) tmp[i] *= filter[i];
+  PetscCallBLAS("BLASgemv", BLASgemv_("N", &n, &n, &one, Z, &n, tmp, &one_i, &zero, filtered, &one_i));
+  PetscFunctionReturn(0);
+}
+
+/* dir = Q Z diag(filter) Z^T Q^T rhs, with G = Q T Q^T and T = Z Lambda Z^T. */
+static PetscErrorCode SolveTridiagonal(CurvatureSolver g, const CurvatureRegularization *reg, const PetscReal *rhs, PetscReal *dir, CurvatureSolveInfo *info)
+{
+  Gram_Replicated *r = (Gram_Replicated *)g->data;
+  const PetscInt   P = g->n_params;
+  PetscBLASInt     n, one_i = 1, lapack_info;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(P, &n));
+  PetscCall(PetscArraycpy(r->factor, r->gram, P * P));
+  dsytrd_("U", &n, r->factor, &n, r->lambda, r->offdiag, r->tau, r->work, &r->lwork, &lapack_info);
+  PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsytrd failed on the Gram matrix: info %d", (int)lapack_info);
+  dstedc_("I", &n, r->lambda, r->offdiag, r->z, &n, r->work, &r->lwork, r->iwork, &r->liwork, &lapack_info);
+  PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dstedc failed on the tridiagonal Gram matrix: info %d", (int)lapack_info);
+  PetscCall(PetscLogFlops(7.0 * P * P * P));
+  PetscCall(CurvatureSpectralFilter(P, r->lambda, reg->rcond, reg->damping, r->filter, info));
+  PetscCall(PetscArraycpy(dir, rhs, P));
+  dormtr_("L", "U", "T", &n, &one_i, r->factor, &n, r->tau, dir, &n, r->work, &r->lwork, &lapack_info);
+  PetscCall(ApplyFiltered(n, r->z, r->filter, dir, r->tmp, dir));
+  dormtr_("L", "U", "N", &n, &one_i, r->factor, &n, r->tau, dir, &n, r->work, &r->lwork, &lapack_info);
+  PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dormtr failed: info %d", (int)lapack_info);
   PetscFunctionReturn(0);
 }
 
@@ -71,19 +136,20 @@ static PetscErrorCode SolveEigen(CurvatureSolver g, const CurvatureRegularizatio
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
   const PetscInt   P = g->n_params;
-  PetscBLASInt     n, one_i = 1, lapack_info;
-  const PetscReal  one = 1.0, zero = 0.0;
+  PetscBLASInt     n, lapack_info;
 
   PetscFunctionBegin;
+  if (r->eigensolver == EIGEN_TRIDIAGONAL) {
+    PetscCall(SolveTridiagonal(g, reg, rhs, dir, info));
+    PetscFunctionReturn(0);
+  }
   PetscCall(PetscBLASIntCast(P, &n));
   PetscCall(PetscArraycpy(r->factor, r->gram, P * P));
   dsyevd_("V", "U", &n, r->factor, &n, r->lambda, r->work, &r->lwork, r->iwork, &r->liwork, &lapack_info);
   PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsyevd failed on the Gram matrix: info %d", (int)lapack_info);
   PetscCall(PetscLogFlops(9.0 * P * P * P));
   PetscCall(CurvatureSpectralFilter(P, r->lambda, reg->rcond, reg->damping, r->filter, info));
-  PetscCallBLAS("BLASgemv", BLASgemv_("T", &n, &n, &one, r->factor, &n, rhs, &one_i, &zero, r->tmp, &one_i));
-  for (PetscInt i = 0; i < P; i++) r->tmp[i] *= r->filter[i];
-  PetscCallBLAS("BLASgemv", BLASgemv_("N", &n, &n, &one, r->factor, &n, r->tmp, &one_i, &zero, dir, &one_i));
+  PetscCall(ApplyFiltered(n, r->factor, r->filter, rhs, r->tmp, dir));
   PetscFunctionReturn(0);
 }
 
@@ -147,6 +213,7 @@ static PetscErrorCode Destroy_Replicated(CurvatureSolver g)
   PetscFunctionBegin;
   if (r->gram) PetscCall(PetscFree6(r->gram, r->factor, r->lambda, r->filter, r->tmp, r->packed));
   if (r->work) PetscCall(PetscFree2(r->work, r->iwork));
+  if (r->z) PetscCall(PetscFree3(r->z, r->offdiag, r->tau));
   PetscCall(PetscFree(g->data));
   PetscFunctionReturn(0);
 }
@@ -159,6 +226,7 @@ PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver g)
   PetscCall(PetscNew(&r));
   g->data          = r;
   g->ops.setup     = SetUp_Replicated;
+  g->ops.setfromoptions = SetFromOptions_Replicated;
   g->ops.setoperator = SetOperator_Replicated;
   g->ops.solve     = Solve_Replicated;
   g->ops.getmatrix = GetMatrix_Replicated;

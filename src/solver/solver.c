@@ -94,17 +94,20 @@ PetscErrorCode CurvatureSolverSetSizes(CurvatureSolver g, PetscInt n_params, Pet
   PetscFunctionReturn(0);
 }
 
-/* With -help, the options of every other type that has its own (the Krylov solver's -engd_ksp_*,
-   -engd_pc_type, ...), so that -help lists them whichever type is chosen: each is read by a
-   throwaway solver of that type. */
+/* The options of every other type that has its own (the Krylov solver's -engd_ksp_*,
+   -engd_pc_type, the replicated -gram_eigensolver, ...), each read by a throwaway solver of
+   that type: with -help, so that it lists them whichever type is chosen; with auto, because any
+   type may be chosen at set-up, where the chosen one reads its options again, and a run must
+   not refuse them as unknown before. */
 static PetscErrorCode ListOtherTypesOptions(CurvatureSolver g)
 {
   static PetscBool listing = PETSC_FALSE;
-  PetscBool        help;
+  PetscBool        help, is_auto;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsHasHelp(NULL, &help));
-  if (!help || listing) PetscFunctionReturn(0);
+  PetscCall(PetscStrcmp(g->type, CURVATURESOLVERAUTO, &is_auto));
+  if ((!help && !is_auto) || listing) PetscFunctionReturn(0);
   listing = PETSC_TRUE;
   for (PetscInt k = 0; k < Solvers.n; k++) {
     CurvatureSolver other;
@@ -175,7 +178,7 @@ PetscErrorCode CurvatureSolverGetMatrixFree(CurvatureSolver g, PetscBool *matrix
 {
   PetscFunctionBegin;
   PetscCheck(g->setup_called, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetUp() first");
-  *matrix_free = g->auto_matrix_free;
+  *matrix_free = g->matrix_free;
   PetscFunctionReturn(0);
 }
 
@@ -201,7 +204,7 @@ static PetscErrorCode ChooseAuto(CurvatureSolver g)
   PetscCall(CurvatureSolverChooseAuto(&in, &choice));
   PetscCall(PetscStrncpy(g->type, choice.type, sizeof(g->type)));
   PetscCall(PetscStrncpy(g->auto_why, choice.why, sizeof(g->auto_why)));
-  g->auto_matrix_free = choice.matrix_free;
+  g->matrix_free = choice.matrix_free;
   g->auto_chosen      = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -218,7 +221,17 @@ PetscErrorCode CurvatureSolverSetUp(CurvatureSolver g)
     PetscCall(ChooseAuto(g));
     PetscCall(CreateImplementation(g));
     if (g->ops.setfromoptions) PetscCall((*g->ops.setfromoptions)(g));
-  } else PetscCall(CreateImplementation(g));
+  } else {
+    PetscReal node_mb;
+    PetscBool is_cg;
+    PetscCall(CreateImplementation(g));
+    PetscCall(NodeMemoryPerRank(g, &node_mb));
+    PetscCall(PetscStrcmp(g->type, CURVATURESOLVERCG, &is_cg));
+    if (is_cg && !CurvatureRowsFit(g->n_params, g->n_rows_max, node_mb)) {
+      g->matrix_free = PETSC_TRUE;
+      PetscCall(PetscInfo(NULL, "the stored rows would take %.0f MB per rank: matrix-free products instead\n", 8.0 * (double)g->n_params * (double)g->n_rows_max / 1048576.0));
+    }
+  }
   PetscCall((*g->ops.setup)(g));
   g->setup_called = PETSC_TRUE;
   PetscFunctionReturn(0);

@@ -31,7 +31,7 @@ struct _p_CurvatureSolver {
   PetscReal          memory_budget_mb;
   PetscBool          auto_chosen;
   char               auto_why[256];    /* the auto choice's reason */
-  PetscBool          auto_matrix_free; /* auto chose CG on the Objective's products */
+  PetscBool          matrix_free; /* cg on the Objective's products: auto chose it, or the rows do not fit (CurvatureRowsFit) */
   PetscInt           n_rows_global;    /* CurvatureSolverSetLoss: N (0: not told) */
   PetscBool          residual_form;    /* and whether the loss is least squares */
   PetscBool          setup_called;
@@ -67,6 +67,7 @@ typedef struct {
 } CurvatureAutoChoice;
 
 PetscErrorCode CurvatureSolverChooseAuto(const CurvatureAutoInput *, CurvatureAutoChoice *);
+PetscBool      CurvatureRowsFit(PetscInt n_params, PetscInt n_rows_max, PetscReal node_mb);
 
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_ScaLAPACK(CurvatureSolver);

@@ -5,6 +5,9 @@
 #include <petscblaslapack.h>
 
 void dsyevd_(const char *jobz, const char *uplo, const PetscBLASInt *n, PetscReal *a, const PetscBLASInt *lda, PetscReal *w, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *iwork, const PetscBLASInt *liwork, PetscBLASInt *info);
+void dsytrd_(const char *uplo, const PetscBLASInt *n, PetscReal *a, const PetscBLASInt *lda, PetscReal *d, PetscReal *e, PetscReal *tau, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *info);
+void dstedc_(const char *compz, const PetscBLASInt *n, PetscReal *d, PetscReal *e, PetscReal *z, const PetscBLASInt *ldz, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *iwork, const PetscBLASInt *liwork, PetscBLASInt *info);
+void dormtr_(const char *side, const char *uplo, const char *trans, const PetscBLASInt *m, const PetscBLASInt *n, const PetscReal *a, const PetscBLASInt *lda, const PetscReal *tau, PetscReal *c, const PetscBLASInt *ldc, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *info);
 void dsyevr_(const char *jobz, const char *range, const char *uplo, const PetscBLASInt *n, PetscReal *a, const PetscBLASInt *lda, const PetscReal *vl, const PetscReal *vu, const PetscBLASInt *il, const PetscBLASInt *iu, const PetscReal *abstol, PetscBLASInt *m, PetscReal *w, PetscReal *z, const PetscBLASInt *ldz, PetscBLASInt *isuppz, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *iwork, const PetscBLASInt *liwork, PetscBLASInt *info);
 
 /* BLACS (C interface) and ScaLAPACK */
