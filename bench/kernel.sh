@@ -4,10 +4,15 @@
 #
 #   bench/kernel.sh [-it N] [-dense] [-budget SECONDS] [-np RANKS] [OPTIONS...]
 #   bench/kernel.sh p100d [-it N] [OPTIONS...]
+#   bench/kernel.sh spring [-it N] [OPTIONS...]
 #
 # p100d:    instead, the KFAC paper's 100-D Poisson (norm_sq) 100-768-768-512-512-1 (P = 1,325,057)
 #           with 100 + 50 points, kernel with the Cholesky solve, N iterations (default 3): s/it,
 #           the events, and the peak resident set per rank (needs about 4 GB)
+# spring:   instead, kernel ENGD (the config) against SPRING (-optimizer spring, grid/bracket line
+#           search) at several momenta mu and dampings lambda, N iterations each (default 40) on
+#           the same resampled points: RMS and rel. L2 after N iterations. Iterations, not
+#           seconds, so that other load on the machine does not change the comparison
 #
 # speed:    seconds per iteration (SUMMARY s_per_it, N iterations, default 5) of kernel ENGD with
 #           the Cholesky and the eigen solve, and the -log_view events per iteration (EngdRows,
@@ -18,8 +23,9 @@
 # OPTIONS go to every bin/engd run (e.g. -gram_block_size 128, -engd_damping 1e-10).
 cd "$(dirname "$0")/.." || exit 1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-IT=5; DENSE=0; BUDGET=0; NP=2; P100D=0
+IT=5; DENSE=0; BUDGET=0; NP=2; P100D=0; SPRING=0
 [ "${1:-}" = p100d ] && { P100D=1; IT=3; shift; }
+[ "${1:-}" = spring ] && { SPRING=1; IT=40; shift; }
 while [ $# -gt 0 ]; do
   case "$1" in
     -it) IT=$2; shift 2 ;;
@@ -65,6 +71,23 @@ if [ $P100D = 1 ]; then
   CONFIG= run p100d_kernel "$IT" -problem poisson -dim 100 -solution norm_sq -n_interior 100 -n_boundary 50 -sampler uniform \
     -net_hidden 768,768,512,512 -net_block_size 16 -engd_gram kernel -engd_solve cholesky -engd_damping 1e-8 -eval_every "$IT" -n_eval 200 "$@"
   echo "peak resident set per rank: $(sed -n 's/^peak_kb //p' "$TMP/p100d_kernel.log" | sort -n | tail -n 1 | awk '{printf "%.0f MB", $1 / 1024}')"
+  exit 0
+fi
+if [ $SPRING = 1 ]; then
+  echo "kernel ENGD against SPRING, $IT iterations each (RMS and rel. L2 at the last one)"
+  # SPRING has its own damping and cut-off: the config without ENGD's
+  grep -v -e '^-engd_damping' -e '^-engd_rcond' "$CONFIG" >"$TMP/spring.opts"
+  spring_run() {
+    name=$1; config=$2; shift 2
+    # shellcheck disable=SC2086
+    scripts/mpirun.sh -n "$NP" bin/engd -options_file "$config" -max_it "$IT" -eval_every "$IT" -n_eval 1000 -quiet -output "$TMP/$name.h5" "$@" >"$TMP/$name.log" 2>&1 ||
+      { echo "$name: bin/engd failed:"; tail -n 3 "$TMP/$name.log"; return; }
+    printf '%-36s %8s s/it  %s\n' "$name" "$(field "$TMP/$name.log" s_per_it)" "$(errors "$TMP/$name.h5")"
+  }
+  spring_run "kernel ENGD (config)" "$CONFIG" "$@"
+  for mu in 0.9 0.99; do
+    for lambda in 1e-3 1e-8; do spring_run "SPRING mu $mu lambda $lambda" "$TMP/spring.opts" -optimizer spring -spring_momentum $mu -spring_damping $lambda "$@"; done
+  done
   exit 0
 fi
 run kernel_cholesky "$IT" -engd_solve cholesky "$@"
