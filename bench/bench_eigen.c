@@ -2,7 +2,9 @@ static const char help[] = "bench_eigen: the replicated ENGD solve d = V f(Lambd
                            "  syevd  dsyevd with eigenvectors, then two dgemv (what src/solver/replicated.c does)\n"
                            "  trid   dsytrd, dstedc on the tridiagonal T = Z Lambda Z^T, and Q applied to two vectors\n"
                            "         (dormtr): d = Q Z f(Lambda) Z^T Q^T g, without forming V = Q Z (saves the n^3 back-transformation)\n\n"
-                           "  build/bench/bench_eigen -options_file configs/poisson2d.opts [-bench_its 10] [-bench_reps 20]\n\n";
+                           "  build/bench/bench_eigen -options_file configs/poisson2d.opts [-bench_its 10] [-bench_reps 20] [-bench_dump FILE]\n"
+                           "  -bench_dump FILE writes the rows and residuals (int32 P, int32 N, N x P rows, N residuals; one\n"
+                           "  rank) for bench/gram_floor.py, which compares the Gram's eigensolve with an SVD of the rows\n\n";
 
 /* A benchmark, not a test: it prints figures and asserts nothing. The Gram matrix is the one
    ENGD builds on iteration -bench_its of the job given by the options (the default job's rows,
@@ -50,6 +52,21 @@ int main(int argc, char **argv)
   PetscCall(ObjectiveRowsCompute(objective, theta, &rows, &loss));
   PetscCall(PetscMalloc5(P, &grad, P * P, &gram, P * P, &a, P * P, &z, P, &lambda));
   PetscCall(PetscMalloc6(P, &e, P, &tau, P, &filter, P, &tmp, P, &d_syevd, P, &d_trid));
+  {
+    char      dump[PETSC_MAX_PATH_LEN];
+    PetscBool set;
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-bench_dump", dump, sizeof(dump), &set));
+    if (set) {
+      const int   sizes[2] = {(int)P, (int)rows.chunk_row[rows.n_chunks]};
+      FILE       *f;
+      PetscMPIInt size;
+      PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+      PetscCheck(size == 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "-bench_dump needs one rank");
+      PetscCall(PetscFOpen(PETSC_COMM_SELF, dump, "wb", &f));
+      PetscCheck(fwrite(sizes, sizeof(int), 2, f) == 2 && fwrite(rows.jac_t, sizeof(PetscReal), (size_t)sizes[0] * sizes[1], f) == (size_t)sizes[0] * sizes[1] && fwrite(rows.res, sizeof(PetscReal), (size_t)sizes[1], f) == (size_t)sizes[1], PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "-bench_dump: cannot write %s", dump);
+      PetscCall(PetscFClose(PETSC_COMM_SELF, f));
+    }
+  }
   PetscCall(ObjectiveRowsGradient(objective, &rows, theta, grad));
   PetscCall(CurvatureSolverCreate(PETSC_COMM_WORLD, &solver));
   PetscCall(CurvatureSolverSetType(solver, "replicated"));

@@ -1,5 +1,5 @@
-/* The kernel (Woodbury) curvature solver (src/solver/kernel.c) against the dense replicated
-   solver, on random rows that are a function of the global row index, in fixed global chunks of
+/* The kernel (Woodbury) curvature solver (src/solver/kernel.c) and the QR one (src/solver/qr.c)
+   against the dense replicated solver, on random rows that are a function of the global row index, in fixed global chunks of
    uneven sizes (ranks own contiguous ranges of whole chunks, as the Objective's do), with
    garbage in jac_t's padding columns. Checks:
      - N < P, cut-off 1e-8: J^T (K)^+ r (CurvatureSolverSolveResidual) = the replicated G^+ J^T r
@@ -14,7 +14,11 @@
      - assembling twice (other rows first) and after a change of the chunk layout;
      - rank counts: on sub-communicators of 1 .. R ranks of this run, the kernel direction agrees
        with the 1-rank one to 1e-10 (pdsyevd's result depends on the process grid, so not
-       bitwise), and every rank holds the same direction. */
+       bitwise), and every rank holds the same direction;
+     - qr: the residual form J~^+ r~ (cut-off 1e-8, undamped and damped) and a general g (damped)
+       = the replicated direction to 1e-8, N < P and N > P, after a change of chunk layout, and
+       the same bits on every sub-communicator of 1 .. R ranks (the TSQR tree is fixed by the
+       chunks). */
 /* ranks: 1 2 3 */
 #include "testing.h"
 #include <engd/rng.h>
@@ -112,7 +116,7 @@ static PetscErrorCode Direction(MPI_Comm comm, const Scenario *sc, const Request
     const CurvatureOperator op = CurvatureRowsOperator(sc->P, rows.jac_t, rows.res, rows.n_chunks, rows.chunk_row, rows.n_max);
     PetscCall(CurvatureSolverSetOperator(solver, &op));
     if (g) PetscCall(CurvatureSolverSolve(solver, &reg, g, d, info));
-    else if (!strcmp(rq->type, CURVATURESOLVERKERNEL)) PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, info));
+    else if (!strcmp(rq->type, CURVATURESOLVERKERNEL) || !strcmp(rq->type, CURVATURESOLVERQR)) PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, info));
     else {
       for (PetscInt i = 0; i < sc->P; i++) {
         rhs[i] = 0;
@@ -260,6 +264,65 @@ static PetscErrorCode CheckScenario(const Scenario *sc)
         const PetscReal err = TestRelDist(P, d, d_one);
         CHECK(err < 1e-10, "%s: the kernel direction on %d ranks differs from 1 rank's by %.1e", sc->name, k, (double)err);
         PetscCall(PetscPrintf(PETSC_COMM_SELF, "  kernel direction on %d ranks vs 1 rank: %.1e%s\n", k, (double)err, err == 0 ? " (bitwise)" : ""));
+      }
+      PetscCallMPI(MPI_Comm_free(&sub));
+    }
+  }
+  { /* qr: residual form (undamped, damped), general g, against the replicated solver */
+    const Request rq[3][2] = {
+      {{CURVATURESOLVERREPLICATED, "eigen", 1e-8, 0.0, PETSC_TRUE}, {CURVATURESOLVERQR, "eigen", 1e-8, 0.0, PETSC_TRUE}},
+      {{CURVATURESOLVERREPLICATED, "eigen", 1e-8, 1e-3 * lambda_max, PETSC_TRUE}, {CURVATURESOLVERQR, "eigen", 1e-8, 1e-3 * lambda_max, PETSC_TRUE}},
+      {{CURVATURESOLVERREPLICATED, "eigen", 1e-8, 1e-2 * lambda_max, PETSC_FALSE}, {CURVATURESOLVERQR, "eigen", 1e-8, 1e-2 * lambda_max, PETSC_FALSE}},
+    };
+    const char *what[3] = {"residual form, cut-off 1e-8", "residual form, damping 1e-3 lambda_max", "general g, damping 1e-2 lambda_max"};
+    for (PetscInt k = 0; k < 3; k++) {
+      PetscReal err;
+      PetscCall(Direction(comm, sc, &rq[k][0], rq[k][0].residual ? NULL : g, d_ref, &info_ref));
+      PetscCall(Direction(comm, sc, &rq[k][1], rq[k][1].residual ? NULL : g, d, &info));
+      err = TestRelDist(P, d, d_ref);
+      CHECK(err < 1e-8, "%s: qr, %s: differs from the replicated direction by %.1e", sc->name, what[k], (double)err);
+      CHECK(info.n_kept == info_ref.n_kept, "%s: qr, %s: keeps %" PetscInt_FMT " eigenvalues, replicated %" PetscInt_FMT, sc->name, what[k], info.n_kept, info_ref.n_kept);
+      PetscCall(PetscPrintf(comm, "  qr, %s: vs replicated %.1e, kept %" PetscInt_FMT "\n", what[k], (double)err, info.n_kept));
+    }
+  }
+  { /* qr after a change of chunk layout */
+    Scenario        other = *sc;
+    CurvatureSolver solver;
+    Rows            rows_other;
+    PetscReal       err;
+    const Request   ref = {CURVATURESOLVERREPLICATED, "eigen", 1e-8, 0.0, PETSC_TRUE};
+    const CurvatureRegularization reg = {1e-8, 0.0};
+    other.chunk_base++;
+    PetscCall(RowsCreate(comm, &other, 1.0, &rows_other));
+    PetscCall(RowsCreate(comm, sc, 1.0, &rows));
+    PetscCall(SolverCreate(comm, CURVATURESOLVERQR, "eigen", P, PetscMax(rows.n_max, rows_other.n_max), &solver));
+    {
+      const CurvatureOperator op = CurvatureRowsOperator(P, rows_other.jac_t, rows_other.res, rows_other.n_chunks, rows_other.chunk_row, rows_other.n_max);
+      PetscCall(CurvatureSolverSetOperator(solver, &op));
+      PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
+    }
+    {
+      const CurvatureOperator op = CurvatureRowsOperator(P, rows.jac_t, rows.res, rows.n_chunks, rows.chunk_row, rows.n_max);
+      PetscCall(CurvatureSolverSetOperator(solver, &op));
+      PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
+    }
+    PetscCall(Direction(comm, sc, &ref, NULL, d_ref, &info_ref));
+    err = TestRelDist(P, d, d_ref);
+    CHECK(err < 1e-8, "%s: after a change of chunk layout the qr direction differs by %.1e", sc->name, (double)err);
+    PetscCall(CurvatureSolverDestroy(&solver));
+    PetscCall(RowsDestroy(&rows));
+    PetscCall(RowsDestroy(&rows_other));
+  }
+  for (PetscMPIInt k = 1; k <= size; k++) { /* qr: the same bits on 1 .. R ranks */
+    MPI_Comm      sub;
+    const Request qr = {CURVATURESOLVERQR, "eigen", 1e-8, 0.0, PETSC_TRUE};
+    PetscCallMPI(MPI_Comm_split(comm, rank < k ? 0 : MPI_UNDEFINED, rank, &sub));
+    if (sub != MPI_COMM_NULL) {
+      PetscCall(Direction(sub, sc, &qr, NULL, k == 1 ? d_one : d, &info));
+      if (k > 1 && rank == 0) {
+        PetscBool same = PETSC_TRUE;
+        for (PetscInt i = 0; i < P; i++) same = same && d[i] == d_one[i];
+        CHECK(same, "%s: the qr direction on %d ranks differs from 1 rank's (by %.1e): it should be the same bits", sc->name, k, (double)TestRelDist(P, d, d_one));
       }
       PetscCallMPI(MPI_Comm_free(&sub));
     }

@@ -116,6 +116,7 @@ extern PetscLogEvent CURVATURESOLVER_Gram, CURVATURESOLVER_Solve;
 #define CURVATURESOLVERKERNEL     "kernel"
 #define CURVATURESOLVERCG         "cg"
 #define CURVATURESOLVERINDEFINITE "indefinite"
+#define CURVATURESOLVERQR         "qr"
 #define CURVATURESOLVERAUTO       "auto"
 
 PetscErrorCode CurvatureSolverRegister(const char name[], PetscErrorCode (*create)(CurvatureSolver));

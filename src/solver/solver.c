@@ -33,6 +33,7 @@ static PetscErrorCode CurvatureSolverRegisterAll(void)
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERCG, CurvatureSolverCreate_KSP));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERKERNEL, CurvatureSolverCreate_Kernel));
   PetscCall(CurvatureSolverRegister(CURVATURESOLVERINDEFINITE, CurvatureSolverCreate_Indefinite));
+  PetscCall(CurvatureSolverRegister(CURVATURESOLVERQR, CurvatureSolverCreate_QR));
   PetscFunctionReturn(0);
 }
 
@@ -130,7 +131,7 @@ PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver g)
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(type, g->type, sizeof(type)));
   PetscOptionsBegin(g->comm, NULL, "Gram matrix options", "CurvatureSolver");
-  PetscCall(EngdOptionsString("-engd_gram", "Curvature solver: replicated, scalapack, kernel, cg or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
+  PetscCall(EngdOptionsString("-engd_gram", "Curvature solver: replicated, scalapack, kernel, cg, qr or auto", "CurvatureSolverSetType", type, type, sizeof(type), NULL));
   PetscCall(EngdOptionsEList("-engd_solve", "Solve: eigen (pseudo-inverse) or cholesky (damped, eigen fallback)", "CurvatureSolverSolve", CurvatureSolveTypes, 2, CurvatureSolveTypes[solve], &solve, NULL));
   PetscCall(EngdOptionsInt("-gram_block_size", "ScaLAPACK block size", "CurvatureSolverSetUp", g->block_size, &g->block_size, NULL));
   PetscCall(EngdOptionsReal("-gram_memory_mb", "Memory per rank the auto choice may give a replicated Gram (default: a quarter of the node's memory per rank)", "CurvatureSolverSetUp", g->memory_budget_mb, &g->memory_budget_mb, NULL));

@@ -72,6 +72,7 @@ PetscBool      CurvatureRowsFit(PetscInt n_params, PetscInt n_rows_max, PetscRea
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Replicated(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_ScaLAPACK(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_Kernel(CurvatureSolver);
+PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_QR(CurvatureSolver);
 PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_KSP(CurvatureSolver);
 
 /* Randomized Nystrom preconditioner (nystrom.c; Frangella, Tropp, Udell 2023, "Randomized
