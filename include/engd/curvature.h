@@ -130,6 +130,10 @@ PetscErrorCode CurvatureSolverSetLoss(CurvatureSolver, PetscInt n_rows, PetscBoo
 /* After set-up: whether -engd_gram auto chose CG on matrix-free products (the rows do not fit);
    the method then gives the solver a CURVATURE_SHELL operator. */
 PetscErrorCode CurvatureSolverGetMatrixFree(CurvatureSolver, PetscBool *matrix_free);
+/* The smallest relative cut-off above the solver's rounding noise: 1e-14 for the solvers that form
+   G or K in double precision (their eigenvalues below ~1e-15 lambda_max are noise), 1e-20 for qr.
+   ENGD's cut-off continuation stops there unless -engd_rcond_min says otherwise. */
+PetscErrorCode CurvatureSolverGetCutoffFloor(CurvatureSolver, PetscReal *floor);
 /* Options: -engd_gram replicated|scalapack|auto -engd_solve eigen|cholesky -gram_block_size
    -gram_memory_mb */
 PetscErrorCode CurvatureSolverSetFromOptions(CurvatureSolver);

@@ -29,11 +29,13 @@
    -engd_rcond and lowers it tenfold, down to -engd_rcond_min, whenever the line search takes
    a short step (eta <= 2^-5) or none. Short steps mean the direction lacks components the
    cut-off removed; a lower cut-off resolves them. Starting high keeps the early, far-from-
-   solution steps well conditioned. The floor (1e-14) stays above the rounding noise of a
-   double-precision G, about 1e-15 lambda_max: below it the direction picks up noise. */
+   solution steps well conditioned. The floor is the solver's (CurvatureSolverGetCutoffFloor):
+   1e-14 stays above the rounding noise of a double-precision G, about 1e-15 lambda_max, below
+   which the direction picks up noise; qr, which never forms G, goes to 1e-20. */
 typedef struct {
   PetscBool adaptive;
   PetscReal rcond_min;
+  PetscBool rcond_min_set; /* else the solver's floor (CurvatureSolverGetCutoffFloor) */
 } CutoffControl;
 
 /* The Krylov solver's controls (-engd_gram cg). Adaptive damping is the Levenberg-Marquardt
@@ -74,7 +76,7 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
   PetscCall(EngdOptionsReal("-engd_rcond", "Relative eigenvalue cut-off of the pseudo-inverse", "OptimizerCreate_ENGD", engd->reg.rcond, &engd->reg.rcond, NULL));
   PetscCall(EngdOptionsReal("-engd_damping", "Fixed damping lambda added to the Gram matrix's kept eigenvalues", "OptimizerCreate_ENGD", engd->reg.damping, &engd->reg.damping, NULL));
   PetscCall(EngdOptionsBool("-engd_adaptive_rcond", "Lower the cut-off tenfold after each short or rejected step", "OptimizerCreate_ENGD", engd->adapt.adaptive, &engd->adapt.adaptive, NULL));
-  PetscCall(EngdOptionsReal("-engd_rcond_min", "Smallest cut-off the adaptive rule goes to", "OptimizerCreate_ENGD", engd->adapt.rcond_min, &engd->adapt.rcond_min, NULL));
+  PetscCall(EngdOptionsReal("-engd_rcond_min", "Smallest cut-off the adaptive rule goes to (default: the solver's floor, 1e-14; qr 1e-20)", "OptimizerCreate_ENGD", engd->adapt.rcond_min, &engd->adapt.rcond_min, &engd->adapt.rcond_min_set));
   PetscCall(EngdOptionsBool("-engd_matrix_free", "With -engd_gram cg: matrix-free products J v, J^T w instead of stored rows", "OptimizerCreate_ENGD", engd->kc.matrix_free, &engd->kc.matrix_free, NULL));
   PetscCall(EngdOptionsBool("-engd_warm_start", "With -engd_gram cg: start each Krylov solve from the previous direction", "OptimizerCreate_ENGD", engd->kc.warm_start, &engd->kc.warm_start, NULL));
   PetscCall(EngdOptionsBool("-engd_damping_adapt", "With -engd_gram cg: adapt the damping by the Levenberg-Marquardt rule (Martens 2010)", "OptimizerCreate_ENGD", engd->kc.adapt, &engd->kc.adapt, NULL));
@@ -112,6 +114,7 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscCall(CurvatureSolverSetSizes(engd->solver, opt->n_params, n_rows_max));
   PetscCall(CurvatureSolverSetLoss(engd->solver, n_rows, !has_energy && !engd->hilbert ? PETSC_TRUE : PETSC_FALSE));
   PetscCall(CurvatureSolverSetUp(engd->solver));
+  if (!engd->adapt.rcond_min_set) PetscCall(CurvatureSolverGetCutoffFloor(engd->solver, &engd->adapt.rcond_min));
   PetscCall(CurvatureSolverGetType(engd->solver, &type));
   engd->krylov = (PetscBool)!strcmp(type, CURVATURESOLVERCG);
   PetscCheck(!engd->kc.matrix_free || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free needs -engd_gram cg (the %s solver needs stored rows)", type);

@@ -377,6 +377,7 @@ PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_QR(CurvatureSolver g)
   PetscFunctionBegin;
   PetscCall(PetscNew(&q));
   g->data              = q;
+  g->rcond_floor       = 1e-20; /* sigma resolved to ~1e-16 sigma_max; 1e-22 worked on the default job, 1e-24 not always */
   g->ops.setup         = SetUp_QR;
   g->ops.setoperator   = SetOperator_QR;
   g->ops.solve         = Solve_QR;

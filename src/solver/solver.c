@@ -65,7 +65,8 @@ static PetscErrorCode CreateImplementation(CurvatureSolver g)
   if (!strcmp(g->created, g->type)) PetscFunctionReturn(0);
   if (g->created[0] && g->ops.destroy) PetscCall((*g->ops.destroy)(g));
   PetscCall(PetscMemzero(&g->ops, sizeof(g->ops)));
-  g->data = NULL;
+  g->data        = NULL;
+  g->rcond_floor = 1e-14; /* G formed in double: eigenvalues below ~1e-15 lambda_max are noise */
   PetscCall(EngdRegistryFind(&Solvers, g->comm, g->type, &create));
   PetscCall((*create)(g));
   PetscCall(PetscStrncpy(g->created, g->type, sizeof(g->created)));
@@ -172,6 +173,14 @@ PetscErrorCode CurvatureSolverSetLoss(CurvatureSolver g, PetscInt n_rows, PetscB
   PetscFunctionBegin;
   g->n_rows_global = n_rows;
   g->residual_form = residual_form;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverGetCutoffFloor(CurvatureSolver g, PetscReal *floor)
+{
+  PetscFunctionBegin;
+  PetscCheck(g->setup_called, g->comm, PETSC_ERR_ORDER, "Call CurvatureSolverSetUp() first");
+  *floor = g->rcond_floor;
   PetscFunctionReturn(0);
 }
 

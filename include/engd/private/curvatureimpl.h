@@ -31,6 +31,7 @@ struct _p_CurvatureSolver {
   PetscReal          memory_budget_mb;
   PetscBool          auto_chosen;
   char               auto_why[256];    /* the auto choice's reason */
+  PetscReal          rcond_floor;  /* the smallest relative cut-off above the solver's rounding noise */
   PetscBool          matrix_free; /* cg on the Objective's products: auto chose it, or the rows do not fit (CurvatureRowsFit) */
   PetscInt           n_rows_global;    /* CurvatureSolverSetLoss: N (0: not told) */
   PetscBool          residual_form;    /* and whether the loss is least squares */
