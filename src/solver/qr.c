@@ -5,19 +5,20 @@
    singular values sigma down to about 1e-16 sigma_max, that is eigenvalues sigma^2 down to
    1e-32 lambda_max.
 
-   The rows of each global chunk, augmented by their residuals, [J~_c | r~_c] (n_c x (P+1)), are
-   reduced to upper-trapezoidal R_c by dgeqrf; then a binary tree over the global chunk indices
-   (node i of level l covers chunks [i 2^l, (i+1) 2^l)) stacks the R of its two children and
-   reduces them again (TSQR). A node lives on the rank of its first chunk; a right child of
-   another rank comes in one message. The tree is fixed by the chunks, which are fixed global
+   The rows augmented by their residuals, [J~ | r~] (N x (P+1)), are reduced by a TSQR tree over
+   the global chunk indices (node i of level l covers chunks [i 2^l, (i+1) 2^l)). The leaves are
+   the largest groups of 2^l chunks with at most P+1 rows each: one dgeqrf of their stacked rows.
+   Each node above stacks the R of its two children and reduces them again (dgeqrf, or dtpqrt once
+   the pair has P+1 rows). A node lives on the rank of its first chunk; rows or an R of another
+   rank come in one message. The tree is fixed by the chunks, which are fixed global
    ranges (objective.h), so the root R is the same bits on any rank count. The root's owner
    broadcasts it; every rank takes the SVD R_J = U Sigma V^T (dgesdd) of its first P columns and
    R^T R = [J~ r~]^T [J~ r~] gives
        residual form:  d = J~^+ r~ = V diag(sigma / (sigma^2 + lambda)) U^T c,  c = R's last column,
        general g:      d = V diag(1 / (sigma^2 + lambda)) V^T g,
    with ENGD's cut-off on sigma^2 (kept when sigma^2 > rcond sigma_max^2) and damping lambda.
-   Cost per iteration: about 2 N P^2 flops for the leaves and (10/3) P^3 per tree combine near the
-   root, then an SVD of P x P (more than the dense Gram's dsyrk and dsyevd: README, "Solve"). */
+   Cost per iteration: about 2 N P^2 flops for the leaves, 2 P^3 per combine near the root, then an
+   SVD of P x P: several times the dense Gram's dsyrk and dsyevd (README, "-engd_gram qr"). */
 #include <engd/private/curvatureimpl.h>
 #include <engd/private/lapack.h>
 
@@ -27,6 +28,8 @@ typedef struct {
   PetscInt      m;                       /* P + 1 */
   PetscInt      n_chunks, first_chunk;   /* global chunks; this rank's first */
   PetscInt      n_local_chunks;
+  PetscInt      leaf_level;              /* groups of 2^leaf_level chunks with at most m rows are the leaves */
+  MPI_Request  *requests;                /* one per local chunk */
   PetscInt     *chunk_rows;              /* every global chunk's rows */
   PetscMPIInt  *chunk_rank;              /* and its rank */
   PetscReal   **slot;                    /* the R of the node whose first chunk is local chunk s */
@@ -81,6 +84,21 @@ static PetscErrorCode SetUpLayout(CurvatureSolver g, const CurvatureOperator *op
     for (PetscInt c = displs[p]; c < displs[p + 1]; c++) q->chunk_rank[c] = p;
   PetscCall(PetscFree3(counts, displs, local_rows));
 
+  /* the leaves: the largest groups of 2^l chunks that have at most m rows each (one QR of their
+     stacked rows costs less than a tree over them), single chunks if a chunk alone has more */
+  q->leaf_level = 0;
+  while (q->leaf_level < Levels(q->n_chunks)) {
+    const PetscInt next = q->leaf_level + 1;
+    PetscBool      fits = PETSC_TRUE;
+    for (PetscInt i = 0; ((i << next) < q->n_chunks) && fits; i++) {
+      PetscInt rows = 0;
+      for (PetscInt c = i << next; c < PetscMin(q->n_chunks, (i + 1) << next); c++) rows += q->chunk_rows[c];
+      fits = rows <= m ? PETSC_TRUE : PETSC_FALSE;
+    }
+    if (!fits) break;
+    q->leaf_level = next;
+  }
+  PetscCall(PetscMalloc1(q->n_local_chunks, &q->requests));
   /* a slot holds, level after level, the R of the nodes whose first chunk it is */
   PetscCall(PetscMalloc2(q->n_local_chunks, &q->slot, q->n_local_chunks, &q->slot_rows));
   for (PetscInt s = 0; s < q->n_local_chunks; s++) {
@@ -137,6 +155,18 @@ static PetscErrorCode ReduceStack(QR *q, PetscInt rows, PetscReal *dst, PetscInt
   PetscFunctionReturn(0);
 }
 
+/* Local chunk s's rows augmented by their residuals, [J~_c | r~_c], into rows [offset, offset + n_c)
+   of dst (leading dimension ld). */
+static void RawRows(const QR *q, const CurvatureOperator *op, PetscInt s, PetscReal *dst, PetscInt ld, PetscInt offset)
+{
+  const PetscInt P = q->m - 1, rows = op->chunk_row[s + 1] - op->chunk_row[s];
+  for (PetscInt i = 0; i < rows; i++) {
+    const PetscReal *row = op->jac_t + (size_t)(op->chunk_row[s] + i) * P;
+    for (PetscInt j = 0; j < P; j++) dst[offset + i + j * ld] = row[j];
+    dst[offset + i + P * ld] = op->res ? op->res[op->chunk_row[s] + i] : 0.0; /* without residuals only the general solve applies */
+  }
+}
+
 /* stack = [A (a x m, ld a); B (b x m, ld b)] */
 static void Stack(QR *q, const PetscReal *A, PetscInt a, const PetscReal *B, PetscInt b)
 {
@@ -148,18 +178,27 @@ static void Stack(QR *q, const PetscReal *A, PetscInt a, const PetscReal *B, Pet
 }
 
 /* The R of [A; B] into A's slot: A the left child (a x m), B the right one (b x m, upper
-   trapezoidal, destroyed). Near the root A is a full m x m triangle and dtpqrt reduces the
-   triangle-on-trapezoid pair at (2/3) m^3 instead of dgeqrf's (10/3) m^3 on the dense stack. */
+   trapezoidal, destroyed). When the pair has at least m rows, A is made an m x m triangle (zero
+   rows below its a rows: R^T R is unchanged) and dtpqrt reduces the triangle-on-trapezoid pair at
+   about 2 b m^2 flops instead of dgeqrf's 2 m^2 (a + b) - (2/3) m^3 on the dense stack. */
 static PetscErrorCode Combine(QR *q, PetscInt s, PetscReal *B, PetscInt b)
 {
-  const PetscInt m = q->m;
+  const PetscInt m = q->m, a = q->slot_rows[s];
+  PetscReal     *A = q->slot[s];
   PetscBLASInt   mb, nn, lb, nb, info;
 
   PetscFunctionBegin;
-  if (q->slot_rows[s] < m) {
-    Stack(q, q->slot[s], q->slot_rows[s], B, b);
-    PetscCall(ReduceStack(q, q->slot_rows[s] + b, q->slot[s], &q->slot_rows[s]));
+  if (a + b < m) {
+    Stack(q, A, a, B, b);
+    PetscCall(ReduceStack(q, a + b, A, &q->slot_rows[s]));
     PetscFunctionReturn(0);
+  }
+  if (a < m) { /* leading dimension a -> m, from the last column back so nothing is overwritten unread */
+    for (PetscInt j = m - 1; j >= 0; j--) {
+      for (PetscInt i = m - 1; i >= a; i--) A[i + j * m] = 0.0;
+      for (PetscInt i = a - 1; i >= 0; i--) A[i + j * m] = A[i + j * a];
+    }
+    q->slot_rows[s] = m;
   }
   PetscCall(PetscBLASIntCast(b, &mb));
   PetscCall(PetscBLASIntCast(m, &nn));
@@ -178,6 +217,7 @@ static PetscErrorCode FreeLayout(QR *q)
   PetscCall(PetscFree2(q->chunk_rows, q->chunk_rank));
   PetscCall(PetscFree2(q->slot, q->slot_rows));
   PetscCall(PetscFree(q->slot_memory));
+  PetscCall(PetscFree(q->requests));
   PetscCall(PetscFree4(q->stack, q->recv, q->tau, q->t_block));
   PetscCall(PetscFree4(q->root, q->a, q->sigma, q->u));
   PetscCall(PetscFree5(q->vt, q->filter, q->lambda, q->tmp, q->iwork));
@@ -201,10 +241,8 @@ static PetscErrorCode LayoutMatches(CurvatureSolver g, const CurvatureOperator *
 static PetscErrorCode SetOperator_QR(CurvatureSolver g, const CurvatureOperator *op)
 {
   QR            *q = (QR *)g->data;
-  const PetscInt P = g->n_params, m = q->m;
-  const PetscInt levels = Levels(q->n_chunks > 0 ? q->n_chunks : 1);
-  MPI_Request   *requests;
-  PetscInt       n_requests;
+  const PetscInt m = q->m;
+  PetscInt       n_requests, levels;
 
   PetscFunctionBegin;
   PetscCheck(op->type == CURVATURE_ROWS, g->comm, PETSC_ERR_SUP, "The qr solver needs stored rows (a CURVATURE_ROWS operator)");
@@ -216,25 +254,44 @@ static PetscErrorCode SetOperator_QR(CurvatureSolver g, const CurvatureOperator 
       PetscCall(SetUpLayout(g, op));
     }
   }
-  /* leaves: [J~_c | r~_c] -> R_c */
-  for (PetscInt s = 0; s < q->n_local_chunks; s++) {
-    const PetscInt rows = op->chunk_row[s + 1] - op->chunk_row[s];
-    for (PetscInt i = 0; i < rows; i++) {
-      const PetscReal *row = op->jac_t + (size_t)(op->chunk_row[s] + i) * P;
-      for (PetscInt j = 0; j < P; j++) q->stack[i + j * rows] = row[j];
-      q->stack[i + P * rows] = op->res ? op->res[op->chunk_row[s] + i] : 0.0; /* without residuals only the general solve applies */
+  levels = Levels(q->n_chunks);
+  /* leaves: each group of 2^leaf_level chunks, its rows [J~_c | r~_c] stacked in chunk order and
+     reduced on the group's first rank; a chunk of a group that starts on another rank goes there */
+  {
+    const PetscInt group = (PetscInt)1 << q->leaf_level;
+    n_requests           = 0;
+    for (PetscInt s = 0; s < q->n_local_chunks; s++) {
+      const PetscInt chunk = q->first_chunk + s, first = chunk - chunk % group;
+      if (q->chunk_rank[first] == g->rank) continue;
+      RawRows(q, op, s, q->slot[s], q->chunk_rows[chunk], 0);
+      PetscCallMPI(MPI_Isend(q->slot[s], (PetscMPIInt)(q->chunk_rows[chunk] * m), MPIU_REAL, q->chunk_rank[first], (PetscMPIInt)chunk, g->comm, &q->requests[n_requests++]));
     }
-    PetscCall(ReduceStack(q, rows, q->slot[s], &q->slot_rows[s]));
+    for (PetscInt s = 0; s < q->n_local_chunks; s++) {
+      const PetscInt chunk = q->first_chunk + s, last = PetscMin(q->n_chunks, chunk + group);
+      PetscInt       rows  = 0, offset = 0;
+      if (chunk % group) continue;
+      for (PetscInt c = chunk; c < last; c++) rows += q->chunk_rows[c];
+      for (PetscInt c = chunk; c < last; c++) {
+        if (q->chunk_rank[c] == g->rank) RawRows(q, op, c - q->first_chunk, q->stack, rows, offset);
+        else {
+          PetscCallMPI(MPI_Recv(q->recv, (PetscMPIInt)(q->chunk_rows[c] * m), MPIU_REAL, q->chunk_rank[c], (PetscMPIInt)c, g->comm, MPI_STATUS_IGNORE));
+          for (PetscInt j = 0; j < m; j++)
+            for (PetscInt i = 0; i < q->chunk_rows[c]; i++) q->stack[offset + i + j * rows] = q->recv[i + j * q->chunk_rows[c]];
+        }
+        offset += q->chunk_rows[c];
+      }
+      PetscCall(ReduceStack(q, rows, q->slot[s], &q->slot_rows[s]));
+    }
+    PetscCallMPI(MPI_Waitall((PetscMPIInt)n_requests, q->requests, MPI_STATUSES_IGNORE));
   }
-  /* the tree, level by level; a right child on another rank is sent to the node's rank */
-  PetscCall(PetscMalloc1(q->n_local_chunks + 1, &requests)); /* at most one send per slot and level */
-  for (PetscInt l = 1; l <= levels; l++) {
+  /* the tree above the leaves, level by level; a right child on another rank is sent to the node's rank */
+  for (PetscInt l = q->leaf_level + 1; l <= levels; l++) {
     const PetscInt half = (PetscInt)1 << (l - 1);
     n_requests = 0;
     for (PetscInt s = 0; s < q->n_local_chunks; s++) {
       const PetscInt chunk = q->first_chunk + s, left = chunk - half;
       if ((chunk % ((PetscInt)1 << l)) != half || q->chunk_rank[left] == g->rank) continue; /* not a right child, or its parent is here */
-      PetscCallMPI(MPI_Isend(q->slot[s], (PetscMPIInt)(q->slot_rows[s] * m), MPIU_REAL, q->chunk_rank[left], (PetscMPIInt)chunk, g->comm, &requests[n_requests++]));
+      PetscCallMPI(MPI_Isend(q->slot[s], (PetscMPIInt)(q->slot_rows[s] * m), MPIU_REAL, q->chunk_rank[left], (PetscMPIInt)chunk, g->comm, &q->requests[n_requests++]));
     }
     for (PetscInt s = 0; s < q->n_local_chunks; s++) {
       const PetscInt chunk = q->first_chunk + s, right = chunk + half;
@@ -246,9 +303,8 @@ static PetscErrorCode SetOperator_QR(CurvatureSolver g, const CurvatureOperator 
         PetscCall(Combine(q, s, q->recv, b));
       }
     }
-    PetscCallMPI(MPI_Waitall((PetscMPIInt)n_requests, requests, MPI_STATUSES_IGNORE));
+    PetscCallMPI(MPI_Waitall((PetscMPIInt)n_requests, q->requests, MPI_STATUSES_IGNORE));
   }
-  PetscCall(PetscFree(requests));
   if (g->rank == q->chunk_rank[0]) PetscCall(PetscArraycpy(q->root, q->slot[0], q->root_rows * m));
   PetscCallMPI(MPI_Bcast(q->root, (PetscMPIInt)(q->root_rows * m), MPIU_REAL, q->chunk_rank[0], g->comm));
   PetscFunctionReturn(0);
