@@ -39,6 +39,8 @@ typedef struct {
   PetscInt      root_rows;               /* k = min(N, m) */
   PetscReal    *root;                    /* k x m, leading dimension k, on every rank */
   PetscReal    *a, *sigma, *u, *vt, *filter, *lambda, *tmp;
+  PetscReal    *offdiag, *tauq, *taup;  /* square R: its bidiagonal form R = Q B P^T (dgebrd) */
+  PetscBool     square;                 /* N >= P: the SVD through B, Q and P applied to vectors only */
   PetscBLASInt *iwork;
 } QR;
 
@@ -132,6 +134,13 @@ static PetscErrorCode SetUpLayout(CurvatureSolver g, const CurvatureOperator *op
   dgesdd_("S", &kk, &nn, q->a, &kk, q->sigma, q->u, &kk, q->vt, &kk, &query, &(PetscBLASInt){-1}, q->iwork, &info);
   PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dgesdd workspace query failed: info %d", (int)info);
   lwork_svd = (PetscBLASInt)query;
+  q->square = k_svd == P ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(PetscMalloc3(P, &q->offdiag, P, &q->tauq, P, &q->taup));
+  if (q->square) {
+    dgebrd_(&nn, &nn, q->a, &nn, q->sigma, q->offdiag, q->tauq, q->taup, &query, &(PetscBLASInt){-1}, &info);
+    PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dgebrd workspace query failed: info %d", (int)info);
+    lwork_svd = PetscMax((PetscBLASInt)query, 3 * nn * nn + 4 * nn); /* dbdsdc with singular vectors: 3 n^2 + 4 n */
+  }
   q->lwork  = PetscMax(PetscMax(lwork_geqrf, lwork_svd), QR_NB * m); /* dtpqrt: QR_NB x m */
   PetscCall(PetscMalloc1(q->lwork, &q->work));
   PetscFunctionReturn(0);
@@ -222,6 +231,7 @@ static PetscErrorCode FreeLayout(QR *q)
   PetscCall(PetscFree4(q->root, q->a, q->sigma, q->u));
   PetscCall(PetscFree5(q->vt, q->filter, q->lambda, q->tmp, q->iwork));
   PetscCall(PetscFree(q->work));
+  PetscCall(PetscFree3(q->offdiag, q->tauq, q->taup));
   PetscFunctionReturn(0);
 }
 
@@ -322,12 +332,32 @@ static PetscErrorCode Factor(CurvatureSolver g, const CurvatureRegularization *r
     for (PetscInt i = 0; i < k; i++) q->a[i + j * k] = q->root[i + j * q->root_rows];
   PetscCall(PetscBLASIntCast(k, &kk));
   PetscCall(PetscBLASIntCast(P, &nn));
-  dgesdd_("S", &kk, &nn, q->a, &kk, q->sigma, q->u, &kk, q->vt, &kk, q->work, &q->lwork, q->iwork, &lapack_info);
-  PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dgesdd failed on the rows' R: info %d", (int)lapack_info);
-  PetscCall(PetscLogFlops(12.0 * (PetscLogDouble)k * k * P));
+  if (q->square) { /* R = Q B P^T, B = U_B Sigma V_B^T: U_B, V_B^T of B only (no n^3 back-transformations) */
+    dgebrd_(&nn, &nn, q->a, &nn, q->sigma, q->offdiag, q->tauq, q->taup, q->work, &q->lwork, &lapack_info);
+    PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dgebrd failed on the rows' R: info %d", (int)lapack_info);
+    dbdsdc_("U", "I", &nn, q->sigma, q->offdiag, q->u, &nn, q->vt, &nn, NULL, NULL, q->work, q->iwork, &lapack_info);
+    PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dbdsdc failed on the bidiagonal R: info %d", (int)lapack_info);
+    PetscCall(PetscLogFlops((8.0 / 3.0 + 4.0) * (PetscLogDouble)P * P * P));
+  } else {
+    dgesdd_("S", &kk, &nn, q->a, &kk, q->sigma, q->u, &kk, q->vt, &kk, q->work, &q->lwork, q->iwork, &lapack_info);
+    PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dgesdd failed on the rows' R: info %d", (int)lapack_info);
+    PetscCall(PetscLogFlops(12.0 * (PetscLogDouble)k * k * P));
+  }
   for (PetscInt i = 0; i < k; i++) q->lambda[i] = q->sigma[k - 1 - i] * q->sigma[k - 1 - i];
   PetscCall(CurvatureSpectralFilter(k, q->lambda, reg->rcond, reg->damping, q->filter, info));
   *k_out = k;
+  PetscFunctionReturn(0);
+}
+
+/* v <- Q^T v, Q v, P^T v or P v with the square R's bidiagonal reflectors (dormbr). */
+static PetscErrorCode ApplyReflectors(QR *q, const char *vect, const char *trans, PetscReal *v)
+{
+  PetscBLASInt n, one_i = 1, info;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(q->m - 1, &n));
+  dormbr_(vect, "L", trans, &n, &one_i, &n, q->a, &n, vect[0] == 'Q' ? q->tauq : q->taup, v, &n, q->work, &q->lwork, &info);
+  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dormbr failed: info %d", (int)info);
   PetscFunctionReturn(0);
 }
 
@@ -343,10 +373,14 @@ static PetscErrorCode SolveResidual_QR(CurvatureSolver g, const CurvatureRegular
   PetscCall(Factor(g, reg, info, &k));
   PetscCall(PetscBLASIntCast(k, &kk));
   PetscCall(PetscBLASIntCast(P, &nn));
-  /* tmp = U^T c, scaled by sigma_i f(sigma_i^2); sigma descending, the filter ascending */
-  PetscCallBLAS("BLASgemv", BLASgemv_("T", &kk, &kk, &one, q->u, &kk, q->root + (size_t)P * q->root_rows, &one_i, &zero, q->tmp, &one_i));
+  /* d = V diag(sigma_i f(sigma_i^2)) U^T c; sigma descending, the filter ascending. Square R:
+     U = Q U_B, V = P V_B */
+  PetscCall(PetscArraycpy(dir, q->root + (size_t)P * q->root_rows, k));
+  if (q->square) PetscCall(ApplyReflectors(q, "Q", "T", dir));
+  PetscCallBLAS("BLASgemv", BLASgemv_("T", &kk, &kk, &one, q->u, &kk, dir, &one_i, &zero, q->tmp, &one_i));
   for (PetscInt i = 0; i < k; i++) q->tmp[i] *= q->sigma[i] * q->filter[k - 1 - i];
   PetscCallBLAS("BLASgemv", BLASgemv_("T", &kk, &nn, &one, q->vt, &kk, q->tmp, &one_i, &zero, dir, &one_i));
+  if (q->square) PetscCall(ApplyReflectors(q, "P", "N", dir));
   PetscFunctionReturn(0);
 }
 
@@ -362,9 +396,12 @@ static PetscErrorCode Solve_QR(CurvatureSolver g, const CurvatureRegularization 
   PetscCall(Factor(g, reg, info, &k));
   PetscCall(PetscBLASIntCast(k, &kk));
   PetscCall(PetscBLASIntCast(P, &nn));
-  PetscCallBLAS("BLASgemv", BLASgemv_("N", &kk, &nn, &one, q->vt, &kk, rhs, &one_i, &zero, q->tmp, &one_i));
+  PetscCall(PetscArraycpy(dir, rhs, P));
+  if (q->square) PetscCall(ApplyReflectors(q, "P", "T", dir));
+  PetscCallBLAS("BLASgemv", BLASgemv_("N", &kk, &nn, &one, q->vt, &kk, dir, &one_i, &zero, q->tmp, &one_i));
   for (PetscInt i = 0; i < k; i++) q->tmp[i] *= q->filter[k - 1 - i];
   PetscCallBLAS("BLASgemv", BLASgemv_("T", &kk, &nn, &one, q->vt, &kk, q->tmp, &one_i, &zero, dir, &one_i));
+  if (q->square) PetscCall(ApplyReflectors(q, "P", "N", dir));
   PetscFunctionReturn(0);
 }
 
