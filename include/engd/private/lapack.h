@@ -6,6 +6,7 @@
 
 void dsyevd_(const char *jobz, const char *uplo, const PetscBLASInt *n, PetscReal *a, const PetscBLASInt *lda, PetscReal *w, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *iwork, const PetscBLASInt *liwork, PetscBLASInt *info);
 void dsyevr_(const char *jobz, const char *range, const char *uplo, const PetscBLASInt *n, PetscReal *a, const PetscBLASInt *lda, const PetscReal *vl, const PetscReal *vu, const PetscBLASInt *il, const PetscBLASInt *iu, const PetscReal *abstol, PetscBLASInt *m, PetscReal *w, PetscReal *z, const PetscBLASInt *ldz, PetscBLASInt *isuppz, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *iwork, const PetscBLASInt *liwork, PetscBLASInt *info);
+void dsygvd_(const PetscBLASInt *itype, const char *jobz, const char *uplo, const PetscBLASInt *n, PetscReal *a, const PetscBLASInt *lda, PetscReal *b, const PetscBLASInt *ldb, PetscReal *w, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *iwork, const PetscBLASInt *liwork, PetscBLASInt *info);
 
 /* BLACS (C interface) and ScaLAPACK */
 void Cblacs_get(int context, int what, int *value);
