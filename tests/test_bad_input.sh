@@ -225,6 +225,19 @@ bad 2 'spring_step.*(foo|linesearch)|foo.*spring_step' $SPRING_OPTS -spring_step
 bad 2 'spring.*engd_gram kernel' $SPRING_OPTS -engd_gram replicated
 bad 2 'spring.*(energy|Ritz)' -options_file configs/ritz1d.opts -max_it 3 -optimizer spring
 }
+echo "== KFAC and KFAC*"
+KFAC_OPTS="-problem poisson -dim 2 -net_hidden 16 -n_interior 100 -n_boundary 40 -max_it 3 -optimizer kfac"
+# shellcheck disable=SC2086
+{
+bad 2 'kfac_damping' $KFAC_OPTS -kfac_damping -1
+bad 2 'kfac_ema' $KFAC_OPTS -kfac_ema 1
+bad 2 'kfac_ema' $KFAC_OPTS -kfac_ema -0.1
+bad 2 'kfac_variant.*(foo|expand)|foo.*kfac_variant' $KFAC_OPTS -kfac_variant foo
+bad 2 'kfac_momentum' $KFAC_OPTS -kfac_momentum 1
+bad 2 'kfac_update_every' $KFAC_OPTS -kfac_update_every 0
+bad 2 'kfac_lr_init' $KFAC_OPTS -optimizer kfac_star -kfac_lr_init 0
+bad 2 'kfac_damping_split.*(foo|pi)|foo.*kfac_damping_split' $KFAC_OPTS -kfac_damping_split foo
+}
 echo "== non-finite training: Adam with -adam_lr 1e300"
 rm -f "$T/nan.h5"
 timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -checkpoint_dir "$T/ckpt" -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"
