@@ -92,7 +92,9 @@ static PetscErrorCode SetUp_KFAC(Optimizer opt)
   PetscCall(ObjectiveKFACGetLayout(opt->objective, &k->layout));
   length = k->layout->length;
   PetscCall(KroneckerSumCreate(opt->comm, k->layout->n_layers, k->layout->a_size, k->layout->b_size, k->layout->n_groups, &k->kron));
-  PetscCall(PetscMalloc3(length, &k->factors, length, &k->trial, length, &k->batch));
+  PetscCall(PetscMalloc1(length, &k->factors)); /* separate: Commit swaps factors and trial */
+  PetscCall(PetscMalloc1(length, &k->trial));
+  PetscCall(PetscMalloc1(length, &k->batch));
   PetscCall(PetscCalloc3(opt->n_params, &k->grad, opt->n_params, &k->buffer, opt->n_params, &k->step));
   InitialFactors(k->layout, k->init, k->factors);
   k->need_factor = PETSC_TRUE;
@@ -305,7 +307,9 @@ static PetscErrorCode Destroy_KFAC(Optimizer opt)
 
   PetscFunctionBegin;
   PetscCall(KroneckerSumDestroy(&k->kron));
-  if (k->factors) PetscCall(PetscFree3(k->factors, k->trial, k->batch));
+  PetscCall(PetscFree(k->factors));
+  PetscCall(PetscFree(k->trial));
+  PetscCall(PetscFree(k->batch));
   if (k->grad) PetscCall(PetscFree3(k->grad, k->buffer, k->step));
   if (k->jv_dir) PetscCall(PetscFree2(k->jv_dir, k->jv_prev));
   PetscCall(ObjectiveShellDestroy(&k->shell));
