@@ -164,7 +164,19 @@ static PetscErrorCode CheckFactors(const Case *cs, const char *hidden)
     PetscCall(ObjectiveKFACGetLayout(objective, &layout));
     length = layout->length;
     PetscCall(PetscMalloc2(length, &F, length, &naive));
-    PetscCall(ObjectiveKFACFactors(objective, theta, (ObjectiveKFACVariant)variant, F));
+    PetscCall(ObjectiveKFACFactors(objective, theta, (ObjectiveKFACVariant)variant, F, NULL, NULL));
+    { /* with the gradient: the same factors, and ObjectiveGradient's bits */
+      PetscReal *F2, *g1, *g2, l1, l2;
+      PetscInt   P, n_differ = 0;
+      PetscCall(ModelGetNumParameters(model, &P));
+      PetscCall(PetscMalloc3(length, &F2, P, &g1, P, &g2));
+      PetscCall(ObjectiveKFACFactors(objective, theta, (ObjectiveKFACVariant)variant, F2, g1, &l1));
+      PetscCall(ObjectiveGradient(objective, theta, g2, &l2));
+      for (PetscInt i = 0; i < length; i++) n_differ += F2[i] != F[i];
+      for (PetscInt i = 0; i < P; i++) n_differ += g1[i] != g2[i];
+      CHECK(n_differ == 0 && l1 == l2, "%s %s: the factor pass with the gradient differs from the factors and ObjectiveGradient in %" PetscInt_FMT " entries (loss %g vs %g)", cs->name, hidden, n_differ, (double)l1, (double)l2);
+      PetscCall(PetscFree3(F2, g1, g2));
+    }
     PetscCall(RankSpread(length, F, &spread));
     CHECK(spread == 0, "%s %s: the factors differ between ranks by %.2e", cs->name, hidden, (double)spread);
     PetscCall(DestroyStack(&problem, &model, &objective));
@@ -225,7 +237,7 @@ static PetscErrorCode CheckExactBlock(const Case *cs, PetscInt term)
   PetscCall(ObjectiveGetLocalRows(objective, &n_local, &n_max));
   PetscCall(ProblemGetNumTerms(problem, &n_terms));
   PetscCall(PetscMalloc3(layout->length, &F, n_max, &res, (size_t)P * n_max, &jac_t));
-  PetscCall(ObjectiveKFACFactors(objective, theta, OBJECTIVE_KFAC_EXPAND, F));
+  PetscCall(ObjectiveKFACFactors(objective, theta, OBJECTIVE_KFAC_EXPAND, F, NULL, NULL));
   PetscCall(ObjectiveResidualRows(objective, theta, res, jac_t, &loss));
   {
     const PetscInt L = ml.n_layers, a = layout->a_size[L - 1], off = ml.w_offset[L];

@@ -159,6 +159,9 @@ PetscErrorCode ObjectiveShellDestroy(CurvatureOperator *);
 /* Put the operator at theta (the products use a copy of it) and give the gradient and the loss
    there (ObjectiveGradient). */
 PetscErrorCode ObjectiveShellCompute(Objective, const PetscReal *theta, CurvatureOperator *, PetscReal *grad, PetscReal *loss);
+/* (J~u).(J~u), (J~u).(J~w), (J~w).(J~w) at theta, i.e. u^T G u, u^T G w, w^T G w, from one forward
+   pass and two tangents per block, summed chunk by chunk in double-double (KFAC*'s model). */
+PetscErrorCode ObjectiveShellGramDots(Objective, const PetscReal *theta, CurvatureOperator *, const PetscReal *u, const PetscReal *w, PetscReal dots[3]);
 /* The exact Hessian of the loss (hessian.c): hv = H v, H = J~^T J~ + sum_i r~_i D^2 r~_i (least
    squares) plus sum_q c_q (J_q^T D^2e_q J_q + De_q . D^2 out_q) (energy terms), by forward-over-
    reverse; with gauss_newton only the Gauss-Newton part G v (G = J~^T J~, ENGD's Gram matrix).
@@ -200,7 +203,8 @@ typedef struct {
 
 /* The layout (after ObjectiveSetUp; borrowed). Refused for problems with more than two orders. */
 PetscErrorCode ObjectiveKFACGetLayout(Objective, const ObjectiveKFACLayout **);
-/* All factors at theta (replicated, symmetric, layout above). */
-PetscErrorCode ObjectiveKFACFactors(Objective, const PetscReal *theta, ObjectiveKFACVariant, PetscReal *factors);
+/* All factors at theta (replicated, symmetric, layout above); with grad (else NULL) also the
+   gradient and the loss from the same forward passes, the bits of ObjectiveGradient. */
+PetscErrorCode ObjectiveKFACFactors(Objective, const PetscReal *theta, ObjectiveKFACVariant, PetscReal *factors, PetscReal *grad, PetscReal *loss);
 
 #endif

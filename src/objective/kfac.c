@@ -13,8 +13,9 @@ struct _n_KFACPass {
   ObjectiveKFACLayout  layout;
   PetscInt            *a_size, *b_size, *offset, *term_group;
   ObjectiveBlockWork   work;
-  PetscReal           *chunk;   /* the chunk's partial sums (layout.length) */
-  DDReal              *acc;     /* layout.length */
+  PetscReal           *chunk;   /* the chunk's partial sums: the factors (layout.length), then the
+                                   gradient (P) and the loss */
+  DDReal              *acc;     /* layout.length + P + 1 */
   PetscReal           *reduced; /* reduce: a block's channel means or sums (widest layer x block) */
   PetscReal           *res;     /* scratch residuals of a row group */
   /* the pass in progress */
@@ -23,6 +24,7 @@ struct _n_KFACPass {
   ObjectiveKFACVariant variant;
   PetscInt             group;
   PetscBool            first_group; /* the block's first row group adds A (the inputs do not change) */
+  PetscBool            gradient;    /* also the gradient and the loss (ObjectiveGradient's sums) */
 };
 typedef struct _n_KFACPass KFACPass;
 
@@ -75,7 +77,7 @@ static PetscErrorCode KFACSetUp(Objective o)
   k->layout.length     = length;
   k->layout.term_group = k->term_group;
   PetscCall(ObjectiveBlockWorkCreate(o, &k->work));
-  PetscCall(PetscMalloc4(length, &k->chunk, length, &k->acc, width * o->block_size, &k->reduced, ModelNumChannels(o->dim, 2) * o->block_size, &k->res));
+  PetscCall(PetscMalloc4(length + o->n_params + 1, &k->chunk, length + o->n_params + 1, &k->acc, width * o->block_size, &k->reduced, ModelNumChannels(o->dim, 2) * o->block_size, &k->res));
   o->kfac = k;
   PetscFunctionReturn(0);
 }
@@ -169,6 +171,12 @@ static PetscErrorCode KFACBlock(void *ctx, const ObjectiveBlock *blk)
     k->first_group = (PetscBool)(g == 0);
     PetscCall(ModelReverse(o->model, k->work.tape, k->theta, k->work.cot, KFACLayer, k));
   }
+  if (k->gradient) { /* the gradient pass's block on the same forward pass: the same bits */
+    PetscReal *chunk_grad = k->chunk + k->layout.length;
+    PetscCall(ObjectiveBlockLossCotangents(o, blk, &k->work));
+    PetscCall(ModelReverse(o->model, k->work.tape, k->theta, k->work.cot, ModelLayerVisitGradient, chunk_grad));
+    chunk_grad[o->n_params] += k->work.part;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -177,7 +185,7 @@ static PetscErrorCode KFACBeginChunk(void *ctx, PetscInt chunk)
   KFACPass *k = (KFACPass *)ctx;
 
   PetscFunctionBegin;
-  PetscCall(PetscArrayzero(k->chunk, k->layout.length));
+  PetscCall(PetscArrayzero(k->chunk, k->layout.length + (k->gradient ? k->o->n_params + 1 : 0)));
   PetscFunctionReturn(0);
 }
 
@@ -186,7 +194,7 @@ static PetscErrorCode KFACEndChunk(void *ctx, PetscInt chunk)
   KFACPass *k = (KFACPass *)ctx;
 
   PetscFunctionBegin;
-  DDAddArray(k->layout.length, k->chunk, k->acc);
+  DDAddArray(k->layout.length + (k->gradient ? k->o->n_params + 1 : 0), k->chunk, k->acc);
   PetscFunctionReturn(0);
 }
 
@@ -197,25 +205,32 @@ static void Finish(PetscInt n, PetscReal scale, PetscReal *F)
     for (PetscInt i = 0; i <= j; i++) F[i * n + j] = F[j * n + i] = scale * F[j * n + i];
 }
 
-PetscErrorCode ObjectiveKFACFactors(Objective o, const PetscReal *theta, ObjectiveKFACVariant variant, PetscReal *factors)
+PetscErrorCode ObjectiveKFACFactors(Objective o, const PetscReal *theta, ObjectiveKFACVariant variant, PetscReal *factors, PetscReal *grad, PetscReal *loss)
 {
   KFACPass              *k;
   const ObjectiveVisitor v = {NULL, KFACBeginChunk, KFACBlock, NULL, KFACEndChunk};
   ObjectiveVisitor       visitor = v;
   PetscReal              a_scale[2] = {0, 0};
+  PetscInt               n_sums;
 
   PetscFunctionBegin;
   PetscCall(KFACSetUp(o));
   k          = o->kfac;
   k->o       = o;
   k->theta   = theta;
-  k->variant = variant;
+  k->variant  = variant;
+  k->gradient = grad ? PETSC_TRUE : PETSC_FALSE;
   visitor.ctx = k;
+  n_sums      = k->layout.length + (grad ? o->n_params + 1 : 0);
   PetscCall(PetscLogEventBegin(OBJECTIVE_KFAC, 0, 0, 0, 0));
-  DDZero(k->layout.length, k->acc);
+  DDZero(n_sums, k->acc);
   PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &visitor));
-  PetscCall(DDAllreduce(o->comm, k->layout.length, k->acc));
+  PetscCall(DDAllreduce(o->comm, n_sums, k->acc));
   DDRoundArray(k->layout.length, k->acc, factors);
+  if (grad) {
+    DDRoundArray(o->n_params, k->acc + k->layout.length, grad);
+    *loss = DDRound(k->acc[k->layout.length + o->n_params]);
+  }
   PetscCall(PetscLogEventEnd(OBJECTIVE_KFAC, 0, 0, 0, 0));
   /* A is a mean over the group's points (and, expand, channels) */
   for (PetscInt t = 0; t < o->training.n_terms; t++) {

@@ -34,8 +34,8 @@ typedef struct {
   PetscBool                  need_factor; /* the decomposition is not that of the committed factors */
   PetscReal                 *grad, *buffer, *step; /* buffer: kfac's momentum, kfac_star's previous update */
   PetscInt                   steps;
-  CurvatureOperator          shell;       /* kfac_star: J~ v */
-  PetscReal                 *jv_dir, *jv_prev;
+  CurvatureOperator          shell;       /* kfac_star: the Gram dots */
+  const PetscReal           *theta;       /* the step's point (kfac_star's model) */
   PetscReal                  alpha, mu;
   PetscInt                   column_alpha, column_mu;
 } Optimizer_KFAC;
@@ -86,7 +86,7 @@ static void InitialFactors(const ObjectiveKFACLayout *layout, KFACInit init, Pet
 static PetscErrorCode SetUp_KFAC(Optimizer opt)
 {
   Optimizer_KFAC *k = (Optimizer_KFAC *)opt->data;
-  PetscInt        n_rows_max, length;
+  PetscInt        length;
 
   PetscFunctionBegin;
   PetscCall(ObjectiveKFACGetLayout(opt->objective, &k->layout));
@@ -98,11 +98,7 @@ static PetscErrorCode SetUp_KFAC(Optimizer opt)
   PetscCall(PetscCalloc3(opt->n_params, &k->grad, opt->n_params, &k->buffer, opt->n_params, &k->step));
   InitialFactors(k->layout, k->init, k->factors);
   k->need_factor = PETSC_TRUE;
-  if (k->star) {
-    PetscCall(ObjectiveShellCreate(opt->objective, &k->shell));
-    PetscCall(ObjectiveGetLocalRows(opt->objective, NULL, &n_rows_max));
-    PetscCall(PetscMalloc2(n_rows_max, &k->jv_dir, n_rows_max, &k->jv_prev));
-  }
+  if (k->star) PetscCall(ObjectiveShellCreate(opt->objective, &k->shell));
   PetscFunctionReturn(0);
 }
 
@@ -113,16 +109,19 @@ static PetscErrorCode Direction_KFAC(Optimizer opt, const PetscReal *theta, Pets
   const PetscInt  length = k->layout->length;
 
   PetscFunctionBegin;
-  if (k->star) PetscCall(ObjectiveShellCompute(opt->objective, theta, &k->shell, k->grad, &info->loss));
-  else PetscCall(ObjectiveGradient(opt->objective, theta, k->grad, &info->loss));
+  k->refreshed  = (PetscBool)(k->steps % k->update_every == 0);
   info->damping = k->damping;
-  k->refreshed  = PETSC_FALSE;
-  if (PetscIsInfOrNanReal(info->loss)) PetscFunctionReturn(0);
-  if (k->steps % k->update_every == 0) {
-    PetscCall(ObjectiveKFACFactors(opt->objective, theta, k->variant, k->batch));
+  k->theta      = theta;
+  /* the factors' pass gives the gradient too (ObjectiveGradient's bits) */
+  if (k->refreshed) PetscCall(ObjectiveKFACFactors(opt->objective, theta, k->variant, k->batch, k->grad, &info->loss));
+  else PetscCall(ObjectiveGradient(opt->objective, theta, k->grad, &info->loss));
+  if (PetscIsInfOrNanReal(info->loss)) {
+    k->refreshed = PETSC_FALSE;
+    PetscFunctionReturn(0);
+  }
+  if (k->refreshed) {
     for (PetscInt i = 0; i < length; i++) k->trial[i] = k->ema * k->factors[i] + (1 - k->ema) * k->batch[i];
     PetscCall(KroneckerSumFactor(k->kron, k->trial, k->layout->offset, k->damping, k->damping_type));
-    k->refreshed   = PETSC_TRUE;
     k->need_factor = PETSC_TRUE; /* until the step commits trial */
   } else if (k->need_factor) {
     PetscCall(KroneckerSumFactor(k->kron, k->factors, k->layout->offset, k->damping, k->damping_type));
@@ -158,31 +157,8 @@ static PetscErrorCode PostStep_KFAC(Optimizer opt, const OptimizerStepInfo *info
   PetscFunctionReturn(0);
 }
 
-/* u.u, u.w, w.w over this rank's rows, chunk by chunk in double-double and summed over ranks. */
-static PetscErrorCode RowDots(Optimizer opt, const PetscReal *u, const PetscReal *w, PetscReal dots[3])
-{
-  PetscInt        n_chunks;
-  const PetscInt *chunk_row;
-  DDReal          acc[3] = {{0, 0}, {0, 0}, {0, 0}};
-
-  PetscFunctionBegin;
-  PetscCall(ObjectiveGetChunks(opt->objective, &n_chunks, &chunk_row));
-  for (PetscInt c = 0; c < n_chunks; c++) {
-    PetscReal part[3] = {0, 0, 0};
-    for (PetscInt i = chunk_row[c]; i < chunk_row[c + 1]; i++) {
-      part[0] += u[i] * u[i];
-      part[1] += u[i] * w[i];
-      part[2] += w[i] * w[i];
-    }
-    DDAddArray(3, part, acc);
-  }
-  PetscCall(DDAllreduce(opt->comm, 3, acc));
-  DDRoundArray(3, acc, dots);
-  PetscFunctionReturn(0);
-}
-
 /* (alpha, mu) minimising g^T delta + 1/2 delta^T (G + lambda I) delta over delta = alpha D + mu p,
-   D = -dir the KFAC step, p the previous update (replicated sums; the row sums in RowDots). */
+   D = -dir the KFAC step, p the previous update (replicated sums, and the Gram dots of J~ D, J~ p). */
 static PetscErrorCode QuadraticModel(Optimizer opt, const PetscReal *D, const PetscReal *p, PetscReal *alpha, PetscReal *mu)
 {
   Optimizer_KFAC *k   = (Optimizer_KFAC *)opt->data;
@@ -197,9 +173,7 @@ static PetscErrorCode QuadraticModel(Optimizer opt, const PetscReal *D, const Pe
     gD += k->grad[i] * D[i];
     gd += k->grad[i] * p[i];
   }
-  PetscCall((*k->shell.mult)(k->shell.ctx, D, k->jv_dir));
-  PetscCall((*k->shell.mult)(k->shell.ctx, p, k->jv_prev));
-  PetscCall(RowDots(opt, k->jv_dir, k->jv_prev, G));
+  PetscCall(ObjectiveShellGramDots(opt->objective, k->theta, &k->shell, D, p, G));
   m11 = G[0] + lam * DD;
   m12 = G[1] + lam * dD;
   m22 = G[2] + lam * dd;
@@ -311,7 +285,6 @@ static PetscErrorCode Destroy_KFAC(Optimizer opt)
   PetscCall(PetscFree(k->trial));
   PetscCall(PetscFree(k->batch));
   if (k->grad) PetscCall(PetscFree3(k->grad, k->buffer, k->step));
-  if (k->jv_dir) PetscCall(PetscFree2(k->jv_dir, k->jv_prev));
   PetscCall(ObjectiveShellDestroy(&k->shell));
   PetscCall(PetscFree(opt->data));
   PetscFunctionReturn(0);
