@@ -9,7 +9,8 @@
    (LAPACK dsygvd, and the same for B), with one product the eigenbases (dsyevd); then
        M^-1 vec Y = vec( K_B [ (K_B^T Y K_A) ./ (s_B s_A^T + c) ] K_A^T ),   c = 1 (two) or 0 (one),
    four dgemms per block. Blocks are independent: block b is decomposed by rank b mod size and
-   broadcast from it (MPI_Bcast), so the result is the same bits on any rank count. */
+   broadcast from it (MPI_Bcast), so the result is the same bits on any rank count. -log_view:
+   KronFactor (this rank's decompositions), KronShare (the broadcasts), KronApply. */
 #ifndef ENGD_KRONECKER_H
 #define ENGD_KRONECKER_H
 
@@ -28,7 +29,5 @@ PetscErrorCode KroneckerSumDestroy(KroneckerSum *);
 PetscErrorCode KroneckerSumFactor(KroneckerSum, const PetscReal *factors, const PetscInt offset[], PetscReal damping, KroneckerDamping);
 /* y = M^-1 x (replicated; x and y may not alias). */
 PetscErrorCode KroneckerSumApply(KroneckerSum, const PetscReal *x, PetscReal *y);
-/* The time of the last factorisation on this rank (seconds), for benchmarks. */
-PetscErrorCode KroneckerSumGetFactorTime(KroneckerSum, PetscLogDouble *seconds);
 
 #endif

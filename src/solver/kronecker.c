@@ -4,6 +4,10 @@
 
 const char *const KroneckerDampings[] = {"all", "pi", "KroneckerDamping", "KRONECKER_DAMPING_", NULL};
 
+/* -log_view: the decompositions (this rank's blocks, then the broadcasts) and the applications */
+static PetscClassId  KRONECKER_CLASSID = 0;
+static PetscLogEvent KRONECKER_Factor, KRONECKER_Share, KRONECKER_Apply;
+
 struct _p_KroneckerSum {
   MPI_Comm       comm;
   PetscMPIInt    rank, size;
@@ -15,7 +19,6 @@ struct _p_KroneckerSum {
   PetscReal     *work_a, *work_b, *lapack_work, *tmp;
   PetscBLASInt  *lapack_iwork;
   PetscBLASInt   lwork, liwork;
-  PetscLogDouble factor_time;
 };
 
 PetscErrorCode KroneckerSumCreate(MPI_Comm comm, PetscInt n_blocks, const PetscInt a_size[], const PetscInt m_size[], PetscInt n_products, KroneckerSum *kron)
@@ -25,6 +28,12 @@ PetscErrorCode KroneckerSumCreate(MPI_Comm comm, PetscInt n_blocks, const PetscI
 
   PetscFunctionBegin;
   PetscCheck(n_products == 1 || n_products == 2, comm, PETSC_ERR_ARG_OUTOFRANGE, "A Kronecker sum has 1 or 2 products per block, not %" PetscInt_FMT, n_products);
+  if (!KRONECKER_CLASSID) {
+    PetscCall(PetscClassIdRegister("KroneckerSum", &KRONECKER_CLASSID));
+    PetscCall(PetscLogEventRegister("KronFactor", KRONECKER_CLASSID, &KRONECKER_Factor));
+    PetscCall(PetscLogEventRegister("KronShare", KRONECKER_CLASSID, &KRONECKER_Share));
+    PetscCall(PetscLogEventRegister("KronApply", KRONECKER_CLASSID, &KRONECKER_Apply));
+  }
   PetscCall(PetscNew(&k));
   k->comm       = comm;
   k->n_blocks   = n_blocks;
@@ -110,10 +119,8 @@ static void PairDamping(PetscInt a, const PetscReal *A, PetscInt m, const PetscR
 
 PetscErrorCode KroneckerSumFactor(KroneckerSum k, const PetscReal *factors, const PetscInt offset[], PetscReal damping, KroneckerDamping type)
 {
-  PetscLogDouble t0, t1;
-
   PetscFunctionBegin;
-  PetscCall(PetscTime(&t0));
+  PetscCall(PetscLogEventBegin(KRONECKER_Factor, 0, 0, 0, 0));
   for (PetscInt b = k->rank; b < k->n_blocks; b += k->size) {
     const PetscInt   a = k->a_size[b], m = k->m_size[b];
     PetscReal       *KA = k->basis + k->basis_offset[b], *sA = KA + a * a, *KB = sA + a, *sB = KB + m * m;
@@ -138,14 +145,15 @@ PetscErrorCode KroneckerSumFactor(KroneckerSum k, const PetscReal *factors, cons
       PetscCall(Decompose(k, m, k->work_a, NULL, KB, sB, "B"));
     }
   }
-  PetscCall(PetscTime(&t1));
-  k->factor_time = t1 - t0;
+  PetscCall(PetscLogEventEnd(KRONECKER_Factor, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(KRONECKER_Share, 0, 0, 0, 0));
   /* share: every block from its owner (a failed decomposition above has already raised) */
   for (PetscInt b = 0; b < k->n_blocks && k->size > 1; b++) {
     PetscMPIInt count;
     PetscCall(PetscMPIIntCast(k->basis_offset[b + 1] - k->basis_offset[b], &count));
     PetscCallMPI(MPI_Bcast(k->basis + k->basis_offset[b], count, MPIU_REAL, (PetscMPIInt)(b % k->size), k->comm));
   }
+  PetscCall(PetscLogEventEnd(KRONECKER_Share, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -170,6 +178,7 @@ PetscErrorCode KroneckerSumApply(KroneckerSum k, const PetscReal *x, PetscReal *
   const PetscReal c = k->n_products == 2 ? 1.0 : 0.0;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(KRONECKER_Apply, 0, 0, 0, 0));
   for (PetscInt b = 0; b < k->n_blocks; b++) {
     const PetscInt   a = k->a_size[b], m = k->m_size[b];
     const PetscReal *KA = k->basis + k->basis_offset[b], *sA = KA + a * a, *KB = sA + a, *sB = KB + m * m;
@@ -184,12 +193,6 @@ PetscErrorCode KroneckerSumApply(KroneckerSum k, const PetscReal *x, PetscReal *
     PetscCall(Gemm("N", "T", m, a, a, T1, m, KA, a, Y, m));  /* (K_B T) K_A^T */
     PetscCall(PetscLogFlops(4.0 * a * m * (a + m)));
   }
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode KroneckerSumGetFactorTime(KroneckerSum k, PetscLogDouble *seconds)
-{
-  PetscFunctionBegin;
-  *seconds = k->factor_time;
+  PetscCall(PetscLogEventEnd(KRONECKER_Apply, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
