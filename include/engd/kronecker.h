@@ -8,8 +8,8 @@
    with two products, the generalized eigenbases A_1 K_A = A_2 K_A diag(s_A), K_A^T A_2 K_A = I
    (LAPACK dsygvd, and the same for B), with one product the eigenbases (dsyevd); then
        M^-1 vec Y = vec( K_B [ (K_B^T Y K_A) ./ (s_B s_A^T + c) ] K_A^T ),   c = 1 (two) or 0 (one),
-   four dgemms per block. Blocks are independent: block b is decomposed by rank b mod size and
-   broadcast from it (MPI_Bcast), so the result is the same bits on any rank count. -log_view:
+   four dgemms per block. Blocks are independent: each is decomposed by one rank (the largest
+   blocks first, each to the least loaded rank) and broadcast from it (MPI_Bcast), so the result is the same bits on any rank count. -log_view:
    KronFactor (this rank's decompositions), KronShare (the broadcasts), KronApply. */
 #ifndef ENGD_KRONECKER_H
 #define ENGD_KRONECKER_H

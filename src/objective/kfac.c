@@ -52,7 +52,7 @@ static PetscErrorCode KFACSetUp(Objective o)
     orders[0]           = orders[1];
     orders[1]           = swap;
   }
-  if (!OBJECTIVE_KFAC) PetscCall(PetscLogEventRegister("ObjKFACFactors", OBJECTIVE_CLASSID, &OBJECTIVE_KFAC));
+  if (!OBJECTIVE_KFAC) PetscCall(PetscLogEventRegister("EngdKFACFactors", OBJECTIVE_CLASSID, &OBJECTIVE_KFAC));
   PetscCall(PetscNew(&k));
   PetscCall(ModelGetLayout(o->model, &ml));
   PetscCall(PetscMalloc4(ml.n_layers, &k->a_size, ml.n_layers, &k->b_size, ml.n_layers * n_orders, &k->offset, o->training.n_terms, &k->term_group));

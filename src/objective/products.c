@@ -252,12 +252,16 @@ static PetscErrorCode DotsEndChunk(void *ctx, PetscInt chunk)
   PetscFunctionReturn(0);
 }
 
+static PetscLogEvent OBJECTIVE_Dots = 0;
+
 PetscErrorCode ObjectiveShellGramDots(Objective o, const PetscReal *theta, CurvatureOperator *op, const PetscReal *u, const PetscReal *w, PetscReal dots[3])
 {
   Products              *p = (Products *)op->ctx;
   const ObjectiveVisitor v = {p, DotsBeginChunk, DotsBlock, NULL, DotsEndChunk};
 
   PetscFunctionBegin;
+  if (!OBJECTIVE_Dots) PetscCall(PetscLogEventRegister("EngdShellDots", OBJECTIVE_CLASSID, &OBJECTIVE_Dots));
+  PetscCall(PetscLogEventBegin(OBJECTIVE_Dots, 0, 0, 0, 0));
   PetscCheck(op->type == CURVATURE_SHELL && p && p->o == o, o->comm, PETSC_ERR_ARG_WRONG, "ObjectiveShellGramDots() needs an operator from ObjectiveShellCreate() of this Objective");
   if (!p->dout2) PetscCall(PetscMalloc1(ModelNumChannels(o->dim, 2) * o->block_size, &p->dout2));
   PetscCall(PetscArraycpy(p->theta, theta, o->n_params));
@@ -267,6 +271,7 @@ PetscErrorCode ObjectiveShellGramDots(Objective o, const PetscReal *theta, Curva
   PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &v));
   PetscCall(DDAllreduce(o->comm, 3, p->dots_acc));
   DDRoundArray(3, p->dots_acc, dots);
+  PetscCall(PetscLogEventEnd(OBJECTIVE_Dots, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 

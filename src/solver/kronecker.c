@@ -15,11 +15,43 @@ struct _p_KroneckerSum {
   PetscInt      *a_size, *m_size;
   PetscInt      *basis_offset; /* block b: K_A (a^2), s_A (a), K_B (m^2), s_B (m) */
   PetscInt      *x_offset;     /* block b's piece of the vector */
+  PetscMPIInt   *owner;        /* the rank that decomposes block b */
   PetscReal     *basis;
   PetscReal     *work_a, *work_b, *lapack_work, *tmp;
   PetscBLASInt  *lapack_iwork;
   PetscBLASInt   lwork, liwork;
 };
+
+/* Owners by longest processing time first: the blocks by decreasing cost a^3 + m^3 (ties: lower
+   index), each to the least loaded rank (ties: lower rank). Only the layout depends on the rank
+   count: a block's decomposition is the same computation on whichever rank does it. */
+static PetscErrorCode AssignOwners(KroneckerSum k)
+{
+  PetscReal *load;
+  PetscBool *done;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc2(k->size, &load, k->n_blocks, &done));
+  for (PetscInt it = 0; it < k->n_blocks; it++) {
+    PetscInt    best = -1;
+    PetscMPIInt r_min = 0;
+    PetscReal   cost = -1;
+    for (PetscInt b = 0; b < k->n_blocks; b++) {
+      const PetscReal c = (PetscReal)k->a_size[b] * k->a_size[b] * k->a_size[b] + (PetscReal)k->m_size[b] * k->m_size[b] * k->m_size[b];
+      if (!done[b] && c > cost) {
+        cost = c;
+        best = b;
+      }
+    }
+    for (PetscMPIInt r = 1; r < k->size; r++)
+      if (load[r] < load[r_min]) r_min = r;
+    k->owner[best] = r_min;
+    load[r_min] += cost;
+    done[best] = PETSC_TRUE;
+  }
+  PetscCall(PetscFree2(load, done));
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode KroneckerSumCreate(MPI_Comm comm, PetscInt n_blocks, const PetscInt a_size[], const PetscInt m_size[], PetscInt n_products, KroneckerSum *kron)
 {
@@ -40,7 +72,7 @@ PetscErrorCode KroneckerSumCreate(MPI_Comm comm, PetscInt n_blocks, const PetscI
   k->n_products = n_products;
   PetscCallMPI(MPI_Comm_rank(comm, &k->rank));
   PetscCallMPI(MPI_Comm_size(comm, &k->size));
-  PetscCall(PetscMalloc4(n_blocks, &k->a_size, n_blocks, &k->m_size, n_blocks + 1, &k->basis_offset, n_blocks + 1, &k->x_offset));
+  PetscCall(PetscMalloc5(n_blocks, &k->a_size, n_blocks, &k->m_size, n_blocks + 1, &k->basis_offset, n_blocks + 1, &k->x_offset, n_blocks, &k->owner));
   for (PetscInt b = 0; b < n_blocks; b++) {
     const PetscInt a = a_size[b], m = m_size[b];
     k->a_size[b]       = a;
@@ -52,6 +84,7 @@ PetscErrorCode KroneckerSumCreate(MPI_Comm comm, PetscInt n_blocks, const PetscI
     n_max     = PetscMax(n_max, PetscMax(a, m));
     block_max = PetscMax(block_max, a * m);
   }
+  PetscCall(AssignOwners(k));
   k->basis_offset[n_blocks] = basis;
   k->x_offset[n_blocks]     = vector;
   k->length                 = vector;
@@ -69,7 +102,7 @@ PetscErrorCode KroneckerSumDestroy(KroneckerSum *kron)
 
   PetscFunctionBegin;
   if (!k) PetscFunctionReturn(0);
-  PetscCall(PetscFree4(k->a_size, k->m_size, k->basis_offset, k->x_offset));
+  PetscCall(PetscFree5(k->a_size, k->m_size, k->basis_offset, k->x_offset, k->owner));
   PetscCall(PetscFree6(k->basis, k->work_a, k->work_b, k->lapack_work, k->lapack_iwork, k->tmp));
   PetscCall(PetscFree(k));
   *kron = NULL;
@@ -121,12 +154,13 @@ PetscErrorCode KroneckerSumFactor(KroneckerSum k, const PetscReal *factors, cons
 {
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(KRONECKER_Factor, 0, 0, 0, 0));
-  for (PetscInt b = k->rank; b < k->n_blocks; b += k->size) {
+  for (PetscInt b = 0; b < k->n_blocks; b++) {
     const PetscInt   a = k->a_size[b], m = k->m_size[b];
     PetscReal       *KA = k->basis + k->basis_offset[b], *sA = KA + a * a, *KB = sA + a, *sB = KB + m * m;
     const PetscReal *A1 = factors + offset[b * k->n_products], *B1 = A1 + a * a;
     PetscReal        da1, dm1;
 
+    if (k->owner[b] != k->rank) continue;
     PairDamping(a, A1, m, B1, damping, type, &da1, &dm1);
     if (k->n_products == 2) {
       const PetscReal *A2 = factors + offset[b * k->n_products + 1], *B2 = A2 + a * a;
@@ -151,7 +185,7 @@ PetscErrorCode KroneckerSumFactor(KroneckerSum k, const PetscReal *factors, cons
   for (PetscInt b = 0; b < k->n_blocks && k->size > 1; b++) {
     PetscMPIInt count;
     PetscCall(PetscMPIIntCast(k->basis_offset[b + 1] - k->basis_offset[b], &count));
-    PetscCallMPI(MPI_Bcast(k->basis + k->basis_offset[b], count, MPIU_REAL, (PetscMPIInt)(b % k->size), k->comm));
+    PetscCallMPI(MPI_Bcast(k->basis + k->basis_offset[b], count, MPIU_REAL, k->owner[b], k->comm));
   }
   PetscCall(PetscLogEventEnd(KRONECKER_Share, 0, 0, 0, 0));
   PetscFunctionReturn(0);
