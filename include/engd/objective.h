@@ -204,7 +204,9 @@ typedef struct {
 /* The layout (after ObjectiveSetUp; borrowed). Refused for problems with more than two orders. */
 PetscErrorCode ObjectiveKFACGetLayout(Objective, const ObjectiveKFACLayout **);
 /* All factors at theta (replicated, symmetric, layout above); with grad (else NULL) also the
-   gradient and the loss from the same forward passes, the bits of ObjectiveGradient. */
+   gradient and the loss from the same passes (ObjectiveGradient's loss bit for bit; the
+   gradient of least-squares terms from the rows' reverse pass times r~ per layer, equal to
+   ObjectiveGradient's to rounding, the same bits on any rank count). */
 PetscErrorCode ObjectiveKFACFactors(Objective, const PetscReal *theta, ObjectiveKFACVariant, PetscReal *factors, PetscReal *grad, PetscReal *loss);
 
 #endif

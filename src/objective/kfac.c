@@ -24,7 +24,9 @@ struct _n_KFACPass {
   ObjectiveKFACVariant variant;
   PetscInt             group;
   PetscBool            first_group; /* the block's first row group adds A (the inputs do not change) */
-  PetscBool            gradient;    /* also the gradient and the loss (ObjectiveGradient's sums) */
+  PetscBool            gradient;    /* also the gradient and the loss */
+  PetscBool            fused;       /* least squares: the gradient from the rows' reverse pass */
+  PetscReal           *scaled;      /* fused: a layer's cotangents times the points' residuals */
 };
 typedef struct _n_KFACPass KFACPass;
 
@@ -77,7 +79,7 @@ static PetscErrorCode KFACSetUp(Objective o)
   k->layout.length     = length;
   k->layout.term_group = k->term_group;
   PetscCall(ObjectiveBlockWorkCreate(o, &k->work));
-  PetscCall(PetscMalloc4(length + o->n_params + 1, &k->chunk, length + o->n_params + 1, &k->acc, width * o->block_size, &k->reduced, ModelNumChannels(o->dim, 2) * o->block_size, &k->res));
+  PetscCall(PetscMalloc5(length + o->n_params + 1, &k->chunk, length + o->n_params + 1, &k->acc, width * o->block_size, &k->reduced, ModelNumChannels(o->dim, 2) * o->block_size, &k->res, width * o->block_size * ModelNumChannels(o->dim, 2), &k->scaled));
   o->kfac = k;
   PetscFunctionReturn(0);
 }
@@ -90,7 +92,7 @@ PetscErrorCode ObjectiveDestroyKFAC(Objective o)
   if (!k) PetscFunctionReturn(0);
   PetscCall(ObjectiveBlockWorkDestroy(&k->work));
   PetscCall(PetscFree4(k->a_size, k->b_size, k->offset, k->term_group));
-  PetscCall(PetscFree4(k->chunk, k->acc, k->reduced, k->res));
+  PetscCall(PetscFree5(k->chunk, k->acc, k->reduced, k->res, k->scaled));
   PetscCall(PetscFree(o->kfac));
   PetscFunctionReturn(0);
 }
@@ -155,6 +157,14 @@ static PetscErrorCode KFACLayer(const ModelLayer *layer, void *ctx)
     ChannelCombine(n_out, nb, S, layer->cot, 1.0, k->reduced);
     PetscCall(SyrkAdd(n_out, nb, k->reduced, B, n_out));
   } else PetscCall(SyrkAdd(n_out, nb * S, layer->cot, B, n_out));
+  if (k->fused) { /* the reverse pass is linear: the loss's cotangents are the row's times r~ */
+    ModelLayer scaled = *layer;
+    for (PetscInt s = 0; s < S; s++)
+      for (PetscInt p = 0; p < nb; p++)
+        for (PetscInt i = 0; i < n_out; i++) k->scaled[(s * nb + p) * n_out + i] = k->work.res[p] * layer->cot[(s * nb + p) * n_out + i];
+    scaled.cot = k->scaled;
+    PetscCall(ModelLayerVisitGradient(&scaled, k->chunk + k->layout.length));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -166,15 +176,18 @@ static PetscErrorCode KFACBlock(void *ctx, const ObjectiveBlock *blk)
   PetscFunctionBegin;
   PetscCall(ObjectiveBlockEvaluate(o, blk, k->theta, PETSC_TRUE, PETSC_TRUE, &k->work));
   k->group = k->term_group[blk->term];
+  k->fused = (PetscBool)(k->gradient && blk->info->kind != PROBLEM_TERM_ENERGY);
   for (PetscInt g = 0; g < blk->rows_per_point; g++) {
     PetscCall(ObjectiveBlockRowGroup(o, blk, &k->work, g, k->res));
     k->first_group = (PetscBool)(g == 0);
     PetscCall(ModelReverse(o->model, k->work.tape, k->theta, k->work.cot, KFACLayer, k));
   }
-  if (k->gradient) { /* the gradient pass's block on the same forward pass: the same bits */
+  if (k->gradient) { /* energy terms: the gradient pass's reverse on the same forward pass */
     PetscReal *chunk_grad = k->chunk + k->layout.length;
-    PetscCall(ObjectiveBlockLossCotangents(o, blk, &k->work));
-    PetscCall(ModelReverse(o->model, k->work.tape, k->theta, k->work.cot, ModelLayerVisitGradient, chunk_grad));
+    if (!k->fused) {
+      PetscCall(ObjectiveBlockLossCotangents(o, blk, &k->work));
+      PetscCall(ModelReverse(o->model, k->work.tape, k->theta, k->work.cot, ModelLayerVisitGradient, chunk_grad));
+    }
     chunk_grad[o->n_params] += k->work.part;
   }
   PetscFunctionReturn(0);
