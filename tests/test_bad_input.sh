@@ -237,6 +237,8 @@ bad 2 'kfac_momentum' $KFAC_OPTS -kfac_momentum 1
 bad 2 'kfac_update_every' $KFAC_OPTS -kfac_update_every 0
 bad 2 'kfac_lr_init' $KFAC_OPTS -optimizer kfac_star -kfac_lr_init 0
 bad 2 'kfac_damping_split.*(foo|pi)|foo.*kfac_damping_split' $KFAC_OPTS -kfac_damping_split foo
+bad 2 'engd_pc_kfac_damping' $OPTS -engd_gram cg -engd_pc_type kfac -engd_pc_kfac_damping 0
+bad 2 'engd_pc_type kfac.*optimizer engd' -options_file configs/poisson2d_hngd.opts -max_it 3 -engd_gram cg -engd_pc_type kfac
 }
 echo "== non-finite training: Adam with -adam_lr 1e300"
 rm -f "$T/nan.h5"

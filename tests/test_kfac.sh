@@ -7,6 +7,8 @@
 #     again, its next refresh is at 6) continues bitwise (the averaged factors, the
 #     momentum or previous update and the step count are optimizer state), for KFAC (with
 #     momentum, factors recomputed every 2nd iteration) and KFAC*, and the checkpoint holds them;
+#   - ENGD's CG preconditioned by KFAC's inverse (-engd_gram cg -engd_pc_type kfac) is bitwise the
+#     same on 1, 2, 3 ranks and every solve converges;
 #   - convergence with stated errors after 200 iterations (2 ranks, the default damping 1e-3):
 #     KFAC rel_l2 <= 0.1 and KFAC* <= 1.5e-2 on configs/poisson2d.opts; KFAC <= 5e-2 and
 #     KFAC* <= 1e-2 on configs/heat1d.opts.
@@ -35,7 +37,15 @@ bitwise kfac_heat_reduce $HEAT -optimizer kfac -kfac_variant reduce -kfac_dampin
 bitwise star_poisson $POISSON -optimizer kfac_star
 bitwise star_heat $HEAT -optimizer kfac_star -kfac_init zero -kfac_ema 0.5
 bitwise star_ritz $RITZ -optimizer kfac_star
+bitwise cg_pc_kfac $POISSON -max_it 5 -engd_gram cg -engd_damping 1e-3 -engd_ksp_rtol 1e-4 -engd_ksp_max_it 2000 -engd_pc_type kfac
 }
+check_cmd "ENGD with KFAC-preconditioned CG: every solve converged" "$PYTHON" - "$T/cg_pc_kfac_2.h5" <<'PY'
+import sys, h5py, numpy as np
+h = h5py.File(sys.argv[1], "r")["history"]
+reason, its = h["solve_reason"][1:], h["solve_iterations"][1:]
+print("  KFAC-preconditioned CG: reasons %s, %.0f iterations per solve" % (sorted(set(reason.tolist())), its.mean()))
+sys.exit(0 if (reason > 0).all() else 1)
+PY
 
 for method in "kfac -kfac_momentum 0.5 -kfac_update_every 2" "kfac_star"; do
   m=$(echo "$method" | cut -d' ' -f1)
