@@ -9,6 +9,8 @@
 # The Krylov solver: non-positive tolerances and iteration counts, a KSP type other than cg,
 # minres or cr, an unknown preconditioner, a Nystrom rank beyond P, -engd_matrix_free or
 # adaptive damping without cg, adaptive damping from zero.
+# KFAC: negative damping, EMA or momentum outside [0, 1), an unknown variant or damping split,
+# -kfac_update_every 0, -kfac_lr_init 0, -engd_pc_kfac_damping 0, -engd_pc_type kfac with hngd.
 # Checkpoint options: negative or zero counts and an unwritable -checkpoint_dir are refused.
 # Careless input: options without a value, integers beyond 32 bits, networks and point sets
 # too large to index, malformed options files (binary, a first word that is not an option, two
@@ -281,7 +283,8 @@ timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
 for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit \
-    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb; do
+    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb \
+    -kfac_damping -kfac_ema -kfac_variant -kfac_momentum -kfac_lr_init -engd_pc_kfac_damping; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done
 if [ $rc = 0 ] && [ -z "$missing_opts" ]; then ok "-help exits 0 and lists the options"
