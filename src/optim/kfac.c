@@ -15,7 +15,6 @@
    which gives the same bits. */
 #include <engd/private/optimizerimpl.h>
 #include <engd/kronecker.h>
-#include <engd/ddsum.h>
 
 typedef enum { KFAC_INIT_IDENTITY, KFAC_INIT_ZERO } KFACInit;
 static const char *const KFACInits[] = {"identity", "zero", "KFACInit", "KFAC_INIT_", NULL};
