@@ -1,6 +1,7 @@
 #!/bin/sh
 # The papers' experiments (ENGD: Mueller & Zeinhofer 2023; KFAC for PINNs: Dangel, Mueller,
-# Zeinhofer 2024), one config each, run with a per-experiment time budget; prints one table:
+# Zeinhofer 2024, with KFAC and KFAC* from P = 257 to 1,325,057 in configs/kfac_*.opts), one
+# config each, run with a per-experiment time budget; prints one table:
 # experiment, P, engd's error (relative L2 and the RMS error the KFAC paper's logs report), the
 # paper's figure, wall time, iterations, seconds per iteration. A benchmark: it asserts nothing.
 #
@@ -46,6 +47,34 @@ nonlinear2d      configs/nonlinear2d.opts
 helmholtz2d      configs/helmholtz2d.opts
 ritz1d           configs/ritz1d.opts
 ritz_poisson2d   configs/ritz_poisson2d.opts
+kfac_poisson2d           configs/kfac_poisson2d.opts
+kfac_star_poisson2d      configs/kfac_star_poisson2d.opts
+kfac_poisson2d_9873      configs/kfac_poisson2d_9873.opts
+kfac_star_poisson2d_9873 configs/kfac_star_poisson2d_9873.opts
+kfac_poisson2d_116k      configs/kfac_poisson2d_116k.opts
+kfac_star_poisson2d_116k configs/kfac_star_poisson2d_116k.opts
+kfac_poisson5d           configs/kfac_poisson5d.opts
+kfac_star_poisson5d      configs/kfac_star_poisson5d.opts
+kfac_poisson5d_10065     configs/kfac_poisson5d_10065.opts
+kfac_star_poisson5d_10065 configs/kfac_star_poisson5d_10065.opts
+kfac_poisson5d_116k      configs/kfac_poisson5d_116k.opts
+kfac_star_poisson5d_116k configs/kfac_star_poisson5d_116k.opts
+kfac_heat1d              configs/kfac_heat1d.opts
+kfac_star_heat1d         configs/kfac_star_heat1d.opts
+kfac_heat1d_9873         configs/kfac_heat1d_9873.opts
+kfac_star_heat1d_9873    configs/kfac_star_heat1d_9873.opts
+kfac_heat1d_116k         configs/kfac_heat1d_116k.opts
+kfac_star_heat1d_116k    configs/kfac_star_heat1d_116k.opts
+kfac_heat4d              configs/kfac_heat4d.opts
+kfac_star_heat4d         configs/kfac_star_heat4d.opts
+kfac_heat4d_10065        configs/kfac_heat4d_10065.opts
+kfac_star_heat4d_10065   configs/kfac_star_heat4d_10065.opts
+kfac_heat4d_116k         configs/kfac_heat4d_116k.opts
+kfac_star_heat4d_116k    configs/kfac_star_heat4d_116k.opts
+kfac_poisson10d          configs/kfac_poisson10d.opts
+kfac_star_poisson10d     configs/kfac_star_poisson10d.opts
+kfac_poisson100d         configs/kfac_poisson100d.opts
+kfac_star_poisson100d    configs/kfac_star_poisson100d.opts
 "
 
 field() { sed -n 's/^SUMMARY.*[ ]'"$2"'=\([^ ]*\).*/\1/p' "$1" | tail -n 1; }

@@ -9,6 +9,8 @@
 # The Krylov solver: non-positive tolerances and iteration counts, a KSP type other than cg,
 # minres or cr, an unknown preconditioner, a Nystrom rank beyond P, -engd_matrix_free or
 # adaptive damping without cg, adaptive damping from zero.
+# KFAC: negative damping, EMA or momentum outside [0, 1), an unknown variant or damping split,
+# -kfac_update_every 0, -kfac_lr_init 0, -engd_pc_kfac_damping 0, -engd_pc_type kfac with hngd.
 # Checkpoint options: negative or zero counts and an unwritable -checkpoint_dir are refused.
 # Careless input: options without a value, integers beyond 32 bits, networks and point sets
 # too large to index, malformed options files (binary, a first word that is not an option, two
@@ -227,6 +229,21 @@ bad 2 'spring_step.*(foo|linesearch)|foo.*spring_step' $SPRING_OPTS -spring_step
 bad 2 'spring.*engd_gram kernel' $SPRING_OPTS -engd_gram replicated
 bad 2 'spring.*(energy|Ritz)' -options_file configs/ritz1d.opts -max_it 3 -optimizer spring
 }
+echo "== KFAC and KFAC*"
+KFAC_OPTS="-problem poisson -dim 2 -net_hidden 16 -n_interior 100 -n_boundary 40 -max_it 3 -optimizer kfac"
+# shellcheck disable=SC2086
+{
+bad 2 'kfac_damping' $KFAC_OPTS -kfac_damping -1
+bad 2 'kfac_ema' $KFAC_OPTS -kfac_ema 1
+bad 2 'kfac_ema' $KFAC_OPTS -kfac_ema -0.1
+bad 2 'kfac_variant.*(foo|expand)|foo.*kfac_variant' $KFAC_OPTS -kfac_variant foo
+bad 2 'kfac_momentum' $KFAC_OPTS -kfac_momentum 1
+bad 2 'kfac_update_every' $KFAC_OPTS -kfac_update_every 0
+bad 2 'kfac_lr_init' $KFAC_OPTS -optimizer kfac_star -kfac_lr_init 0
+bad 2 'kfac_damping_split.*(foo|pi)|foo.*kfac_damping_split' $KFAC_OPTS -kfac_damping_split foo
+bad 2 'engd_pc_kfac_damping' $OPTS -engd_gram cg -engd_pc_type kfac -engd_pc_kfac_damping 0
+bad 2 'engd_pc_type kfac.*optimizer engd' -options_file configs/poisson2d_hngd.opts -max_it 3 -engd_gram cg -engd_pc_type kfac
+}
 echo "== non-finite training: Adam with -adam_lr 1e300"
 rm -f "$T/nan.h5"
 timeout 120 scripts/mpirun.sh -n 2 bin/engd -options_file configs/poisson2d.opts -quiet -max_it 30 -optimizer adam -adam_lr 1e300 -checkpoint_dir "$T/ckpt" -output "$T/nan.h5" >"$T/stdout" 2>"$T/stderr"
@@ -274,7 +291,8 @@ timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
 for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit \
-    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb -gram_eigensolver; do
+    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb -gram_eigensolver \
+    -kfac_damping -kfac_ema -kfac_variant -kfac_momentum -kfac_lr_init -engd_pc_kfac_damping; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done
 if [ $rc = 0 ] && [ -z "$missing_opts" ]; then ok "-help exits 0 and lists the options"

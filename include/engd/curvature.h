@@ -30,6 +30,7 @@
 #define ENGD_CURVATURE_H
 
 #include <engd/sys.h>
+#include <engd/kronecker.h>
 #include <petscksp.h>
 
 /* What a solver is given. */
@@ -173,5 +174,10 @@ PetscErrorCode CurvatureSolverGetKSP(CurvatureSolver, KSP *);
 PetscErrorCode CurvatureSolverSetInitialGuessNonzero(CurvatureSolver, PetscBool nonzero);
 PetscErrorCode CurvatureSolverMultGram(CurvatureSolver, const PetscReal *v, PetscReal *Gv);
 PetscErrorCode CurvatureSolverSetSketchKey(CurvatureSolver, PetscInt seed, PetscInt iteration);
+/* -engd_pc_type kfac (cg): whether the solver preconditions with KFAC's inverse, which the
+   method then decomposes every iteration (kronecker.h, layout of ObjectiveKFACFactors) and hands
+   over (borrowed until the next call) before CurvatureSolverSolve. */
+PetscErrorCode CurvatureSolverWantsKronecker(CurvatureSolver, PetscBool *wants);
+PetscErrorCode CurvatureSolverSetKronecker(CurvatureSolver, KroneckerSum);
 
 #endif

@@ -159,6 +159,9 @@ PetscErrorCode ObjectiveShellDestroy(CurvatureOperator *);
 /* Put the operator at theta (the products use a copy of it) and give the gradient and the loss
    there (ObjectiveGradient). */
 PetscErrorCode ObjectiveShellCompute(Objective, const PetscReal *theta, CurvatureOperator *, PetscReal *grad, PetscReal *loss);
+/* (J~u).(J~u), (J~u).(J~w), (J~w).(J~w) at theta, i.e. u^T G u, u^T G w, w^T G w, from one forward
+   pass and two tangents per block, summed chunk by chunk in double-double (KFAC*'s model). */
+PetscErrorCode ObjectiveShellGramDots(Objective, const PetscReal *theta, CurvatureOperator *, const PetscReal *u, const PetscReal *w, PetscReal dots[3]);
 /* The exact Hessian of the loss (hessian.c): hv = H v, H = J~^T J~ + sum_i r~_i D^2 r~_i (least
    squares) plus sum_q c_q (J_q^T D^2e_q J_q + De_q . D^2 out_q) (energy terms), by forward-over-
    reverse; with gauss_newton only the Gauss-Newton part G v (G = J~^T J~, ENGD's Gram matrix).
@@ -176,5 +179,34 @@ typedef struct {
 } ObjectiveErrors;
 /* Errors against the exact solution on the -n_eval evaluation points (errors.c). */
 PetscErrorCode ObjectiveComputeErrors(Objective, const PetscReal *theta, ObjectiveErrors *);
+
+/* KFAC's Kronecker factors (kfac.c; Dangel, Mueller, Zeinhofer 2024). Terms of the same channel
+   order form a group (at most two: the interior's and the data's, highest order first). For
+   linear layer l with augmented inputs Z = [z; 1] on the value channel and [dz; 0] on the others
+   and the output cotangents g of the group's scaled rows (least squares: of r~; energy terms:
+   of every row group sqrt(c D^2e)), with N the group's points and S its channels:
+     expand  A = 1/(N S) sum_{n,s} Z Z^T,          B = sum_{n,s} g g^T
+     reduce  A = 1/N sum_n Zm Zm^T (Zm the channel mean), B = sum_n gs gs^T (gs the channel sum)
+   so that the group's Gram block of layer l is about A (x) B on vec [W_l b_l] (theta's layout).
+   Summed chunk by chunk in double-double: the same bits on any rank count. */
+typedef enum { OBJECTIVE_KFAC_EXPAND, OBJECTIVE_KFAC_REDUCE } ObjectiveKFACVariant;
+extern const char *const ObjectiveKFACVariants[];
+
+typedef struct {
+  PetscInt        n_layers, n_groups;
+  PetscInt        group_order[2];
+  const PetscInt *a_size, *b_size; /* layer l at index l - 1: n_{l-1} + 1 and n_l */
+  const PetscInt *offset;          /* A of layer l, group g at offset[(l-1) n_groups + g], its B right after */
+  PetscInt        length;          /* all factors */
+  const PetscInt *term_group;      /* the group of every term */
+} ObjectiveKFACLayout;
+
+/* The layout (after ObjectiveSetUp; borrowed). Refused for problems with more than two orders. */
+PetscErrorCode ObjectiveKFACGetLayout(Objective, const ObjectiveKFACLayout **);
+/* All factors at theta (replicated, symmetric, layout above); with grad (else NULL) also the
+   gradient and the loss from the same passes (ObjectiveGradient's loss bit for bit; the
+   gradient of least-squares terms from the rows' reverse pass times r~ per layer, equal to
+   ObjectiveGradient's to rounding, the same bits on any rank count). */
+PetscErrorCode ObjectiveKFACFactors(Objective, const PetscReal *theta, ObjectiveKFACVariant, PetscReal *factors, PetscReal *grad, PetscReal *loss);
 
 #endif

@@ -10,6 +10,8 @@
      lbfgs              L-BFGS: PETSc's MATLMVMBFGS with TAO's More-Thuente line search
      tao                a PETSc TAO solver (-tao_method ntr: Newton trust region on the exact
                         Hessian as a MATSHELL; nls, lmvm, bqnls, cg, nm)
+     kfac               KFAC for PINNs: Kronecker-factored Gram, exact inverse, momentum, line search
+     kfac_star          KFAC*: the KFAC step with step size and momentum from the exact Gauss-Newton model
    The base class does what every method shares: it asks the method for the loss and a
    direction d (theta - eta d descends), rejects the step when either is not finite, runs the
    line search (linesearch.h) and accepts, and restores theta if the step left it non-finite.
@@ -50,6 +52,8 @@ typedef struct {
 #define OPTIMIZERNEWTONLM         "newton_lm"
 #define OPTIMIZERLBFGS            "lbfgs"
 #define OPTIMIZERTAO              "tao"
+#define OPTIMIZERKFAC             "kfac"
+#define OPTIMIZERKFACSTAR         "kfac_star"
 
 PetscErrorCode OptimizerRegister(const char name[], PetscErrorCode (*create)(Optimizer));
 PetscErrorCode OptimizerCreate(Objective, Optimizer *);

@@ -96,6 +96,7 @@ PetscErrorCode ObjectiveDestroy(Objective *objective)
   if (o->setup_called) {
     PetscCall(ObjectiveDestroyPoints(o));
     PetscCall(ObjectiveDestroyPasses(o));
+    PetscCall(ObjectiveDestroyKFAC(o));
   }
   PetscCall(PetscFree(o));
   *objective = NULL;

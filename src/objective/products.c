@@ -19,6 +19,10 @@ typedef struct {
   DDReal            *acc;        /* P */
   PetscReal         *layer_rows; /* diag: one layer's rows of a block (nb x layer parameters) */
   PetscInt           layer_size; /* the most parameters of a layer */
+  const PetscReal   *u2;         /* Gram dots: the second direction */
+  PetscReal         *dout2;      /* Gram dots: its tangent channels (S x nb) */
+  PetscReal          dots_chunk[3];
+  DDReal             dots_acc[3];
 } Products;
 
 /* The tangent channels of the block at theta (forward pass on the tape, then J v per channel). */
@@ -205,6 +209,72 @@ static PetscErrorCode Diagonal_Shell(void *ctx, PetscReal *diag)
   PetscFunctionReturn(0);
 }
 
+/* Gram dots: both tangents of the block on one forward pass, their rows, the chunk's products. */
+static PetscErrorCode DotsBlock(void *ctx, const ObjectiveBlock *blk)
+{
+  Products      *p = (Products *)ctx;
+  const PetscInt S = ModelNumChannels(p->o->dim, blk->info->order), nb = blk->n;
+
+  PetscFunctionBegin;
+  PetscCall(BlockTangent(p, blk, p->v));
+  PetscCall(ModelTangent(p->o->model, p->work.tape, p->theta, p->u2, p->dout2));
+  for (PetscInt g = 0; g < blk->rows_per_point; g++) {
+    PetscCall(ObjectiveBlockRowGroup(p->o, blk, &p->work, g, p->block_rows));
+    for (PetscInt q = 0; q < nb; q++) {
+      PetscReal ju = 0.0, jw = 0.0;
+      for (PetscInt c = 0; c < S; c++) {
+        ju += p->work.cot[c * nb + q] * p->dout[c * nb + q];
+        jw += p->work.cot[c * nb + q] * p->dout2[c * nb + q];
+      }
+      p->dots_chunk[0] += ju * ju;
+      p->dots_chunk[1] += ju * jw;
+      p->dots_chunk[2] += jw * jw;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DotsBeginChunk(void *ctx, PetscInt chunk)
+{
+  Products *p = (Products *)ctx;
+
+  PetscFunctionBegin;
+  p->dots_chunk[0] = p->dots_chunk[1] = p->dots_chunk[2] = 0.0;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DotsEndChunk(void *ctx, PetscInt chunk)
+{
+  Products *p = (Products *)ctx;
+
+  PetscFunctionBegin;
+  DDAddArray(3, p->dots_chunk, p->dots_acc);
+  PetscFunctionReturn(0);
+}
+
+static PetscLogEvent OBJECTIVE_Dots = 0;
+
+PetscErrorCode ObjectiveShellGramDots(Objective o, const PetscReal *theta, CurvatureOperator *op, const PetscReal *u, const PetscReal *w, PetscReal dots[3])
+{
+  Products              *p = (Products *)op->ctx;
+  const ObjectiveVisitor v = {p, DotsBeginChunk, DotsBlock, NULL, DotsEndChunk};
+
+  PetscFunctionBegin;
+  if (!OBJECTIVE_Dots) PetscCall(PetscLogEventRegister("EngdShellDots", OBJECTIVE_CLASSID, &OBJECTIVE_Dots));
+  PetscCall(PetscLogEventBegin(OBJECTIVE_Dots, 0, 0, 0, 0));
+  PetscCheck(op->type == CURVATURE_SHELL && p && p->o == o, o->comm, PETSC_ERR_ARG_WRONG, "ObjectiveShellGramDots() needs an operator from ObjectiveShellCreate() of this Objective");
+  if (!p->dout2) PetscCall(PetscMalloc1(ModelNumChannels(o->dim, 2) * o->block_size, &p->dout2));
+  PetscCall(PetscArraycpy(p->theta, theta, o->n_params));
+  p->v  = u;
+  p->u2 = w;
+  DDZero(3, p->dots_acc);
+  PetscCall(ObjectiveVisit(o, OBJECTIVE_TRAINING, OBJECTIVE_ALL_TERMS, &v));
+  PetscCall(DDAllreduce(o->comm, 3, p->dots_acc));
+  DDRoundArray(3, p->dots_acc, dots);
+  PetscCall(PetscLogEventEnd(OBJECTIVE_Dots, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ObjectiveShellCreate(Objective o, CurvatureOperator *op)
 {
   Products      *p;
@@ -240,6 +310,7 @@ PetscErrorCode ObjectiveShellDestroy(CurvatureOperator *op)
     PetscCall(ObjectiveBlockWorkDestroy(&p->work));
     PetscCall(PetscFree6(p->theta, p->dout, p->cot_w, p->block_rows, p->chunk_sum, p->acc));
     PetscCall(PetscFree(p->layer_rows));
+    PetscCall(PetscFree(p->dout2));
     PetscCall(PetscFree(p));
   }
   PetscCall(PetscMemzero(op, sizeof(*op)));

@@ -65,6 +65,10 @@ typedef struct {
   KrylovControl           kc;
   CurvatureOperator       shell;  /* -engd_matrix_free: the products instead of the rows */
   PetscBool               residual_form; /* d = J~^T (K + damping I)^+ r~: a least-squares loss and a kernel solver */
+  KroneckerSum            kron;          /* -engd_pc_type kfac: KFAC's inverse, new every iteration */
+  const ObjectiveKFACLayout *kfac_layout;
+  PetscReal              *kfac_factors;
+  PetscReal               kfac_pc_damping;
 } Optimizer_ENGD;
 
 static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *PetscOptionsObject)
@@ -81,6 +85,7 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
   PetscCall(EngdOptionsBool("-engd_warm_start", "With -engd_gram cg: start each Krylov solve from the previous direction", "OptimizerCreate_ENGD", engd->kc.warm_start, &engd->kc.warm_start, NULL));
   PetscCall(EngdOptionsBool("-engd_damping_adapt", "With -engd_gram cg: adapt the damping by the Levenberg-Marquardt rule (Martens 2010)", "OptimizerCreate_ENGD", engd->kc.adapt, &engd->kc.adapt, NULL));
   PetscCall(EngdOptionsReal("-engd_damping_min", "Smallest damping the adaptive rule goes to", "OptimizerCreate_ENGD", engd->kc.damping_min, &engd->kc.damping_min, NULL));
+  PetscCall(EngdOptionsReal("-engd_pc_kfac_damping", "With -engd_pc_type kfac: damping added to every Kronecker factor of the preconditioner", "OptimizerCreate_ENGD", engd->kfac_pc_damping, &engd->kfac_pc_damping, NULL));
   PetscOptionsHeadEnd();
   PetscCheck(engd->reg.damping >= 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping must be non-negative, got %g", (double)engd->reg.damping);
   PetscCheck(engd->adapt.rcond_min >= 0 && engd->adapt.rcond_min < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond_min must be in [0, 1), got %g", (double)engd->adapt.rcond_min);
@@ -89,6 +94,7 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
   PetscCheck(!engd->kc.matrix_free || !engd->hilbert, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free is for -optimizer engd (Hilbert NGD's metric needs its rows)");
   PetscCheck(!engd->kc.adapt || engd->reg.damping > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping_adapt needs a positive starting -engd_damping, got %g", (double)engd->reg.damping);
   PetscCheck(engd->kc.damping_min > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping_min must be positive, got %g", (double)engd->kc.damping_min);
+  PetscCheck(engd->kfac_pc_damping > 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_pc_kfac_damping must be positive, got %g", (double)engd->kfac_pc_damping);
   PetscFunctionReturn(0);
 }
 
@@ -127,6 +133,16 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   engd->residual_form = has_residual_form && !has_energy && !engd->hilbert ? PETSC_TRUE : PETSC_FALSE;
   if (!engd->residual_form) PetscCall(CurvatureSolverCheckRegularization(engd->solver, &engd->reg));
   PetscCall(PetscCalloc1(opt->n_params, &engd->grad));
+  { /* -engd_pc_type kfac: the factors' layout and the inverse's storage */
+    PetscBool wants;
+    PetscCall(CurvatureSolverWantsKronecker(engd->solver, &wants));
+    PetscCheck(!wants || !engd->hilbert, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_pc_type kfac is for -optimizer engd (KFAC approximates the energy's Gram matrix, not the H1 metric)");
+    if (wants) {
+      PetscCall(ObjectiveKFACGetLayout(opt->objective, &engd->kfac_layout));
+      PetscCall(KroneckerSumCreate(opt->comm, engd->kfac_layout->n_layers, engd->kfac_layout->a_size, engd->kfac_layout->b_size, engd->kfac_layout->n_groups, &engd->kron));
+      PetscCall(PetscMalloc1(engd->kfac_layout->length, &engd->kfac_factors));
+    }
+  }
   if (engd->krylov) PetscCall(PetscCalloc2(opt->n_params, &engd->kc.previous, opt->n_params, &engd->kc.Gd));
   PetscFunctionReturn(0);
 }
@@ -182,6 +198,11 @@ static PetscErrorCode Direction_ENGD(Optimizer opt, const PetscReal *theta, Pets
   if (engd->hilbert) PetscCall(H1MetricOperator(engd->h1, theta, &op));
   PetscCall(CurvatureSolverSetOperator(engd->solver, op));
   if (engd->krylov) PetscCall(KrylovPrepare(opt, engd, dir));
+  if (engd->kron) { /* KFAC's inverse at theta as the preconditioner */
+    PetscCall(ObjectiveKFACFactors(opt->objective, theta, OBJECTIVE_KFAC_EXPAND, engd->kfac_factors, NULL, NULL));
+    PetscCall(KroneckerSumFactor(engd->kron, engd->kfac_factors, engd->kfac_layout->offset, engd->kfac_pc_damping, KRONECKER_DAMPING_ALL));
+    PetscCall(CurvatureSolverSetKronecker(engd->solver, engd->kron));
+  }
   if (engd->residual_form) PetscCall(CurvatureSolverSolveResidual(engd->solver, &engd->reg, dir, &info->solve));
   else PetscCall(CurvatureSolverSolve(engd->solver, &engd->reg, engd->grad, dir, &info->solve));
   info->solved = PETSC_TRUE;
@@ -281,6 +302,8 @@ static PetscErrorCode Destroy_ENGD(Optimizer opt)
   PetscCall(ObjectiveShellDestroy(&engd->shell));
   PetscCall(H1MetricDestroy(&engd->h1));
   PetscCall(PetscFree(engd->grad));
+  PetscCall(KroneckerSumDestroy(&engd->kron));
+  PetscCall(PetscFree(engd->kfac_factors));
   if (engd->kc.previous) PetscCall(PetscFree2(engd->kc.previous, engd->kc.Gd));
   PetscCall(PetscFree(opt->data));
   PetscFunctionReturn(0);
@@ -298,6 +321,7 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
   engd->adapt.rcond_min   = 1e-14;
   engd->kc.warm_start     = PETSC_TRUE;
   engd->kc.damping_min    = 1e-14;
+  engd->kfac_pc_damping   = 1e-6;
   opt->data               = engd;
   opt->ops.setfromoptions = SetFromOptions_ENGD;
   opt->ops.setup          = SetUp_ENGD;

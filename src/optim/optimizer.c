@@ -26,6 +26,8 @@ static PetscErrorCode OptimizerRegisterAll(void)
   PetscCall(OptimizerRegister(OPTIMIZERNEWTONLM, OptimizerCreate_NewtonLM));
   PetscCall(OptimizerRegister(OPTIMIZERLBFGS, OptimizerCreate_LBFGS));
   PetscCall(OptimizerRegister(OPTIMIZERTAO, OptimizerCreate_Tao));
+  PetscCall(OptimizerRegister(OPTIMIZERKFAC, OptimizerCreate_KFAC));
+  PetscCall(OptimizerRegister(OPTIMIZERKFACSTAR, OptimizerCreate_KFACStar));
   PetscFunctionReturn(0);
 }
 

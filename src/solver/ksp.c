@@ -12,14 +12,16 @@
 
    Options (prefix engd_, so -engd_ksp_monitor, -engd_ksp_converged_reason, ... work as in
    PETSc): -engd_ksp_type cg|minres|cr, -engd_ksp_rtol, -engd_ksp_atol, -engd_ksp_max_it,
-   -engd_pc_type none|jacobi|nystrom (Jacobi: PCJACOBI on diag G + damping, MATOP_GET_DIAGONAL;
-   Nystrom: nystrom.c), -engd_nystrom_rank. The eigenvalue cut-off rcond does not apply. */
+   -engd_pc_type none|jacobi|nystrom|kfac (Jacobi: PCJACOBI on diag G + damping, MATOP_GET_DIAGONAL;
+   Nystrom: nystrom.c; kfac: a PCSHELL applying the inverse of KFAC's Kronecker sums that the
+   method sets, CurvatureSolverSetKronecker), -engd_nystrom_rank. The eigenvalue cut-off rcond
+   does not apply. */
 #include <engd/private/curvatureimpl.h>
 #include <engd/ddsum.h>
 #include <petscblaslapack.h>
 
-typedef enum { KSP_PC_NONE, KSP_PC_JACOBI, KSP_PC_NYSTROM } KSPPCKind;
-static const char *const KSPPCKinds[] = {"none", "jacobi", "nystrom", "KSPPCKind", "KSP_PC_", NULL};
+typedef enum { KSP_PC_NONE, KSP_PC_JACOBI, KSP_PC_NYSTROM, KSP_PC_KFAC } KSPPCKind;
+static const char *const KSPPCKinds[] = {"none", "jacobi", "nystrom", "kfac", "KSPPCKind", "KSP_PC_", NULL};
 
 typedef struct {
   KSP        ksp;
@@ -135,7 +137,7 @@ static PetscErrorCode SetFromOptions_KSP(CurvatureSolver g)
   PetscCall(EngdOptionsReal("-engd_ksp_rtol", "Relative tolerance of the Krylov solve (positive)", "KSPSetTolerances", k->rtol, &k->rtol, NULL));
   PetscCall(EngdOptionsReal("-engd_ksp_atol", "Absolute tolerance of the Krylov solve (positive)", "KSPSetTolerances", k->atol, &k->atol, NULL));
   PetscCall(EngdOptionsInt("-engd_ksp_max_it", "Most Krylov iterations per solve (positive)", "KSPSetTolerances", k->max_it, &k->max_it, NULL));
-  PetscCall(EngdOptionsEList("-engd_pc_type", "Preconditioner: none, jacobi (diag G + damping) or nystrom (randomized low rank)", "CurvatureSolverCreate_KSP", KSPPCKinds, 3, KSPPCKinds[kind], &kind, NULL));
+  PetscCall(EngdOptionsEList("-engd_pc_type", "Preconditioner: none, jacobi (diag G + damping), nystrom (randomized low rank) or kfac (KFAC's inverse)", "CurvatureSolverCreate_KSP", KSPPCKinds, 4, KSPPCKinds[kind], &kind, NULL));
   PetscCall(EngdOptionsInt("-engd_nystrom_rank", "Columns of the Nystrom sketch of G", "CurvatureNystromSetUpPC", k->nystrom_rank, &k->nystrom_rank, NULL));
   PetscOptionsEnd();
   known = (PetscBool)(!strcmp(k->ksp_type, KSPCG) || !strcmp(k->ksp_type, KSPMINRES) || !strcmp(k->ksp_type, KSPCR));
@@ -163,6 +165,31 @@ static PetscErrorCode SetFromOptions_KSP(CurvatureSolver g)
   PetscFunctionReturn(0);
 }
 
+/* -engd_pc_type kfac: y = M^-1 x with the method's decomposed Kronecker sums. */
+static PetscErrorCode PCApply_KFAC(PC pc, Vec x, Vec y)
+{
+  CurvatureSolver  g;
+  const PetscReal *xa;
+  PetscReal       *ya;
+
+  PetscFunctionBegin;
+  PetscCall(PCShellGetContext(pc, &g));
+  PetscCheck(g->kron, g->comm, PETSC_ERR_ORDER, "-engd_pc_type kfac: the method set no Kronecker factors (CurvatureSolverSetKronecker)");
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  PetscCall(KroneckerSumApply(g->kron, xa, ya));
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WantsKronecker_KSP(CurvatureSolver g, PetscBool *wants)
+{
+  PetscFunctionBegin;
+  *wants = (PetscBool)(((Solver_KSP *)g->data)->pc_kind == KSP_PC_KFAC);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode SetUp_KSP(CurvatureSolver g)
 {
   Solver_KSP    *k = (Solver_KSP *)g->data;
@@ -182,7 +209,12 @@ static PetscErrorCode SetUp_KSP(CurvatureSolver g)
   PetscCall(KSPGetPC(k->ksp, &pc));
   if (k->pc_kind == KSP_PC_NONE) PetscCall(PCSetType(pc, PCNONE));
   else if (k->pc_kind == KSP_PC_JACOBI) PetscCall(PCSetType(pc, PCJACOBI));
-  else PetscCall(CurvatureNystromSetUpPC(pc, g, k->nystrom_rank, GramMultContext, g));
+  else if (k->pc_kind == KSP_PC_KFAC) {
+    PetscCall(PCSetType(pc, PCSHELL));
+    PetscCall(PCShellSetContext(pc, g));
+    PetscCall(PCShellSetApply(pc, PCApply_KFAC));
+    PetscCall(PCShellSetName(pc, "KFAC"));
+  } else PetscCall(CurvatureNystromSetUpPC(pc, g, k->nystrom_rank, GramMultContext, g));
   PetscFunctionReturn(0);
 }
 
@@ -333,6 +365,7 @@ PETSC_EXTERN PetscErrorCode CurvatureSolverCreate_KSP(CurvatureSolver g)
   g->ops.solve          = Solve_KSP;
   g->ops.multgram       = MultGram_KSP;
   g->ops.getksp         = GetKSP_KSP;
+  g->ops.wantskronecker = WantsKronecker_KSP;
   g->ops.memory         = Memory_KSP;
   g->ops.view           = View_KSP;
   g->ops.destroy        = Destroy_KSP;

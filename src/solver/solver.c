@@ -385,6 +385,21 @@ PetscErrorCode CurvatureSolverMultGram(CurvatureSolver g, const PetscReal *v, Pe
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode CurvatureSolverWantsKronecker(CurvatureSolver g, PetscBool *wants)
+{
+  PetscFunctionBegin;
+  *wants = PETSC_FALSE;
+  if (g->ops.wantskronecker) PetscCall((*g->ops.wantskronecker)(g, wants));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetKronecker(CurvatureSolver g, KroneckerSum kron)
+{
+  PetscFunctionBegin;
+  g->kron = kron;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode CurvatureSolverSetSketchKey(CurvatureSolver g, PetscInt seed, PetscInt iteration)
 {
   PetscFunctionBegin;

@@ -17,6 +17,7 @@ typedef struct {
   PetscErrorCode (*destroy)(CurvatureSolver);
   PetscErrorCode (*getksp)(CurvatureSolver, KSP *);                          /* optional */
   PetscErrorCode (*multgram)(CurvatureSolver, const PetscReal *, PetscReal *); /* optional */
+  PetscErrorCode (*wantskronecker)(CurvatureSolver, PetscBool *);              /* optional */
 } CurvatureSolverOps;
 
 struct _p_CurvatureSolver {
@@ -42,6 +43,7 @@ struct _p_CurvatureSolver {
   PetscBool          guess_nonzero; /* iterative solvers: start from d's contents */
   PetscInt           sketch_seed, sketch_iteration;
   CurvatureFilter          filter; /* the indefinite solver's */
+  KroneckerSum             kron;   /* CurvatureSolverSetKronecker: the caller's, decomposed */
 };
 
 /* Spectral filter of the damped pseudo-inverse: factor[i] = 1/(lambda_i + damping) for kept

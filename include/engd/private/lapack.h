@@ -15,6 +15,7 @@ void dgebrd_(const PetscBLASInt *m, const PetscBLASInt *n, PetscReal *a, const P
 void dbdsdc_(const char *uplo, const char *compq, const PetscBLASInt *n, PetscReal *d, PetscReal *e, PetscReal *u, const PetscBLASInt *ldu, PetscReal *vt, const PetscBLASInt *ldvt, PetscReal *q, PetscBLASInt *iq, PetscReal *work, PetscBLASInt *iwork, PetscBLASInt *info);
 void dormbr_(const char *vect, const char *side, const char *trans, const PetscBLASInt *m, const PetscBLASInt *n, const PetscBLASInt *k, const PetscReal *a, const PetscBLASInt *lda, const PetscReal *tau, PetscReal *c, const PetscBLASInt *ldc, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *info);
 void dsyevr_(const char *jobz, const char *range, const char *uplo, const PetscBLASInt *n, PetscReal *a, const PetscBLASInt *lda, const PetscReal *vl, const PetscReal *vu, const PetscBLASInt *il, const PetscBLASInt *iu, const PetscReal *abstol, PetscBLASInt *m, PetscReal *w, PetscReal *z, const PetscBLASInt *ldz, PetscBLASInt *isuppz, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *iwork, const PetscBLASInt *liwork, PetscBLASInt *info);
+void dsygvd_(const PetscBLASInt *itype, const char *jobz, const char *uplo, const PetscBLASInt *n, PetscReal *a, const PetscBLASInt *lda, PetscReal *b, const PetscBLASInt *ldb, PetscReal *w, PetscReal *work, const PetscBLASInt *lwork, PetscBLASInt *iwork, const PetscBLASInt *liwork, PetscBLASInt *info);
 
 /* BLACS (C interface) and ScaLAPACK */
 void Cblacs_get(int context, int what, int *value);

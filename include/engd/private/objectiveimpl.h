@@ -87,6 +87,7 @@ struct _p_Objective {
      every local training point, n_1 per point, term t's from point first_offset[t] on */
   PetscReal *first_a, *first_b;
   PetscInt  *first_offset;
+  struct _n_KFACPass *kfac; /* KFAC's factor pass (kfac.c), set up by its first use */
   PetscBool  setup_called;
 };
 
@@ -100,5 +101,7 @@ PetscErrorCode ObjectiveSetUpPasses(Objective);
 PetscErrorCode ObjectiveDestroyPasses(Objective);
 /* hessian.c */
 PetscErrorCode ObjectiveDestroyHessian(Objective);
+/* kfac.c */
+PetscErrorCode ObjectiveDestroyKFAC(Objective);
 
 #endif

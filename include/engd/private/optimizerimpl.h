@@ -67,5 +67,7 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_HNGD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_GD(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_Adam(Optimizer);
 PETSC_EXTERN PetscErrorCode OptimizerCreate_SPRING(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_KFAC(Optimizer);
+PETSC_EXTERN PetscErrorCode OptimizerCreate_KFACStar(Optimizer);
 
 #endif
