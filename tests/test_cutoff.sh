@@ -8,6 +8,8 @@
 #   - heat4d, 100 iterations: rel_l2 <= 2e-2 (measured 5.2e-3, from 1.01);
 #   - poisson10d, 60 iterations: rel_l2 <= 0.25 (measured 6.9e-2, from 1.16;
 #     stalled at the floor it sat near 0.53);
+#   - helmholtz2d restarted from a checkpoint at iteration 13 (after the raise at 10, so the
+#     raised floor and the count of tiny steps come from the file) continues bitwise to 30;
 #   - the default job (configs/poisson2d.opts, 200 iterations) never raises: no -info line, and
 #     the history is bitwise that of -engd_rcond_raise_after 0.
 cd "$(dirname "$0")/.." || exit 1
@@ -26,6 +28,12 @@ fi
 if engd_ranks 2 helmholtz_noraise -options_file configs/helmholtz2d.opts -max_it 100 -engd_rcond_raise_after 0; then
   check_le "helmholtz2d without the raise stalls: 0.5 <= rel_l2" 0.5 "$(summary_field rel_l2)"
 fi
+
+echo "== helmholtz2d, restart after the raise"
+engd_ranks 2 h_full -options_file configs/helmholtz2d.opts -max_it 30
+engd_ranks 2 h_part -options_file configs/helmholtz2d.opts -max_it 13 -checkpoint_every 13 -checkpoint_dir "$T/ck"
+engd_ranks 2 h_rest -options_file configs/helmholtz2d.opts -max_it 30 -checkpoint_dir "$T/ck" -restart latest
+compare_histories "helmholtz2d restarted at 13 vs straight" 0 --params "$T/h_full.h5" "$T/h_rest.h5"
 
 echo "== heat4d, 100 iterations"
 if engd_ranks 2 heat4d -options_file configs/heat4d.opts -max_it 100; then
