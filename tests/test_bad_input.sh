@@ -269,7 +269,7 @@ timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
 for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit \
-    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb; do
+    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb -engd_rcond_raise_after; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done
 if [ $rc = 0 ] && [ -z "$missing_opts" ]; then ok "-help exits 0 and lists the options"

@@ -313,7 +313,10 @@ static PetscErrorCode View_ENGD(Optimizer opt, PetscViewer viewer)
 
   PetscFunctionBegin;
   PetscCall(PetscViewerASCIIPrintf(viewer, "%s, damping %g, rcond %g", engd->hilbert ? ", Gram of the H1 inner product (Hilbert NGD)" : "", (double)engd->reg.damping, (double)engd->reg.rcond));
-  if (engd->adapt.adaptive && !engd->krylov) PetscCall(PetscViewerASCIIPrintf(viewer, ", cut-off lowered after short steps down to %g", (double)engd->adapt.rcond_min));
+  if (engd->adapt.adaptive && !engd->krylov) {
+    PetscCall(PetscViewerASCIIPrintf(viewer, ", cut-off lowered after short steps down to %g", (double)engd->adapt.rcond_min));
+    if (engd->adapt.raise_after > 0) PetscCall(PetscViewerASCIIPrintf(viewer, ", raised after %" PetscInt_FMT " tiny steps", engd->adapt.raise_after));
+  }
   if (engd->krylov) PetscCall(PetscViewerASCIIPrintf(viewer, ", %s, warm start %s, damping %s", engd->kc.matrix_free ? "matrix-free" : "stored rows", engd->kc.warm_start ? "on" : "off", engd->kc.adapt ? "adapted (Martens)" : "fixed"));
   PetscCall(PetscViewerASCIIPrintf(viewer, ", "));
   PetscCall(LineSearchView(opt->ls, viewer));
