@@ -43,6 +43,7 @@ heat1d_adam      configs/heat1d_adam.opts
 heat4d           configs/heat4d.opts
 poisson10d       configs/poisson10d.opts
 poisson100d      configs/poisson100d.opts
+poisson100d_wide configs/poisson100d_wide.opts
 nonlinear2d      configs/nonlinear2d.opts
 helmholtz2d      configs/helmholtz2d.opts
 ritz1d           configs/ritz1d.opts

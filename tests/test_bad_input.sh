@@ -114,6 +114,9 @@ echo "== impossible grids, too many ranks"
 bad 2 'n_interior.*1000.*grid|grid.*n_interior' $OPTS -n_interior 1000
 bad 2 'n_boundary.*122' $OPTS -n_boundary 122
 bad 2 'resample_every.*uniform' $OPTS -resample_every 5
+bad 2 'n_interior 1000.*stratified' $OPTS -sampler stratified -n_interior 1000
+bad 2 'trapezoid.*sampler grid.*stratified' -problem ritz1d -net_hidden 4 -max_it 1 -sampler stratified
+bad 2 'engd_rcond_raise_after.*non-negative' $OPTS -engd_rcond_raise_after -1
 bad 3 'ranks.*boundary|boundary.*ranks' $OPTS -dim 1 -n_interior 30 -n_boundary 2
 bad 3 'ranks.*eval|eval.*ranks' $OPTS -n_eval 2
 echo "== exact Newton, TAO and LM-Newton options"
@@ -291,7 +294,7 @@ timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
 for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit \
-    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb -gram_eigensolver \
+    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb -gram_eigensolver -engd_rcond_raise_after \
     -kfac_damping -kfac_ema -kfac_variant -kfac_momentum -kfac_lr_init -engd_pc_kfac_damping; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 test_setup kernel_convergence
 
-JOB="-options_file configs/poisson5d.opts -n_interior 300 -n_boundary 100 -max_it 200 -n_eval 2000"
+# the cut-off the config set before the continuation's raise replaced it (this test compares solvers)
+JOB="-options_file configs/poisson5d.opts -n_interior 300 -n_boundary 100 -max_it 200 -n_eval 2000 -engd_rcond 1e-10 -engd_rcond_min 1e-12"
 # the same job without ENGD's options (the config's cut-offs), for SPRING
 SPRING_JOB="-problem poisson -dim 5 -solution cos_sum -net_hidden 64 -sampler uniform -resample_every 1 -n_interior 300 -n_boundary 100 -max_it 200 -n_eval 2000"
 # shellcheck disable=SC2086

@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <engd/problem.h>
 
-typedef enum { SAMPLER_GRID, SAMPLER_UNIFORM } SamplerType;
+/* grid: cell centres; uniform: counter-based random; stratified: one uniform point in each cell
+   of the grid (jittered), a new draw per resampling epoch. */
+typedef enum { SAMPLER_GRID, SAMPLER_UNIFORM, SAMPLER_STRATIFIED } SamplerType;
 extern const char *const SamplerTypes[];
 
-/* Check that a term's point count suits the sampler (grid: perfect powers per face). */
+/* Check that a term's point count suits the sampler (grid, stratified: perfect powers per face). */
 PetscErrorCode SamplerCheckCount(MPI_Comm, SamplerType, PetscInt dim, const ProblemTerm *);
 /* Points [start, start+n) of a term (dim x n, column-major), in the box [lower, upper].
    stream distinguishes terms and resampling epochs. */

@@ -46,14 +46,14 @@ PetscErrorCode ObjectiveSetFromOptions(Objective o)
 
   PetscFunctionBegin;
   PetscOptionsBegin(o->comm, NULL, "Point set options", "Objective");
-  PetscCall(EngdOptionsEList("-sampler", "Point sets: grid (cell centres) or uniform (counter-based random)", "ObjectiveSetFromOptions", SamplerTypes, 2, SamplerTypes[sampler], &sampler, NULL));
+  PetscCall(EngdOptionsEList("-sampler", "Point sets: grid (cell centres), uniform (counter-based random) or stratified (a uniform point in each grid cell)", "ObjectiveSetFromOptions", SamplerTypes, 3, SamplerTypes[sampler], &sampler, NULL));
   PetscCall(EngdOptionsInt("-resample_every", "Draw new uniform points every k iterations (0: never)", "ObjectiveResample", o->resample_every, &o->resample_every, NULL));
   PetscCall(EngdOptionsInt("-chunk_rows", "Rows per point chunk: ranks own whole chunks and sums go chunk by chunk, so results do not depend on the rank count (0: automatic, P/2 within [128, 1024])", "ObjectiveSetUp", o->chunk_rows, &o->chunk_rows, NULL));
   PetscCall(EngdOptionsInt("-n_eval", "Number of evaluation points for the errors", "ObjectiveComputeErrors", o->n_eval, &o->n_eval, NULL));
   PetscOptionsEnd();
   o->sampler = (SamplerType)sampler;
   PetscCheck(o->resample_every >= 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-resample_every must be non-negative, got %" PetscInt_FMT, o->resample_every);
-  PetscCheck(o->resample_every == 0 || o->sampler == SAMPLER_UNIFORM, o->comm, PETSC_ERR_ARG_INCOMP, "-resample_every needs -sampler uniform (a grid is always the same)");
+  PetscCheck(o->resample_every == 0 || o->sampler != SAMPLER_GRID, o->comm, PETSC_ERR_ARG_INCOMP, "-resample_every needs -sampler uniform or stratified (a grid is always the same)");
   PetscCheck(o->n_eval >= 1, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n_eval must be positive, got %" PetscInt_FMT, o->n_eval);
   PetscCheck(o->chunk_rows >= 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "-chunk_rows must be non-negative, got %" PetscInt_FMT, o->chunk_rows);
   PetscFunctionReturn(0);

@@ -26,16 +26,28 @@
 #include <engd/private/h1metric.h>
 
 /* Cut-off continuation (the safeguard): the pseudo-inverse starts with the relative cut-off
-   -engd_rcond and lowers it tenfold, down to -engd_rcond_min, whenever the line search takes
-   a short step (eta <= 2^-5) or none. Short steps mean the direction lacks components the
-   cut-off removed; a lower cut-off resolves them. Starting high keeps the early, far-from-
-   solution steps well conditioned. The floor is the solver's (CurvatureSolverGetCutoffFloor):
-   1e-14 stays above the rounding noise of a double-precision G, about 1e-15 lambda_max, below
-   which the direction picks up noise; qr, which never forms G, goes to 1e-20. */
+   -engd_rcond and lowers it tenfold, down to a floor (-engd_rcond_min), whenever the line search
+   takes a short step (eta <= 2^-5) or none. Short steps mean the direction lacks components the
+   cut-off removed; a lower cut-off resolves them. The floor is the solver's
+   (CurvatureSolverGetCutoffFloor): 1e-14 stays above the rounding noise of a double-precision G,
+   about 1e-15 lambda_max, below which the direction picks up noise; qr, which never forms G,
+   goes to 1e-20.
+   Far from the solution the opposite can hold: the components of the small eigenvalues point
+   nowhere useful and the line search finds only tiny steps (eta ~ 2^-15) for as long as the
+   cut-off sits at the floor (heat (4+1)-D, Poisson 10-D, Helmholtz). After -engd_rcond_raise_after
+   such steps in a row (eta <= 2^-12, or none) the floor goes up 100-fold and the cut-off to 100
+   times the new floor (1e-14 -> 1e-12 and 1e-10), from where the continuation goes down again;
+   never above a cut-off of 1e-6. Once the steps are long again (eta >= 1/2) the raised floor and
+   the cut-off come down tenfold per such step, the floor back to -engd_rcond_min: near the
+   solution the low cut-off is what reaches the small errors. The default job's steps are never
+   that short for that long (at most 9 in a row over seeds 0..29), so it never raises there. */
 typedef struct {
   PetscBool adaptive;
-  PetscReal rcond_min;
+  PetscReal rcond_min;   /* the floor now */
+  PetscReal rcond_floor; /* -engd_rcond_min (default the solver's floor): the floor when not raised */
   PetscBool rcond_min_set; /* else the solver's floor (CurvatureSolverGetCutoffFloor) */
+  PetscInt  raise_after; /* 0: never raise */
+  PetscInt  stalled;     /* tiny steps in a row */
 } CutoffControl;
 
 /* The Krylov solver's controls (-engd_gram cg). Adaptive damping is the Levenberg-Marquardt
@@ -81,6 +93,7 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
   PetscCall(EngdOptionsReal("-engd_damping", "Fixed damping lambda added to the Gram matrix's kept eigenvalues", "OptimizerCreate_ENGD", engd->reg.damping, &engd->reg.damping, NULL));
   PetscCall(EngdOptionsBool("-engd_adaptive_rcond", "Lower the cut-off tenfold after each short or rejected step", "OptimizerCreate_ENGD", engd->adapt.adaptive, &engd->adapt.adaptive, NULL));
   PetscCall(EngdOptionsReal("-engd_rcond_min", "Smallest cut-off the adaptive rule goes to (default: the solver's floor, 1e-14; qr 1e-20)", "OptimizerCreate_ENGD", engd->adapt.rcond_min, &engd->adapt.rcond_min, &engd->adapt.rcond_min_set));
+  PetscCall(EngdOptionsInt("-engd_rcond_raise_after", "Raise the cut-off and its floor after this many tiny steps (eta <= 2^-12) in a row; 0: never", "OptimizerCreate_ENGD", engd->adapt.raise_after, &engd->adapt.raise_after, NULL));
   PetscCall(EngdOptionsBool("-engd_matrix_free", "With -engd_gram cg: matrix-free products J v, J^T w instead of stored rows", "OptimizerCreate_ENGD", engd->kc.matrix_free, &engd->kc.matrix_free, NULL));
   PetscCall(EngdOptionsBool("-engd_warm_start", "With -engd_gram cg: start each Krylov solve from the previous direction", "OptimizerCreate_ENGD", engd->kc.warm_start, &engd->kc.warm_start, NULL));
   PetscCall(EngdOptionsBool("-engd_damping_adapt", "With -engd_gram cg: adapt the damping by the Levenberg-Marquardt rule (Martens 2010)", "OptimizerCreate_ENGD", engd->kc.adapt, &engd->kc.adapt, NULL));
@@ -89,6 +102,8 @@ static PetscErrorCode SetFromOptions_ENGD(Optimizer opt, PetscOptionItems *Petsc
   PetscOptionsHeadEnd();
   PetscCheck(engd->reg.damping >= 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_damping must be non-negative, got %g", (double)engd->reg.damping);
   PetscCheck(engd->adapt.rcond_min >= 0 && engd->adapt.rcond_min < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond_min must be in [0, 1), got %g", (double)engd->adapt.rcond_min);
+  engd->adapt.rcond_floor = engd->adapt.rcond_min;
+  PetscCheck(engd->adapt.raise_after >= 0, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond_raise_after must be a non-negative number of steps (0: never raise), got %" PetscInt_FMT, engd->adapt.raise_after);
   PetscCheck(engd->reg.rcond >= 0 && engd->reg.rcond < 1, opt->comm, PETSC_ERR_ARG_OUTOFRANGE, "-engd_rcond must be in [0, 1), got %g", (double)engd->reg.rcond);
   PetscCall(CurvatureSolverSetFromOptions(engd->solver));
   PetscCheck(!engd->kc.matrix_free || !engd->hilbert, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free is for -optimizer engd (Hilbert NGD's metric needs its rows)");
@@ -120,7 +135,10 @@ static PetscErrorCode SetUp_ENGD(Optimizer opt)
   PetscCall(CurvatureSolverSetSizes(engd->solver, opt->n_params, n_rows_max));
   PetscCall(CurvatureSolverSetLoss(engd->solver, n_rows, !has_energy && !engd->hilbert ? PETSC_TRUE : PETSC_FALSE));
   PetscCall(CurvatureSolverSetUp(engd->solver));
-  if (!engd->adapt.rcond_min_set) PetscCall(CurvatureSolverGetCutoffFloor(engd->solver, &engd->adapt.rcond_min));
+  if (!engd->adapt.rcond_min_set) {
+    PetscCall(CurvatureSolverGetCutoffFloor(engd->solver, &engd->adapt.rcond_min));
+    engd->adapt.rcond_floor = engd->adapt.rcond_min;
+  }
   PetscCall(CurvatureSolverGetType(engd->solver, &type));
   engd->krylov = (PetscBool)!strcmp(type, CURVATURESOLVERCG);
   PetscCheck(!engd->kc.matrix_free || engd->krylov, opt->comm, PETSC_ERR_ARG_INCOMP, "-engd_matrix_free needs -engd_gram cg (the %s solver needs stored rows)", type);
@@ -210,12 +228,34 @@ static PetscErrorCode Direction_ENGD(Optimizer opt, const PetscReal *theta, Pets
   PetscFunctionReturn(0);
 }
 
+/* The continuation's step (see CutoffControl): down after a short step; floor and cut-off up
+   after a stall; while the floor is raised, both down again after a long step (eta >= 1/2). */
+static PetscErrorCode CutoffUpdate(CutoffControl *c, PetscReal eta, PetscReal *rcond)
+{
+  const PetscReal rcond_max = 1e-6;
+
+  PetscFunctionBegin;
+  if (eta >= 0.5 && c->rcond_min > c->rcond_floor) {
+    c->rcond_min = PetscMax(c->rcond_floor, 0.1 * c->rcond_min);
+    *rcond       = PetscMax(c->rcond_min, 0.1 * *rcond);
+  }
+  if (eta <= 1.0 / 32.0) *rcond = PetscMax(c->rcond_min, 0.1 * *rcond);
+  c->stalled = eta <= 1.0 / 4096.0 ? c->stalled + 1 : 0;
+  if (c->raise_after > 0 && c->stalled >= c->raise_after && 1e4 * c->rcond_min <= rcond_max) {
+    c->rcond_min *= 100.0;
+    *rcond     = 100.0 * c->rcond_min;
+    c->stalled = 0;
+    PetscCall(PetscInfo(NULL, "%" PetscInt_FMT " tiny steps in a row: cut-off raised to %g, its floor to %g\n", c->raise_after, (double)*rcond, (double)c->rcond_min));
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode PostStep_ENGD(Optimizer opt, const OptimizerStepInfo *info)
 {
   Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
 
   PetscFunctionBegin;
-  if (engd->adapt.adaptive && info->eta <= 1.0 / 32.0) engd->reg.rcond = PetscMax(engd->adapt.rcond_min, 0.1 * engd->reg.rcond);
+  if (engd->adapt.adaptive) PetscCall(CutoffUpdate(&engd->adapt, info->eta, &engd->reg.rcond));
   if (engd->kc.adapt) {
     const PetscReal eta = info->eta, predicted = eta * engd->kc.g_dot_d - 0.5 * eta * eta * engd->kc.d_curv_d;
     const PetscReal rho = eta > 0 && predicted > 0 ? (info->loss - info->loss_new) / predicted : -1.0;
@@ -237,13 +277,17 @@ static PetscErrorCode SetHistory_ENGD(Optimizer opt, History history)
   PetscFunctionReturn(0);
 }
 
-/* The cut-off is ENGD's only state across iterations: the continuation lowers it. */
+/* The cut-off is ENGD's state across iterations: the continuation moves it, its floor and the
+   count of tiny steps in a row. */
 static PetscErrorCode GetState_ENGD(Optimizer opt, OptimizerState *state)
 {
-  Optimizer_ENGD *engd = (Optimizer_ENGD *)opt->data;
+  Optimizer_ENGD *engd    = (Optimizer_ENGD *)opt->data;
+  const PetscReal stalled = (PetscReal)engd->adapt.stalled;
 
   PetscFunctionBegin;
   PetscCall(OptimizerStateSet(state, "rcond", 1, &engd->reg.rcond));
+  PetscCall(OptimizerStateSet(state, "rcond_min", 1, &engd->adapt.rcond_min));
+  PetscCall(OptimizerStateSet(state, "stalled_steps", 1, &stalled));
   if (engd->krylov) { /* the Krylov solve's: damping (adapted), warm start */
     const PetscReal have = engd->kc.have_previous ? 1.0 : 0.0;
     PetscCall(OptimizerStateSet(state, "damping", 1, &engd->reg.damping));
@@ -256,12 +300,20 @@ static PetscErrorCode GetState_ENGD(Optimizer opt, OptimizerState *state)
 static PetscErrorCode SetState_ENGD(Optimizer opt, const OptimizerState *state)
 {
   Optimizer_ENGD  *engd = (Optimizer_ENGD *)opt->data;
-  const PetscReal *rcond;
+  const PetscReal *rcond, *rmin, *stalled;
+  PetscInt         n;
 
   PetscFunctionBegin;
   PetscCall(OptimizerStateRequire(opt, state, "rcond", 1, &rcond));
   PetscCheck(rcond[0] >= 0 && rcond[0] < 1, opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the engd optimizer state has rcond %g, outside [0, 1)", (double)rcond[0]);
   engd->reg.rcond = rcond[0];
+  PetscCall(OptimizerStateFind(state, "rcond_min", &n, &rmin)); /* absent in checkpoints before the raise */
+  if (n == 1) {
+    PetscCheck(rmin[0] >= 0 && rmin[0] < 1, opt->comm, PETSC_ERR_FILE_UNEXPECTED, "the engd optimizer state has rcond_min %g, outside [0, 1)", (double)rmin[0]);
+    engd->adapt.rcond_min = rmin[0];
+  }
+  PetscCall(OptimizerStateFind(state, "stalled_steps", &n, &stalled));
+  if (n == 1) engd->adapt.stalled = (PetscInt)stalled[0];
   if (engd->krylov) {
     const PetscReal *damping, *have, *previous;
     PetscCall(OptimizerStateRequire(opt, state, "damping", 1, &damping));
@@ -281,7 +333,10 @@ static PetscErrorCode View_ENGD(Optimizer opt, PetscViewer viewer)
 
   PetscFunctionBegin;
   PetscCall(PetscViewerASCIIPrintf(viewer, "%s, damping %g, rcond %g", engd->hilbert ? ", Gram of the H1 inner product (Hilbert NGD)" : "", (double)engd->reg.damping, (double)engd->reg.rcond));
-  if (engd->adapt.adaptive && !engd->krylov) PetscCall(PetscViewerASCIIPrintf(viewer, ", cut-off lowered after short steps down to %g", (double)engd->adapt.rcond_min));
+  if (engd->adapt.adaptive && !engd->krylov) {
+    PetscCall(PetscViewerASCIIPrintf(viewer, ", cut-off lowered after short steps down to %g", (double)engd->adapt.rcond_min));
+    if (engd->adapt.raise_after > 0) PetscCall(PetscViewerASCIIPrintf(viewer, ", raised after %" PetscInt_FMT " tiny steps", engd->adapt.raise_after));
+  }
   if (engd->krylov) PetscCall(PetscViewerASCIIPrintf(viewer, ", %s, warm start %s, damping %s", engd->kc.matrix_free ? "matrix-free" : "stored rows", engd->kc.warm_start ? "on" : "off", engd->kc.adapt ? "adapted (Martens)" : "fixed"));
   PetscCall(PetscViewerASCIIPrintf(viewer, ", "));
   PetscCall(LineSearchView(opt->ls, viewer));
@@ -319,6 +374,7 @@ PETSC_EXTERN PetscErrorCode OptimizerCreate_ENGD(Optimizer opt)
   engd->reg.rcond         = 1e-13;
   engd->adapt.adaptive    = PETSC_TRUE;
   engd->adapt.rcond_min   = 1e-14;
+  engd->adapt.raise_after = 10;
   engd->kc.warm_start     = PETSC_TRUE;
   engd->kc.damping_min    = 1e-14;
   engd->kfac_pc_damping   = 1e-6;
