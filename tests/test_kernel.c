@@ -152,6 +152,43 @@ static PetscErrorCode Direction(MPI_Comm comm, const Scenario *sc, const Request
   PetscFunctionReturn(0);
 }
 
+/* The chunk layout changes between two operators: the solver of this type rebuilds what depends
+   on it, and the second operator's direction is the replicated one. */
+static PetscErrorCode CheckLayoutChange(const Scenario *sc, const char *type, PetscReal *d, PetscReal *d_ref)
+{
+  MPI_Comm                      comm  = PETSC_COMM_WORLD;
+  Scenario                      other = *sc;
+  CurvatureSolver               solver;
+  Rows                          rows, rows_other;
+  CurvatureSolveInfo            info, info_ref;
+  PetscReal                     err;
+  const Request                 ref = {CURVATURESOLVERREPLICATED, "eigen", 1e-8, 0.0, PETSC_TRUE};
+  const CurvatureRegularization reg = {1e-8, 0.0};
+
+  PetscFunctionBeginUser;
+  other.chunk_base++;
+  PetscCall(RowsCreate(comm, &other, 1.0, &rows_other));
+  PetscCall(RowsCreate(comm, sc, 1.0, &rows));
+  PetscCall(SolverCreate(comm, type, "eigen", sc->P, PetscMax(rows.n_max, rows_other.n_max), &solver));
+  {
+    const CurvatureOperator op = CurvatureRowsOperator(sc->P, rows_other.jac_t, rows_other.res, rows_other.n_chunks, rows_other.chunk_row, rows_other.n_max);
+    PetscCall(CurvatureSolverSetOperator(solver, &op));
+    PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
+  }
+  {
+    const CurvatureOperator op = CurvatureRowsOperator(sc->P, rows.jac_t, rows.res, rows.n_chunks, rows.chunk_row, rows.n_max);
+    PetscCall(CurvatureSolverSetOperator(solver, &op));
+    PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
+  }
+  PetscCall(Direction(comm, sc, &ref, NULL, d_ref, &info_ref));
+  err = TestRelDist(sc->P, d, d_ref);
+  CHECK(err < 1e-8, "%s: after a change of chunk layout the %s direction differs by %.1e", sc->name, type, (double)err);
+  PetscCall(CurvatureSolverDestroy(&solver));
+  PetscCall(RowsDestroy(&rows));
+  PetscCall(RowsDestroy(&rows_other));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode CheckScenario(const Scenario *sc)
 {
   MPI_Comm           comm = PETSC_COMM_WORLD;
@@ -238,34 +275,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc)
     CHECK(has_kernel && !has_replicated, "%s: HasResidualForm: kernel %d, replicated %d", sc->name, (int)has_kernel, (int)has_replicated);
     PetscCall(PetscPrintf(comm, "  damping 0 with a general g: refused (error %d)\n", (int)ierr_solve));
   }
-  { /* the chunk layout changes between two operators: the solver rebuilds its schedule */
-    Scenario        other = *sc;
-    CurvatureSolver solver;
-    Rows            rows_other;
-    PetscReal       err;
-    const Request   ref = {CURVATURESOLVERREPLICATED, "eigen", 1e-8, 0.0, PETSC_TRUE};
-    const CurvatureRegularization reg = {1e-8, 0.0};
-    other.chunk_base++;
-    PetscCall(RowsCreate(comm, &other, 1.0, &rows_other));
-    PetscCall(RowsCreate(comm, sc, 1.0, &rows));
-    PetscCall(SolverCreate(comm, CURVATURESOLVERKERNEL, "eigen", P, PetscMax(rows.n_max, rows_other.n_max), &solver));
-    {
-      const CurvatureOperator op = CurvatureRowsOperator(P, rows_other.jac_t, rows_other.res, rows_other.n_chunks, rows_other.chunk_row, rows_other.n_max);
-      PetscCall(CurvatureSolverSetOperator(solver, &op));
-      PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
-    }
-    {
-      const CurvatureOperator op = CurvatureRowsOperator(P, rows.jac_t, rows.res, rows.n_chunks, rows.chunk_row, rows.n_max);
-      PetscCall(CurvatureSolverSetOperator(solver, &op));
-      PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
-    }
-    PetscCall(Direction(comm, sc, &ref, NULL, d_ref, &info_ref));
-    err = TestRelDist(P, d, d_ref);
-    CHECK(err < 1e-8, "%s: after a change of chunk layout the kernel direction differs by %.1e", sc->name, (double)err);
-    PetscCall(CurvatureSolverDestroy(&solver));
-    PetscCall(RowsDestroy(&rows));
-    PetscCall(RowsDestroy(&rows_other));
-  }
+  PetscCall(CheckLayoutChange(sc, CURVATURESOLVERKERNEL, d, d_ref));
   /* rank counts: sub-communicators of the first k ranks */
   for (PetscMPIInt k = 1; k <= size; k++) {
     MPI_Comm      sub;
@@ -298,34 +308,7 @@ static PetscErrorCode CheckScenario(const Scenario *sc)
       PetscCall(PetscPrintf(comm, "  qr, %s: vs replicated %.1e, kept %" PetscInt_FMT "\n", what[k], (double)err, info.n_kept));
     }
   }
-  { /* qr after a change of chunk layout */
-    Scenario        other = *sc;
-    CurvatureSolver solver;
-    Rows            rows_other;
-    PetscReal       err;
-    const Request   ref = {CURVATURESOLVERREPLICATED, "eigen", 1e-8, 0.0, PETSC_TRUE};
-    const CurvatureRegularization reg = {1e-8, 0.0};
-    other.chunk_base++;
-    PetscCall(RowsCreate(comm, &other, 1.0, &rows_other));
-    PetscCall(RowsCreate(comm, sc, 1.0, &rows));
-    PetscCall(SolverCreate(comm, CURVATURESOLVERQR, "eigen", P, PetscMax(rows.n_max, rows_other.n_max), &solver));
-    {
-      const CurvatureOperator op = CurvatureRowsOperator(P, rows_other.jac_t, rows_other.res, rows_other.n_chunks, rows_other.chunk_row, rows_other.n_max);
-      PetscCall(CurvatureSolverSetOperator(solver, &op));
-      PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
-    }
-    {
-      const CurvatureOperator op = CurvatureRowsOperator(P, rows.jac_t, rows.res, rows.n_chunks, rows.chunk_row, rows.n_max);
-      PetscCall(CurvatureSolverSetOperator(solver, &op));
-      PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, &info));
-    }
-    PetscCall(Direction(comm, sc, &ref, NULL, d_ref, &info_ref));
-    err = TestRelDist(P, d, d_ref);
-    CHECK(err < 1e-8, "%s: after a change of chunk layout the qr direction differs by %.1e", sc->name, (double)err);
-    PetscCall(CurvatureSolverDestroy(&solver));
-    PetscCall(RowsDestroy(&rows));
-    PetscCall(RowsDestroy(&rows_other));
-  }
+  PetscCall(CheckLayoutChange(sc, CURVATURESOLVERQR, d, d_ref));
   for (PetscMPIInt k = 1; k <= size; k++) { /* qr: the same bits on 1 .. R ranks */
     MPI_Comm      sub;
     const Request qr = {CURVATURESOLVERQR, "eigen", 1e-8, 0.0, PETSC_TRUE};

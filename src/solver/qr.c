@@ -361,26 +361,38 @@ static PetscErrorCode ApplyReflectors(QR *q, const char *vect, const char *trans
   PetscFunctionReturn(0);
 }
 
+/* dir = V tmp (tmp: k coefficients in the right singular basis); square R: V = P V_B. */
+static PetscErrorCode FromRightSingularBasis(QR *q, PetscInt k, PetscReal *dir)
+{
+  PetscBLASInt    kk, nn, one_i = 1;
+  const PetscReal one = 1.0, zero = 0.0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(k, &kk));
+  PetscCall(PetscBLASIntCast(q->m - 1, &nn));
+  PetscCallBLAS("BLASgemv", BLASgemv_("T", &kk, &nn, &one, q->vt, &kk, q->tmp, &one_i, &zero, dir, &one_i));
+  if (q->square) PetscCall(ApplyReflectors(q, "P", "N", dir));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode SolveResidual_QR(CurvatureSolver g, const CurvatureRegularization *reg, PetscReal *dir, CurvatureSolveInfo *info)
 {
   QR             *q = (QR *)g->data;
   const PetscInt  P = g->n_params;
   PetscInt        k;
-  PetscBLASInt    kk, nn, one_i = 1;
+  PetscBLASInt    kk, one_i = 1;
   const PetscReal one = 1.0, zero = 0.0;
 
   PetscFunctionBegin;
   PetscCall(Factor(g, reg, info, &k));
   PetscCall(PetscBLASIntCast(k, &kk));
-  PetscCall(PetscBLASIntCast(P, &nn));
   /* d = V diag(sigma_i f(sigma_i^2)) U^T c; sigma descending, the filter ascending. Square R:
      U = Q U_B, V = P V_B */
   PetscCall(PetscArraycpy(dir, q->root + (size_t)P * q->root_rows, k));
   if (q->square) PetscCall(ApplyReflectors(q, "Q", "T", dir));
   PetscCallBLAS("BLASgemv", BLASgemv_("T", &kk, &kk, &one, q->u, &kk, dir, &one_i, &zero, q->tmp, &one_i));
   for (PetscInt i = 0; i < k; i++) q->tmp[i] *= q->sigma[i] * q->filter[k - 1 - i];
-  PetscCallBLAS("BLASgemv", BLASgemv_("T", &kk, &nn, &one, q->vt, &kk, q->tmp, &one_i, &zero, dir, &one_i));
-  if (q->square) PetscCall(ApplyReflectors(q, "P", "N", dir));
+  PetscCall(FromRightSingularBasis(q, k, dir));
   PetscFunctionReturn(0);
 }
 
@@ -400,8 +412,7 @@ static PetscErrorCode Solve_QR(CurvatureSolver g, const CurvatureRegularization 
   if (q->square) PetscCall(ApplyReflectors(q, "P", "T", dir));
   PetscCallBLAS("BLASgemv", BLASgemv_("N", &kk, &nn, &one, q->vt, &kk, dir, &one_i, &zero, q->tmp, &one_i));
   for (PetscInt i = 0; i < k; i++) q->tmp[i] *= q->filter[k - 1 - i];
-  PetscCallBLAS("BLASgemv", BLASgemv_("T", &kk, &nn, &one, q->vt, &kk, q->tmp, &one_i, &zero, dir, &one_i));
-  if (q->square) PetscCall(ApplyReflectors(q, "P", "N", dir));
+  PetscCall(FromRightSingularBasis(q, k, dir));
   PetscFunctionReturn(0);
 }
 
