@@ -100,6 +100,7 @@ static PetscErrorCode SolveTridiagonal(CurvatureSolver g, const CurvatureRegular
   PetscCall(CurvatureSpectralFilter(P, r->lambda, reg->rcond, reg->damping, r->filter, info));
   PetscCall(PetscArraycpy(dir, rhs, P));
   dormtr_("L", "U", "T", &n, &one_i, r->factor, &n, r->tau, dir, &n, r->work, &r->lwork, &lapack_info);
+  PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dormtr failed: info %d", (int)lapack_info);
   PetscCall(ApplyFiltered(n, r->z, r->filter, dir, r->tmp, dir));
   dormtr_("L", "U", "N", &n, &one_i, r->factor, &n, r->tau, dir, &n, r->work, &r->lwork, &lapack_info);
   PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dormtr failed: info %d", (int)lapack_info);
