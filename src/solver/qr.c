@@ -12,8 +12,9 @@
    the pair has P+1 rows). A node lives on the rank of its first chunk; rows or an R of another
    rank come in one message. The tree is fixed by the chunks, which are fixed global
    ranges (objective.h), so the root R is the same bits on any rank count. The root's owner
-   broadcasts it; every rank takes the SVD R_J = U Sigma V^T (dgesdd) of its first P columns and
-   R^T R = [J~ r~]^T [J~ r~] gives
+   broadcasts it; every rank takes the SVD R_J = U Sigma V^T of its first P columns (square R_J,
+   N >= P: through its bidiagonal form, dgebrd + dbdsdc, with Q and P applied to the vectors by
+   dormbr; else dgesdd) and R^T R = [J~ r~]^T [J~ r~] gives
        residual form:  d = J~^+ r~ = V diag(sigma / (sigma^2 + lambda)) U^T c,  c = R's last column,
        general g:      d = V diag(1 / (sigma^2 + lambda)) V^T g,
    with ENGD's cut-off on sigma^2 (kept when sigma^2 > rcond sigma_max^2) and damping lambda.
