@@ -35,12 +35,16 @@ mkdir -p "$OUT" || exit 1
 # name  config  (the experiments of both papers that engd has a config for)
 EXPERIMENTS="
 poisson2d        configs/poisson2d.opts
+poisson2d_qr     configs/poisson2d_qr.opts
 poisson2d_adam   configs/poisson2d_adam.opts
 poisson2d_hngd   configs/poisson2d_hngd.opts
 poisson5d        configs/poisson5d.opts
+poisson5d_ema    configs/poisson5d_ema.opts
 heat1d           configs/heat1d.opts
+heat1d_qr        configs/heat1d_qr.opts
 heat1d_adam      configs/heat1d_adam.opts
 heat4d           configs/heat4d.opts
+heat4d_ema       configs/heat4d_ema.opts
 poisson10d       configs/poisson10d.opts
 poisson100d      configs/poisson100d.opts
 poisson100d_wide configs/poisson100d_wide.opts

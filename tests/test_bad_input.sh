@@ -85,6 +85,10 @@ bad 2 'engd_ksp_type must be cg, minres or cr.*gmres' $OPTS -engd_gram cg -engd_
 bad 0 'engd_pc_type.*ilu|ilu.*engd_pc_type' $OPTS -engd_gram cg -engd_pc_type ilu
 bad 0 'unknown option -engd_ksp_max_it' $OPTS -engd_gram replicated -engd_ksp_max_it 5
 bad 0 'gram_eigensolver.*qr|qr.*gram_eigensolver' $OPTS -engd_gram replicated -gram_eigensolver qr
+bad 2 'gram_refine -1.*0 or more' $OPTS -engd_gram replicated -gram_refine -1
+bad 0 'gram_ema 1.*\[0, 1\)' $OPTS -engd_gram replicated -gram_ema 1
+bad 0 'gram_ema.*\[0, 1\)' $OPTS -engd_gram replicated -gram_ema -0.5
+bad 0 'gram_refine.*gram_ema 0.5.*one of them' $OPTS -engd_gram replicated -gram_ema 0.5 -gram_refine 1
 bad 2 'engd_nystrom_rank.*positive' $OPTS -engd_gram cg -engd_pc_type nystrom -engd_nystrom_rank 0
 bad 2 'engd_nystrom_rank 300 exceeds the 257 parameters' $OPTS -engd_gram cg -engd_pc_type nystrom -engd_nystrom_rank 300
 bad 2 'engd_matrix_free needs -engd_gram cg' $OPTS -engd_matrix_free
@@ -294,7 +298,7 @@ timeout 120 bin/engd -help >"$T/help" 2>&1
 rc=$?
 missing_opts=""
 for o in -net_hidden -engd_gram -adam_lr -ls_steps -n_interior -output -optimizer -max_it -sampler -checkpoint_every -checkpoint_dir -checkpoint_keep -restart -time_limit \
-    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb -gram_eigensolver -engd_rcond_raise_after \
+    -engd_ksp_type -engd_pc_type -engd_matrix_free -ls_type -ls_bracket_width -gram_memory_mb -gram_eigensolver -gram_refine -gram_ema -gram_ema_identity -engd_rcond_raise_after \
     -kfac_damping -kfac_ema -kfac_variant -kfac_momentum -kfac_lr_init -engd_pc_kfac_damping; do
   grep -q -- "^ *${o}[ :<]" "$T/help" || missing_opts="$missing_opts $o"
 done

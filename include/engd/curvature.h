@@ -163,6 +163,11 @@ PetscErrorCode CurvatureSolverSetFilter(CurvatureSolver, CurvatureFilter);
 /* The eigenvalues of the operator (ascending, replicated, borrowed until the next
    CurvatureSolverSetOperator) of a solver that computes them (indefinite); PETSC_ERR_SUP else. */
 PetscErrorCode CurvatureSolverGetEigenvalues(CurvatureSolver, PetscInt *n, const PetscReal **lambda);
+/* What a solver carries from one iteration to the next (the replicated solver's moving average
+   of G under -gram_ema), for checkpoints: length 0 when it carries nothing. SetState takes an
+   array of the length GetState gives. */
+PetscErrorCode CurvatureSolverGetState(CurvatureSolver, PetscInt *length, const PetscReal **values);
+PetscErrorCode CurvatureSolverSetState(CurvatureSolver, PetscInt length, const PetscReal values[]);
 /* Bytes per rank this solver needs, from its memory model. */
 PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver, PetscLogDouble *bytes_per_rank);
 

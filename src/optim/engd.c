@@ -288,6 +288,12 @@ static PetscErrorCode GetState_ENGD(Optimizer opt, OptimizerState *state)
   PetscCall(OptimizerStateSet(state, "rcond", 1, &engd->reg.rcond));
   PetscCall(OptimizerStateSet(state, "rcond_min", 1, &engd->adapt.rcond_min));
   PetscCall(OptimizerStateSet(state, "stalled_steps", 1, &stalled));
+  { /* the solver's own (the moving average of G) */
+    PetscInt         n;
+    const PetscReal *values;
+    PetscCall(CurvatureSolverGetState(engd->solver, &n, &values));
+    if (n > 0) PetscCall(OptimizerStateSet(state, "solver", n, values));
+  }
   if (engd->krylov) { /* the Krylov solve's: damping (adapted), warm start */
     const PetscReal have = engd->kc.have_previous ? 1.0 : 0.0;
     PetscCall(OptimizerStateSet(state, "damping", 1, &engd->reg.damping));
@@ -314,6 +320,15 @@ static PetscErrorCode SetState_ENGD(Optimizer opt, const OptimizerState *state)
   }
   PetscCall(OptimizerStateFind(state, "stalled_steps", &n, &stalled));
   if (n == 1) engd->adapt.stalled = (PetscInt)stalled[0];
+  {
+    PetscInt         expected;
+    const PetscReal *current, *saved;
+    PetscCall(CurvatureSolverGetState(engd->solver, &expected, &current));
+    if (expected > 0) {
+      PetscCall(OptimizerStateRequire(opt, state, "solver", expected, &saved));
+      PetscCall(CurvatureSolverSetState(engd->solver, expected, saved));
+    }
+  }
   if (engd->krylov) {
     const PetscReal *damping, *have, *previous;
     PetscCall(OptimizerStateRequire(opt, state, "damping", 1, &damping));

@@ -353,6 +353,27 @@ PetscErrorCode CurvatureSolverGetMatrix(CurvatureSolver g, PetscReal *gram)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode CurvatureSolverGetState(CurvatureSolver g, PetscInt *length, const PetscReal **values)
+{
+  PetscFunctionBegin;
+  *length = 0;
+  *values = NULL;
+  if (g->ops.getstate) PetscCall((*g->ops.getstate)(g, length, values));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode CurvatureSolverSetState(CurvatureSolver g, PetscInt length, const PetscReal values[])
+{
+  PetscInt         expected;
+  const PetscReal *current;
+
+  PetscFunctionBegin;
+  PetscCall(CurvatureSolverGetState(g, &expected, &current));
+  PetscCheck(length == expected, g->comm, PETSC_ERR_FILE_UNEXPECTED, "the %s curvature solver's saved state has %" PetscInt_FMT " values, expected %" PetscInt_FMT, g->type, length, expected);
+  if (length > 0) PetscCall((*g->ops.setstate)(g, length, values));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode CurvatureSolverGetMemoryEstimate(CurvatureSolver g, PetscLogDouble *bytes)
 {
   PetscFunctionBegin;

@@ -18,6 +18,8 @@ typedef struct {
   PetscErrorCode (*getksp)(CurvatureSolver, KSP *);                          /* optional */
   PetscErrorCode (*multgram)(CurvatureSolver, const PetscReal *, PetscReal *); /* optional */
   PetscErrorCode (*wantskronecker)(CurvatureSolver, PetscBool *);              /* optional */
+  PetscErrorCode (*getstate)(CurvatureSolver, PetscInt *, const PetscReal **); /* optional */
+  PetscErrorCode (*setstate)(CurvatureSolver, PetscInt, const PetscReal *);    /* optional */
 } CurvatureSolverOps;
 
 struct _p_CurvatureSolver {
