@@ -48,6 +48,32 @@ static PetscErrorCode RowsCreate(MPI_Comm comm, PetscReal decades, Rows *rows)
   PetscFunctionReturn(0);
 }
 
+/* A solver of the type with -gram_refine, -gram_ema and -gram_ema_identity as given, set up for
+   n_max local rows; least_squares goes to CurvatureSolverSetLoss. */
+static PetscErrorCode SolverCreate(MPI_Comm comm, const char *type, PetscInt n_max, PetscInt refine, const char *ema, PetscBool identity, PetscBool least_squares, CurvatureSolver *solver)
+{
+  char steps[16];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(steps, sizeof(steps), "%" PetscInt_FMT, refine));
+  PetscCall(PetscOptionsSetValue(NULL, "-engd_gram", type));
+  if (strcmp(type, CURVATURESOLVERQR)) {
+    PetscCall(PetscOptionsSetValue(NULL, "-gram_refine", steps));
+    PetscCall(PetscOptionsSetValue(NULL, "-gram_ema", ema));
+    PetscCall(PetscOptionsSetValue(NULL, "-gram_ema_identity", identity ? "1" : "0"));
+  }
+  PetscCall(CurvatureSolverCreate(comm, solver));
+  PetscCall(CurvatureSolverSetSizes(*solver, P, n_max));
+  PetscCall(CurvatureSolverSetLoss(*solver, N_CHUNKS * CHUNK, least_squares));
+  PetscCall(CurvatureSolverSetFromOptions(*solver));
+  PetscCall(CurvatureSolverSetUp(*solver));
+  PetscCall(PetscOptionsClearValue(NULL, "-engd_gram"));
+  PetscCall(PetscOptionsClearValue(NULL, "-gram_refine"));
+  PetscCall(PetscOptionsClearValue(NULL, "-gram_ema"));
+  PetscCall(PetscOptionsClearValue(NULL, "-gram_ema_identity"));
+  PetscFunctionReturn(0);
+}
+
 typedef struct {
   const char *type;
   PetscInt    refine;
@@ -61,22 +87,12 @@ static PetscErrorCode Direction(MPI_Comm comm, PetscReal decades, const Request 
   Rows                          rows;
   CurvatureSolver               solver;
   const CurvatureRegularization reg = {rq->rcond, rq->damping};
-  char                          refine[16];
   PetscReal                     rhs[P];
   CurvatureOperator             op;
 
   PetscFunctionBeginUser;
   PetscCall(RowsCreate(comm, decades, &rows));
-  PetscCall(PetscSNPrintf(refine, sizeof(refine), "%" PetscInt_FMT, rq->refine));
-  PetscCall(PetscOptionsSetValue(NULL, "-engd_gram", rq->type));
-  PetscCall(PetscOptionsSetValue(NULL, "-gram_refine", refine));
-  PetscCall(CurvatureSolverCreate(comm, &solver));
-  PetscCall(CurvatureSolverSetSizes(solver, P, rows.n_max));
-  PetscCall(CurvatureSolverSetLoss(solver, N_CHUNKS * CHUNK, rq->least_squares));
-  PetscCall(CurvatureSolverSetFromOptions(solver));
-  PetscCall(CurvatureSolverSetUp(solver));
-  PetscCall(PetscOptionsClearValue(NULL, "-engd_gram"));
-  PetscCall(PetscOptionsClearValue(NULL, "-gram_refine"));
+  PetscCall(SolverCreate(comm, rq->type, rows.n_max, rq->refine, "0", PETSC_FALSE, rq->least_squares, &solver));
   op = CurvatureRowsOperator(P, rows.jac_t, rows.res, rows.n_chunks, rows.chunk_row, rows.n_max);
   PetscCall(CurvatureSolverSetOperator(solver, &op)); /* the solver keeps &op until the solve */
   if (!strcmp(rq->type, CURVATURESOLVERQR)) PetscCall(CurvatureSolverSolveResidual(solver, &reg, d, NULL));
@@ -114,20 +130,8 @@ static PetscErrorCode CheckMovingAverage(MPI_Comm comm, PetscBool identity)
   PetscCall(RowsCreate(comm, 0.0, &rows[0]));
   PetscCall(RowsCreate(comm, 3.0, &rows[1]));
   PetscCall(PetscMalloc3(P * P, &G, P * P, &G1, P * P, &G2));
-  PetscCall(PetscOptionsSetValue(NULL, "-engd_gram", CURVATURESOLVERREPLICATED));
-  PetscCall(CurvatureSolverCreate(comm, &plain));
-  PetscCall(CurvatureSolverSetSizes(plain, P, rows[0].n_max));
-  PetscCall(CurvatureSolverSetFromOptions(plain));
-  PetscCall(CurvatureSolverSetUp(plain));
-  PetscCall(PetscOptionsSetValue(NULL, "-gram_ema", "0.25"));
-  PetscCall(PetscOptionsSetValue(NULL, "-gram_ema_identity", identity ? "1" : "0"));
-  PetscCall(CurvatureSolverCreate(comm, &solver));
-  PetscCall(CurvatureSolverSetSizes(solver, P, rows[0].n_max));
-  PetscCall(CurvatureSolverSetFromOptions(solver));
-  PetscCall(CurvatureSolverSetUp(solver));
-  PetscCall(PetscOptionsClearValue(NULL, "-engd_gram"));
-  PetscCall(PetscOptionsClearValue(NULL, "-gram_ema"));
-  PetscCall(PetscOptionsClearValue(NULL, "-gram_ema_identity"));
+  PetscCall(SolverCreate(comm, CURVATURESOLVERREPLICATED, rows[0].n_max, 0, "0", PETSC_FALSE, PETSC_FALSE, &plain));
+  PetscCall(SolverCreate(comm, CURVATURESOLVERREPLICATED, rows[0].n_max, 0, "0.25", identity, PETSC_FALSE, &solver));
   for (PetscInt k = 0; k < 2; k++) {
     op[k] = CurvatureRowsOperator(P, rows[k].jac_t, rows[k].res, rows[k].n_chunks, rows[k].chunk_row, rows[k].n_max);
     PetscCall(CurvatureSolverSetOperator(plain, &op[k]));
@@ -150,14 +154,7 @@ static PetscErrorCode CheckMovingAverage(MPI_Comm comm, PetscBool identity)
     const CurvatureRegularization reg = {1e-12, 0.0};
     PetscReal                     g[P], d1[P], d2[P];
     for (PetscInt i = 0; i < P; i++) g[i] = 1.0 + i;
-    PetscCall(PetscOptionsSetValue(NULL, "-engd_gram", CURVATURESOLVERREPLICATED));
-    PetscCall(PetscOptionsSetValue(NULL, "-gram_ema", "0.25"));
-    PetscCall(CurvatureSolverCreate(comm, &copy));
-    PetscCall(CurvatureSolverSetSizes(copy, P, rows[0].n_max));
-    PetscCall(CurvatureSolverSetFromOptions(copy));
-    PetscCall(CurvatureSolverSetUp(copy));
-    PetscCall(PetscOptionsClearValue(NULL, "-engd_gram"));
-    PetscCall(PetscOptionsClearValue(NULL, "-gram_ema"));
+    PetscCall(SolverCreate(comm, CURVATURESOLVERREPLICATED, rows[0].n_max, 0, "0.25", PETSC_FALSE, PETSC_FALSE, &copy));
     PetscCall(CurvatureSolverSetState(copy, n, state));
     PetscCall(CurvatureSolverSetOperator(copy, &op[0]));  /* both see one more operator */
     PetscCall(CurvatureSolverSetOperator(solver, &op[0]));
