@@ -85,8 +85,8 @@ static PetscErrorCode SetFromOptions_Replicated(CurvatureSolver g)
   PetscCall(EngdOptionsInt("-gram_refine", "Corrected semi-normal steps d += G^+ (J~^T (r~ - J~ d) - damping d) from the stored rows (least-squares losses)", "CurvatureSolverSolve", r->refine, &r->refine, NULL));
   PetscOptionsEnd();
   PetscCheck(r->ema >= 0 && r->ema < 1, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-gram_ema %g: the average's weight must be in [0, 1)", (double)r->ema);
-  PetscCheck(r->refine == 0 || r->ema == 0, g->comm, PETSC_ERR_ARG_INCOMP, "-gram_refine corrects towards this iteration's rows, -gram_ema %g averages G over iterations: use one of them", (double)r->ema);
   PetscCheck(r->refine >= 0, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-gram_refine %" PetscInt_FMT ": the number of refinement steps must be 0 or more", r->refine);
+  PetscCheck(r->refine == 0 || r->ema == 0, g->comm, PETSC_ERR_ARG_INCOMP, "-gram_refine corrects towards this iteration's rows, -gram_ema %g averages G over iterations: use one of them", (double)r->ema);
   r->eigensolver = (ReplicatedEigensolver)choice;
   PetscFunctionReturn(0);
 }
