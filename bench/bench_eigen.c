@@ -1,6 +1,6 @@
 static const char help[] = "bench_eigen: the replicated ENGD solve d = V f(Lambda) V^T g of a real Gram matrix, two ways:\n"
-                           "  syevd  dsyevd with eigenvectors, then two dgemv (what src/solver/replicated.c does)\n"
-                           "  trid   dsytrd, dstedc on the tridiagonal T = Z Lambda Z^T, and Q applied to two vectors\n"
+                           "  syevd  dsyevd with eigenvectors, then two dgemv (-gram_eigensolver syevd)\n"
+                           "  trid   dsytrd, dstedc on the tridiagonal T = Z Lambda Z^T, and Q applied to two vectors (the default)\n"
                            "         (dormtr): d = Q Z f(Lambda) Z^T Q^T g, without forming V = Q Z (saves the n^3 back-transformation)\n\n"
                            "  build/bench/bench_eigen -options_file configs/poisson2d.opts [-bench_its 10] [-bench_reps 20] [-bench_dump FILE]\n"
                            "  -bench_dump FILE writes the rows and residuals (int32 P, int32 N, N x P rows, N residuals; one\n"

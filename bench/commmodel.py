@@ -2,7 +2,8 @@
 """Communication and time model of one engd iteration on R ranks (README "Communication").
 
   commmodel.py bytes BACKEND P N R [LS [K]]   bytes rank 0 sends per iteration in engd's own
-                                              calls (LS line-search candidates, K cg products)
+                                              calls (LS line-search candidates; K: cg's products,
+                                              or the replicated solver's refinement steps)
   commmodel.py total BACKEND P N R [LS [K]]   the same with ScaLAPACK's own messages (a fit)
   commmodel.py predict LOG BACKEND P N [R0 [K]]   time per iteration on 1..64 nodes from the
                                               event times of a run on R0 ranks (LOG: -log_view)
@@ -54,12 +55,13 @@ def library_traffic(backend, P, N, R):
 def collectives(backend, P, N, R, ls=31, products=0, nb=64):
     """The messages of one iteration as (kind, payload bytes): engd's own calls. ls: the line
     search's candidates; products: cg's products J~^T (J~ v) (Krylov iterations, plus one when
-    a warm start is tried)."""
+    a warm start is tried), or the replicated solver's refinement steps (each one J~^T s)."""
     calls = [("allreduce", DD)]  # the rows pass's loss
     if backend != "kernel":
         calls.append(("allreduce", DD * P))  # the gradient J~^T r~
     if backend == "replicated":
         calls.append(("allreduce", DD * P * (P + 1) // 2))  # packed G
+        calls += [("allreduce", DD * P)] * products  # each refinement step's J~^T s
     elif backend == "scalapack":
         nprow, npcol = grid(R)
         width = npcol * nb

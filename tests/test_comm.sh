@@ -3,7 +3,8 @@
 # bytes rank 0 sends in each step, recorded in the history's comm_bytes column, must equal the
 # model's count for every back-end whose traffic is all engd's own (replicated, cg), on 1 to 8
 # ranks (more ranks than cores: oversubscribed), given the step's line-search candidates and
-# Krylov iterations from the history. ScaLAPACK's BLACS messages come on top of engd's own in
+# Krylov iterations from the history (and the replicated solver's refinement steps, -gram_refine,
+# one P-vector reduction each). ScaLAPACK's BLACS messages come on top of engd's own in
 # the scalapack and kernel back-ends: there the count must be at least engd's own and within
 # 35 % of the model with the library's traffic (a fit, bench/commmodel.py library_traffic).
 cd "$(dirname "$0")/.." || exit 1
@@ -26,11 +27,12 @@ EOF
 # check_model BACKEND RANKS exact|library P N [options...]
 check_model() {
   backend=$1; n=$2; how=$3; P=$4; N=$5; shift 5
-  name="${backend}_n$n"
+  name="${backend}_n$n${REFINE:+_refine$REFINE}"
   engd_ranks "$n" "$name" "$@" -max_it 3 -engd_gram "$backend" || return
   steps "$T/$name.h5" >"$T/$name.steps"
   check_cmd "$backend on $n ranks: 3 steps counted" [ "$(wc -l <"$T/$name.steps")" = 3 ]
   while read -r got ls products; do
+    [ "$backend" = replicated ] && products=${REFINE:-0} # its refinement steps: one J~^T s each
     own=$(bench/commmodel.py bytes "$backend" "$P" "$N" "$n" "$ls" "$products")
     if [ "$how" = exact ]; then
       check_cmd "$backend on $n ranks: $got bytes per step, the model says $own" "$PYTHON" -c 'import sys; g, w = map(float, sys.argv[1:]); sys.exit(abs(g - w) > 1e-9 * max(w, 1))' "$got" "$own"
@@ -44,8 +46,9 @@ check_model() {
 
 DEFAULT="-engd_rcond 1e-4"                                        # P = 257, N = 1020
 WIDE="-options_file configs/poisson100d.opts -n_interior 200 -n_boundary 200" # P = 817, N = 400
-echo "== replicated Gram: engd's collectives only, exact"
-for n in 1 2 3 4 5 8; do check_model replicated $n exact 257 1020 $DEFAULT; done
+echo "== replicated Gram: engd's collectives only, exact (with 2 refinement steps, the default, and without)"
+for n in 1 2 3 4 5 8; do REFINE=2 check_model replicated $n exact 257 1020 $DEFAULT -gram_refine 2; done
+for n in 2 5; do REFINE=0 check_model replicated $n exact 257 1020 $DEFAULT -gram_refine 0; done
 echo "== cg on the stored rows, and matrix-free: exact"
 for n in 1 2 3 5; do check_model cg $n exact 257 1020 $DEFAULT -engd_damping 1e-8 -engd_ksp_max_it 40; done
 check_model cg 3 exact 257 1020 $DEFAULT -engd_damping 1e-8 -engd_ksp_max_it 40 -engd_matrix_free
