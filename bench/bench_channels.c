@@ -84,7 +84,7 @@ int main(int argc, char **argv)
   PetscReal min_time       = 0.5;
   PetscBool set;
 
-  EngdEnsureOneBlasThread(argv);
+  EngdEnsureBlasSettings(argv);
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Channel benchmark options", "bench_channels");
   n_dims = MAX_DIMS;

@@ -86,7 +86,7 @@ int main(int argc, char **argv)
   PetscInt    n_mem = 0;
   const PetscReal one = 1.0, zero = 0.0;
 
-  EngdEnsureOneBlasThread(argv);
+  EngdEnsureBlasSettings(argv);
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));

@@ -13,11 +13,16 @@ PetscErrorCode EngdInitializePackage(void);
 /* Parse a comma-separated list of positive integers ("64,64,48") into a new array. */
 PetscErrorCode EngdParseIntList(MPI_Comm, const char *option, const char *text, PetscInt *n, PetscInt **values);
 
-/* OpenBLAS reads its thread count when the library loads, before main can call anything: if
-   the user did not choose (OPENBLAS_NUM_THREADS), set one thread per rank and restart the
-   program image (two threads per rank on two cores made a 257 x 257 eigensolve 20x slower).
-   Call first thing in main; returns only when nothing is to be done or exec failed. */
-void EngdEnsureOneBlasThread(char **argv);
+/* OpenBLAS reads its thread count and chooses its kernels when the library loads, before main
+   can call anything: if the user did not choose (OPENBLAS_NUM_THREADS), set one thread per rank
+   (two threads per rank on two cores made a 257 x 257 eigensolve 20x slower), and if OpenBLAS
+   fell back to pre-AVX2 kernels on a CPU it does not know, ask for the AVX-512 or AVX2 ones
+   (OPENBLAS_CORETYPE, unless the user set it); then restart the program image. Call first thing
+   in main; returns only when nothing is to be done or exec failed. */
+void EngdEnsureBlasSettings(char **argv);
+
+/* One line for the run's header: the BLAS and, for OpenBLAS, its kernels and who chose them. */
+void EngdBlasDescribe(char *text, size_t len);
 
 /* Wall-clock seconds (MPI_Wtime). */
 static inline PetscLogDouble EngdTime(void) { return MPI_Wtime(); }

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 
   RunControlBlockSignals();     /* SIGUSR1/SIGTERM wait until the handlers are in place */
   RunControlMarkProcessStart(); /* -time_limit counts from here */
-  EngdEnsureOneBlasThread(argv);
+  EngdEnsureBlasSettings(argv);
   { /* PETSc reads the options files before any handler of ours is in place */
     char message[1024];
     if (EngdOptionsFilesCheck(argc, argv, message, sizeof(message))) {

@@ -216,7 +216,9 @@ PetscErrorCode Train(PetscBool *reading_options, int *exit_code)
     PetscCall(ModelView(run.model, out));
     PetscCall(ObjectiveView(run.objective, out));
     PetscCall(OptimizerView(run.optimizer, out));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Ranks: %d\n", size));
+    char blas[256];
+    EngdBlasDescribe(blas, sizeof(blas));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Ranks: %d; BLAS: %s\n", size, blas));
   }
 
   PetscCall(TrainerMonitorSet(run.trainer, MonitorTable, &run));
