@@ -5,8 +5,9 @@
 
    The pseudo-inverse needs d = V f(Lambda) V^T g only, not V: the default (-gram_eigensolver
    tridiagonal) reduces G = Q T Q^T (dsytrd), decomposes T = Z Lambda Z^T (dstedc) and applies Q
-   to the two vectors (dormtr), d = Q Z f(Lambda) Z^T Q^T g, which saves dsyevd's n^3
-   back-transformation (V = Q Z); -gram_eigensolver syevd forms V.
+   to the vectors, d = Q Z f(Lambda) Z^T Q^T g, which saves dsyevd's n^3 back-transformation
+   (V = Q Z); Q's block factors are formed once per reduction (tridiagonalq.c: dormtr's bits, a
+   fifth of its time per vector). -gram_eigensolver syevd forms V.
 
    -gram_refine n corrects the direction of a least-squares loss n times from the stored rows
    (corrected semi-normal equations): the Gram's eigen solve is then only the approximate inverse,
@@ -20,6 +21,7 @@
    from I. The average is the solver's state (CurvatureSolverGetState: checkpoints). */
 #include <engd/private/curvatureimpl.h>
 #include <engd/private/lapack.h>
+#include <engd/private/tridiagonalq.h>
 #include <engd/ddsum.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@ typedef struct {
   PetscReal     ema;     /* -gram_ema: weight of the previous average (0: G of this iteration) */
   PetscBool     ema_identity; /* -gram_ema_identity: the average starts from I instead of 0 */
   PetscReal    *z, *offdiag, *tau; /* tridiagonal: T's eigenvectors, T's off-diagonal, the reflectors' scalars */
+  TridiagonalQ  q;       /* tridiagonal: Q of G = Q T Q^T, applied to vectors */
   PetscReal    *gram;    /* P x P, upper triangle valid */
   PetscReal    *factor;  /* P x P: eigenvectors or Cholesky factor; a chunk's product while assembling */
   DDReal       *packed;  /* P(P+1)/2: the upper triangle of G in double-double */
@@ -68,6 +71,7 @@ static PetscErrorCode SetUp_Replicated(CurvatureSolver g)
   if (r->eigensolver == EIGEN_TRIDIAGONAL) { /* dstedc needs less than dsyevd; dsytrd's and dormtr's blocked workspace on top */
     r->lwork = PetscMax(r->lwork, 64 * n);
     PetscCall(PetscMalloc3(P * P, &r->z, P, &r->offdiag, P, &r->tau));
+    PetscCall(TridiagonalQCreate(n, r->lwork, &r->q));
   }
   PetscCall(PetscMalloc2(r->lwork, &r->work, r->liwork, &r->iwork));
   if (r->refine > 0) PetscCall(PetscMalloc3(g->n_rows_max, &r->row_res, P, &r->correction, P, &r->dd_vec));
@@ -113,7 +117,7 @@ static PetscErrorCode ApplyFiltered(PetscBLASInt n, const PetscReal *Z, const Pe
 static PetscErrorCode ApplyPseudoInverse(CurvatureSolver g, const PetscReal *v, PetscReal *out)
 {
   Gram_Replicated *r = (Gram_Replicated *)g->data;
-  PetscBLASInt     n, one_i = 1, lapack_info;
+  PetscBLASInt     n;
 
   PetscFunctionBegin;
   PetscCall(PetscBLASIntCast(g->n_params, &n));
@@ -122,11 +126,9 @@ static PetscErrorCode ApplyPseudoInverse(CurvatureSolver g, const PetscReal *v, 
     PetscFunctionReturn(0);
   }
   if (out != v) PetscCall(PetscArraycpy(out, v, g->n_params));
-  dormtr_("L", "U", "T", &n, &one_i, r->factor, &n, r->tau, out, &n, r->work, &r->lwork, &lapack_info);
-  PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dormtr failed: info %d", (int)lapack_info);
+  PetscCall(TridiagonalQApply(&r->q, 'T', r->factor, r->tau, out));
   PetscCall(ApplyFiltered(n, r->z, r->filter, out, r->tmp, out));
-  dormtr_("L", "U", "N", &n, &one_i, r->factor, &n, r->tau, out, &n, r->work, &r->lwork, &lapack_info);
-  PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dormtr failed: info %d", (int)lapack_info);
+  PetscCall(TridiagonalQApply(&r->q, 'N', r->factor, r->tau, out));
   PetscFunctionReturn(0);
 }
 
@@ -151,6 +153,7 @@ static PetscErrorCode Decompose(CurvatureSolver g)
   PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsytrd failed on the Gram matrix: info %d", (int)lapack_info);
   dstedc_("I", &n, r->lambda, r->offdiag, r->z, &n, r->work, &r->lwork, r->iwork, &r->liwork, &lapack_info);
   PetscCheck(lapack_info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dstedc failed on the tridiagonal Gram matrix: info %d", (int)lapack_info);
+  PetscCall(TridiagonalQFactor(&r->q, r->factor, r->tau));
   PetscCall(PetscLogFlops(7.0 * P * P * P));
   PetscFunctionReturn(0);
 }
@@ -326,7 +329,10 @@ static PetscErrorCode Destroy_Replicated(CurvatureSolver g)
   PetscFunctionBegin;
   if (r->gram) PetscCall(PetscFree6(r->gram, r->factor, r->lambda, r->filter, r->tmp, r->packed));
   if (r->work) PetscCall(PetscFree2(r->work, r->iwork));
-  if (r->z) PetscCall(PetscFree3(r->z, r->offdiag, r->tau));
+  if (r->z) {
+    PetscCall(PetscFree3(r->z, r->offdiag, r->tau));
+    PetscCall(TridiagonalQDestroy(&r->q));
+  }
   if (r->row_res) PetscCall(PetscFree3(r->row_res, r->correction, r->dd_vec));
   PetscCall(PetscFree(g->data));
   PetscFunctionReturn(0);
