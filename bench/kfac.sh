@@ -1,7 +1,8 @@
 #!/bin/sh
 # KFAC and KFAC* (-optimizer kfac, kfac_star): prints its figures, asserts nothing.
 #
-#   bench/kfac.sh [SECTIONS]   SECTIONS: all (default) or any of small, large, ranks, p100d
+#   bench/kfac.sh [SECTIONS]   SECTIONS: all (default: small, large, ranks, p100d) or any of
+#                              those and the long ones, budget and seeds
 #
 #   small  P = 257 (configs/kfac_poisson2d.opts, configs/kfac_star_poisson2d.opts: the paper's
 #          best hyper-parameters): $SMALL_TIME s of optimizer time each, s/it and the RMS error
@@ -15,6 +16,14 @@
 #          over the ranks: rank r decomposes layers r, r + R, ...)
 #   p100d  P = 1,325,057 (configs/kfac_star_poisson100d.opts), $P100D_IT iterations: s/it and
 #          peak memory per rank
+#   budget P = 116,097, KFAC and KFAC*: the error after $BUDGET s of optimizer time on NP ranks
+#          (about 2 x BUDGET of wall time)
+#   seeds  heat (4+1)-D, P = 10,065 (configs/kfac_star_heat4d_10065.opts), KFAC* for seeds
+#          $SEEDS: the error after $BUDGET s each, median and min-max (about 10 x BUDGET)
+# budget and seeds run "what NP quiet ranks do in BUDGET seconds" iteration-bounded: they time
+# $RATE_IT iterations on NP ranks, then run BUDGET / (s/it) iterations. engd's history is the
+# same bits on any rank count and under any load, so the result does not depend on what else the
+# machine does meanwhile (only the rate measurement does: run it on a quiet machine).
 # NP ranks (default 2). Timings on a shared machine are noisy: say so with the figures.
 cd "$(dirname "$0")/.." || exit 1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
@@ -22,6 +31,9 @@ NP=${NP:-2}
 SMALL_TIME=${SMALL_TIME:-120}
 LARGE_IT=${LARGE_IT:-10}
 P100D_IT=${P100D_IT:-3}
+BUDGET=${BUDGET:-1800}
+RATE_IT=${RATE_IT:-200}
+SEEDS=${SEEDS:-0 1 2 3 4 5 6 7 8 9}
 OUT=${OUT:-$(mktemp -d)}
 sections=$(echo "${1:-all}" | tr ',' ' ')
 [ "$sections" = all ] && sections="small large ranks p100d"
@@ -31,6 +43,20 @@ echo "bench/kfac.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --
 field() { sed -n 's/^SUMMARY.*[ ]'"$2"'=\([^ ]*\).*/\1/p' "$1" | tail -n 1; }
 # event LOG NAME: the event's largest time over the ranks (seconds) in a -log_view
 event() { awk -v e="$2" '$1 == e { print $4; exit }' "$1"; }
+
+# budget NAME [options...]: the s/it of NP ranks over RATE_IT iterations, then BUDGET / (s/it)
+# iterations; prints the iterations, s/it and the errors at the end (RMS as the papers report it)
+budget() {
+  name=$1; shift
+  scripts/mpirun.sh -n "$NP" bin/engd "$@" -max_it "$RATE_IT" -eval_every 1000000 -quiet >"$OUT/$name-rate.out" 2>&1 \
+    || { echo "$name: rate run failed: $(tail -n 1 "$OUT/$name-rate.out")"; return 1; }
+  rate=$(field "$OUT/$name-rate.out" s_per_it)
+  its=$(awk -v b="$BUDGET" -v r="$rate" 'BEGIN { printf "%d", b / r }')
+  scripts/mpirun.sh -n "$NP" bin/engd "$@" -max_it "$its" -max_time 0 -eval_every 100 -monitor_every 1000 -output "$OUT/$name.h5" >"$OUT/$name.out" 2>&1 \
+    || { echo "$name: failed: $(tail -n 1 "$OUT/$name.out")"; return 1; }
+  printf '%-22s %s s on %s ranks: %6s its at %s s/it  rel_l2 %-12s rms %s\n' "$name" "$BUDGET" "$NP" "$its" "$rate" \
+    "$(field "$OUT/$name.out" rel_l2)" "$(grep -o 'RMS error [^ ]*' "$OUT/$name.out" | tail -n 1 | cut -d' ' -f3)"
+}
 
 # run RANKS NAME [options...]: bin/engd under GNU time with -log_view; one line of figures
 run() {
@@ -67,6 +93,18 @@ for s in $sections; do
     p100d)
       echo "== P = 1,325,057, $P100D_IT iterations, $NP ranks"
       run "$NP" kfac_star_p100d -options_file configs/kfac_star_poisson100d.opts -max_it "$P100D_IT" ;;
-    *) echo "bench/kfac.sh: unknown section $s (small, large, ranks, p100d)" >&2; exit 1 ;;
+    budget)
+      echo "== P = 116,097, what $NP ranks reach in $BUDGET s of optimizer time"
+      budget kfac_116k -options_file configs/kfac_poisson2d_116k.opts
+      budget kfac_star_116k -options_file configs/kfac_star_poisson2d_116k.opts ;;
+    seeds)
+      echo "== heat (4+1)-D, P = 10,065, KFAC*, seeds $SEEDS: what $NP ranks reach in $BUDGET s each"
+      : >"$OUT/seeds.rms"
+      for seed in $SEEDS; do
+        budget "kfac_star_heat4d_10065_seed$seed" -options_file configs/kfac_star_heat4d_10065.opts -seed "$seed" &&
+          grep -o 'RMS error [^ ]*' "$OUT/kfac_star_heat4d_10065_seed$seed.out" | tail -n 1 | cut -d' ' -f3 >>"$OUT/seeds.rms"
+      done
+      sort -g "$OUT/seeds.rms" | awk '{ v[NR] = $1 } END { if (NR) printf "RMS over %d seeds: median %.2e, min %.2e, max %.2e (the paper: KFAC* median 1.3e-5 [9.0e-6, 2.4e-5] in 3000 s on a GPU)\n", NR, NR % 2 ? v[(NR + 1) / 2] : 0.5 * (v[NR / 2] + v[NR / 2 + 1]), v[1], v[NR] }' ;;
+    *) echo "bench/kfac.sh: unknown section $s (small, large, ranks, p100d, budget, seeds)" >&2; exit 1 ;;
   esac
 done
