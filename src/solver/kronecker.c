@@ -124,17 +124,42 @@ static void Shifted(PetscInt n, const PetscReal *F, PetscReal shift, PetscReal *
   for (PetscInt i = 0; i < n; i++) out[i * n + i] += shift;
 }
 
-/* The eigenbasis of F1 (one product) or the generalized one of (F1, F2), into K (n x n) and s. */
-static PetscErrorCode Decompose(KroneckerSum k, PetscInt n, PetscReal *F1, PetscReal *F2, PetscReal *K, PetscReal *s, const char *what)
+/* The eigenbasis of G1 + d1 I (one product) or the generalized one of (G1 + d1 I, G2 + d2 I),
+   into K (n x n) and s. dsygvd needs G2 + d2 I numerically positive definite. A factor of rank
+   below its order (the boundary term's B: 120 points for 256 outputs) is so only through the
+   damping, and once its scale times n eps passes the damping its Cholesky fails on rounding (the
+   KFAC paper's P = 116,097 run, damping 1.7e-13, after 2,300 iterations). Then the second shift
+   is raised to that rounding level, n eps max diag G2, doubling until the factorization
+   succeeds; the first time on a rank it says so on stderr. */
+static PetscErrorCode Decompose(KroneckerSum k, PetscInt n, const PetscReal *G1, PetscReal d1, const PetscReal *G2, PetscReal d2, PetscReal *K, PetscReal *s, PetscInt block, const char *what)
 {
-  PetscBLASInt nb, info, itype = 1;
+  static PetscBool warned = PETSC_FALSE;
+  PetscBLASInt     nb, info, itype = 1;
+  PetscReal        shift2 = d2, max_diag = 0;
 
   PetscFunctionBegin;
   PetscCall(PetscBLASIntCast(n, &nb));
-  if (F2) dsygvd_(&itype, "V", "U", &nb, F1, &nb, F2, &nb, s, k->lapack_work, &k->lwork, k->lapack_iwork, &k->liwork, &info);
-  else dsyevd_("V", "U", &nb, F1, &nb, s, k->lapack_work, &k->lwork, k->lapack_iwork, &k->liwork, &info);
-  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "%s of the damped KFAC factor %s (%" PetscInt_FMT " x %" PetscInt_FMT ") failed: info %d%s", F2 ? "dsygvd" : "dsyevd", what, n, n, (int)info, F2 && info > n ? " (the second factor is not positive definite: raise -kfac_damping)" : "");
-  PetscCall(PetscArraycpy(K, F1, n * n));
+  Shifted(n, G1, d1, k->work_a);
+  if (!G2) {
+    dsyevd_("V", "U", &nb, k->work_a, &nb, s, k->lapack_work, &k->lwork, k->lapack_iwork, &k->liwork, &info);
+    PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsyevd of the damped KFAC factor %s of layer %" PetscInt_FMT " (%" PetscInt_FMT " x %" PetscInt_FMT ") failed: info %d", what, block, n, n, (int)info);
+    PetscCall(PetscArraycpy(K, k->work_a, n * n));
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt i = 0; i < n; i++) max_diag = PetscMax(max_diag, PetscAbsReal(G2[i * n + i]));
+  for (int attempt = 0;; attempt++) {
+    Shifted(n, G2, shift2, k->work_b);
+    dsygvd_(&itype, "V", "U", &nb, k->work_a, &nb, k->work_b, &nb, s, k->lapack_work, &k->lwork, k->lapack_iwork, &k->liwork, &info);
+    if (info <= n || max_diag == 0 || attempt == 40) break;
+    shift2 = PetscMax(2 * shift2, n * PETSC_MACHINE_EPSILON * max_diag);
+    Shifted(n, G1, d1, k->work_a); /* dsygvd returned after the failed Cholesky; start afresh */
+  }
+  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsygvd of the damped KFAC factor %s of layer %" PetscInt_FMT " (%" PetscInt_FMT " x %" PetscInt_FMT ") failed: info %d%s", what, block, n, n, (int)info, info > n ? " (the second factor is not positive definite: raise -kfac_damping)" : "");
+  if (shift2 != d2 && !warned) {
+    warned = PETSC_TRUE;
+    fprintf(stderr, "engd: warning: KFAC: the boundary/data factor %s of layer %" PetscInt_FMT " (%" PetscInt_FMT " x %" PetscInt_FMT ") plus the damping %g is not numerically positive definite: its shift raised to %.2g, its rounding level (said once)\n", what, block, n, n, (double)d2, (double)shift2);
+  }
+  PetscCall(PetscArraycpy(K, k->work_a, n * n));
   PetscFunctionReturn(0);
 }
 
@@ -166,17 +191,11 @@ PetscErrorCode KroneckerSumFactor(KroneckerSum k, const PetscReal *factors, cons
       const PetscReal *A2 = factors + offset[b * k->n_products + 1], *B2 = A2 + a * a;
       PetscReal        da2, dm2;
       PairDamping(a, A2, m, B2, damping, type, &da2, &dm2);
-      Shifted(a, A1, da1, k->work_a);
-      Shifted(a, A2, da2, k->work_b);
-      PetscCall(Decompose(k, a, k->work_a, k->work_b, KA, sA, "A"));
-      Shifted(m, B1, dm1, k->work_a);
-      Shifted(m, B2, dm2, k->work_b);
-      PetscCall(Decompose(k, m, k->work_a, k->work_b, KB, sB, "B"));
+      PetscCall(Decompose(k, a, A1, da1, A2, da2, KA, sA, b + 1, "A"));
+      PetscCall(Decompose(k, m, B1, dm1, B2, dm2, KB, sB, b + 1, "B"));
     } else {
-      Shifted(a, A1, da1, k->work_a);
-      PetscCall(Decompose(k, a, k->work_a, NULL, KA, sA, "A"));
-      Shifted(m, B1, dm1, k->work_a);
-      PetscCall(Decompose(k, m, k->work_a, NULL, KB, sB, "B"));
+      PetscCall(Decompose(k, a, A1, da1, NULL, 0, KA, sA, b + 1, "A"));
+      PetscCall(Decompose(k, m, B1, dm1, NULL, 0, KB, sB, b + 1, "B"));
     }
   }
   PetscCall(PetscLogEventEnd(KRONECKER_Factor, 0, 0, 0, 0));
