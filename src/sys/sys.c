@@ -54,8 +54,9 @@ static const char *OpenBLASCoreName(void)
 }
 
 /* The kernels to ask OpenBLAS for when it fell back to pre-AVX2 ones on a CPU that has AVX2 or
-   AVX-512 (OpenBLAS 0.3.21, Debian 12's, knows no Intel CPU newer than Sapphire Rapids' model 143
-   and runs its SSE3 "Prescott" kernels there: dgemm 4x, the default job 2x slower), else NULL. */
+   AVX-512, else NULL. OpenBLAS 0.3.21 (Debian 12's) does not know the Intel family 6 model 207
+   of these machines and runs its SSE3 "Prescott" kernels there: dgemm 6x, the default job 1.8x
+   slower. */
 static const char *BetterOpenBLASCore(const char *chosen)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
