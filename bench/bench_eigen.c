@@ -29,6 +29,7 @@ int main(int argc, char **argv)
   PetscBLASInt       n, one_i = 1, lwork, liwork, lapack_info, *iwork;
   const PetscReal    one = 1.0, zero = 0.0;
 
+  EngdEnsureBlasSettings(argv); /* engd's BLAS settings: one thread, the CPU's kernels */
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_its", &its, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_reps", &reps, NULL));

@@ -5,7 +5,9 @@
 #   - helmholtz2d, 100 iterations: the default start stalls (eta ~ 4e-6); after 10 tiny steps
 #     the cut-off is raised (the -info line says so) and rel_l2 ends <= 1e-2 (measured 1.4e-3);
 #     with -engd_rcond_raise_after 0 (the rule before) it stays >= 0.5 (measured 1.15);
-#   - heat4d, 100 iterations: rel_l2 <= 2e-2 (measured 5.2e-3, from 1.01);
+#   - heat4d, 150 iterations: rel_l2 <= 2e-2 (from 1.01; the trajectory is sensitive to
+#     rounding: at 100 iterations 3.3e-3, 5.6e-3 and 2.6e-2 with OpenBLAS's Prescott, Haswell
+#     and SkylakeX kernels on one machine, at 150 2.8e-4, 1.3e-3 and 5.1e-3);
 #   - poisson10d, 60 iterations: rel_l2 <= 0.25 (measured 6.9e-2, from 1.16;
 #     stalled at the floor it sat near 0.53);
 #   - helmholtz2d restarted from a checkpoint at iteration 13 (after the raise at 10, so the
@@ -35,9 +37,9 @@ engd_ranks 2 h_part -options_file configs/helmholtz2d.opts -max_it 13 -checkpoin
 engd_ranks 2 h_rest -options_file configs/helmholtz2d.opts -max_it 30 -checkpoint_dir "$T/ck" -restart latest
 compare_histories "helmholtz2d restarted at 13 vs straight" 0 --params "$T/h_full.h5" "$T/h_rest.h5"
 
-echo "== heat4d, 100 iterations"
-if engd_ranks 2 heat4d -options_file configs/heat4d.opts -max_it 100; then
-  check_le "heat4d rel_l2 after 100 iterations" "$(summary_field rel_l2)" 2e-2
+echo "== heat4d, 150 iterations"
+if engd_ranks 2 heat4d -options_file configs/heat4d.opts -max_it 150; then
+  check_le "heat4d rel_l2 after 150 iterations" "$(summary_field rel_l2)" 2e-2
 fi
 
 echo "== poisson10d, 60 iterations"

@@ -9,6 +9,15 @@
 
 static int test_failures = 0;
 
+/* The tests run with the BLAS settings engd itself runs with (one thread per rank; OpenBLAS's
+   AVX-512/AVX2 kernels where the library fell back to its Prescott ones): like engd's main,
+   re-exec before main (glibc passes constructors argc and argv). */
+__attribute__((constructor)) static void TestBlasSettings(int argc, char **argv)
+{
+  (void)argc;
+  EngdEnsureBlasSettings(argv);
+}
+
 #define CHECK(cond, ...) \
   do { \
     if (!(cond)) { \
