@@ -79,7 +79,7 @@ static const char *BetterOpenBLASCore(const char *chosen)
 void EngdEnsureBlasSettings(char **argv)
 {
   PetscBool   restart = PETSC_FALSE;
-  const char *core;
+  const char *chosen, *core;
 
   if (getenv("ENGD_BLAS_REEXEC")) return;
   if (!getenv("OPENBLAS_NUM_THREADS")) {
@@ -87,9 +87,10 @@ void EngdEnsureBlasSettings(char **argv)
     if (!getenv("OMP_NUM_THREADS")) setenv("OMP_NUM_THREADS", "1", 1);
     restart = PETSC_TRUE;
   }
-  if (!getenv("OPENBLAS_CORETYPE") && (core = BetterOpenBLASCore(OpenBLASCoreName()))) {
+  chosen = OpenBLASCoreName();
+  if (!getenv("OPENBLAS_CORETYPE") && (core = BetterOpenBLASCore(chosen))) {
     setenv("OPENBLAS_CORETYPE", core, 1);
-    setenv("ENGD_BLAS_CORE_CHOSEN", OpenBLASCoreName(), 1); /* what OpenBLAS would have run, for EngdBlasDescribe */
+    setenv("ENGD_BLAS_CORE_CHOSEN", chosen, 1); /* what OpenBLAS would have run, for EngdBlasDescribe */
     restart = PETSC_TRUE;
   }
   if (!restart) return;
